@@ -1,0 +1,68 @@
+"""The record every worked example returns, and the registry that collects them.
+
+A worked example is a function decorated with :func:`example`; it builds the claim with the
+engine (never by re-typing the seed's answer) and returns a :class:`Result`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["Result", "Example", "EXAMPLES", "example", "VERDICTS"]
+
+#: confirmed: the seed is right; erratum: the seed is wrong (``note`` says what is right and
+#: why); convention: the answer depends on a stated convention (``note`` names the one used);
+#: pending: the check needs a part of the project that is not there yet.
+VERDICTS = ("confirmed", "erratum", "convention", "pending")
+
+
+@dataclass
+class Result:
+    """What a worked example found.
+
+    Attributes:
+        seed_says: the seed's stated answer, in short (numbers or an expression).
+        engine_says: the engine's answer, in short.
+        verdict: one of :data:`VERDICTS`.
+        note: for an erratum, what is right and why; for a convention, which one is used.
+        values: the engine's numbers by name, for tests (e.g. ``{"h1": 2.0}``).
+        graph: the root ``Value`` of a graph to explain or draw, if the example has one.
+        extra: anything else an explainer, picture or notebook may use (named nodes, params).
+    """
+    seed_says: str
+    engine_says: str
+    verdict: str
+    note: str = ""
+    values: dict = field(default_factory=dict)
+    graph: Any = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A registered worked example: the claim id of TEXTBOOK.md, the seed file, the section."""
+    id: str
+    seed: str
+    section: str
+    title: str
+    fn: Callable[[], Result]
+
+    def run(self) -> Result:
+        return self.fn()
+
+
+EXAMPLES: dict[str, Example] = {}
+
+
+def example(id: str, seed: str, section: str, title: str) -> Callable:
+    """Register ``fn`` as the worked example for claim ``id``."""
+    def deco(fn: Callable[[], Result]) -> Callable[[], Result]:
+        if id in EXAMPLES:
+            raise ValueError(f"worked example {id!r} is registered twice")
+        EXAMPLES[id] = Example(id, seed, section, title, fn)
+        return fn
+    return deco

@@ -1,0 +1,391 @@
+"""The engine: ``Value`` nodes, the iterative topological order, ``backward`` and ``grad``.
+
+A ``Value`` wraps one float. Every operation on Values records a new node holding the op
+(a record from :mod:`microgradnet.ops`) and its parents, in order, duplicates kept. The backward
+pass walks the graph once in reverse topological order (an explicit loop, no recursion) and
+applies each op's rule.
+
+Repeated ``backward()``: leaves (nodes made by the user, such as weights and inputs)
+accumulate, as in PyTorch, so call ``zero_grad()`` between steps; every intermediate node
+shows the gradient of the latest pass only.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence, Union
+
+from . import ops
+from .ops import DomainError, Op
+
+__all__ = ["Value", "grad", "maximum", "minimum", "topological_order", "scope", "DomainError"]
+
+Number = Union[int, float]
+_SCOPE: tuple = ()
+
+
+def _describe(x: "Value") -> str:
+    return f"Value(data={x.data!r}" + (f", label={x.label!r})" if x.label else ")")
+
+
+def _check_number(data, what: str = "Value") -> float:
+    if isinstance(data, bool) or not isinstance(data, (int, float)):
+        if hasattr(data, "__float__") and not isinstance(data, (str, bytes, complex)):
+            # numpy scalars, fractions, decimals: real numbers in another type.
+            data = float(data)
+        else:
+            raise TypeError(f"{what} needs a real number (int or float), got "
+                            f"{type(data).__name__}: {data!r}")
+    data = float(data)
+    if data - data != 0.0:
+        raise ValueError(f"{what} needs a finite number, got {data!r}")
+    return data
+
+
+def _fail(op: Op, args: Sequence["Value"], why: str, domain: bool = True) -> DomainError:
+    operands = ", ".join(_describe(a) for a in args)
+    need = f"; it needs {op.domain}" if op.domain and domain else ""
+    return DomainError(f"{op.name}({operands}): {why}{need}")
+
+
+class Value:
+    """A scalar node of a computation graph.
+
+    Args:
+        data: a real number (int or float), stored as a float; NaN and infinity are refused.
+        label: a name shown in reprs, pictures and explanations.
+
+    Example:
+        >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+        >>> c = a * b + a.tanh()
+        >>> c.backward()
+        >>> round(a.grad, 6), b.grad
+        (-2.929349, 2.0)
+    """
+    __slots__ = ("data", "grad", "label", "_op", "_parents", "_scope", "__weakref__")
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        self.data = _check_number(data)
+        self.grad = 0.0
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.label = label
+        self._op = None
+        self._parents = ()
+        self._scope = _SCOPE
+
+    # ---- read-only views ---------------------------------------------------------------------
+    @property
+    def op(self) -> str:
+        """The name of the op that made this node; ``""`` for a leaf."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def primitive(self) -> Op | None:
+        """The op record (forward, rule, formula) that made this node; ``None`` for a leaf."""
+        return self._op
+
+    @property
+    def parents(self) -> tuple:
+        """The op's inputs, in order, duplicates kept (``a * a`` has two parents)."""
+        return self._parents
+
+    @property
+    def scope(self) -> tuple:
+        """The names of the :func:`scope` blocks this node was made in, outermost first."""
+        return self._scope
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def __repr__(self) -> str:
+        s = f"Value(data={self.data!r}, grad={self.grad!r}"
+        if self._op is not None:
+            s += f", op={self._op.name!r}"
+        return s + (f", label={self.label!r})" if self.label else ")")
+
+    def __float__(self) -> float:
+        return self.data
+
+    # ---- building nodes ------------------------------------------------------------------------
+    @staticmethod
+    def _apply(op: Op, *args: "Value") -> "Value":
+        try:
+            data = op.fn(*[a.data for a in args])
+        except ZeroDivisionError:
+            raise _fail(op, args, "division by zero") from None
+        except OverflowError:
+            raise _fail(op, args, "the result overflows a float", False) from None
+        except (ValueError, TypeError) as e:
+            raise _fail(op, args, f"undefined ({e})") from None
+        if data - data != 0.0:  # inf or nan, e.g. 1e200 * 1e200
+            raise _fail(op, args, f"the result is {data!r}, not a finite number", False)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._op = op
+        out._parents = args
+        out._scope = _SCOPE
+        return out
+
+    def _binary(self, op: Op, other) -> "Value":
+        if other.__class__ is not Value:
+            other = _lift(other, op)
+        return Value._apply(op, self, other)
+
+    def _rbinary(self, op: Op, other) -> "Value":
+        return Value._apply(op, _lift(other, op), self)
+
+    def __add__(self, other): return self._binary(ops.ADD, other)
+    def __radd__(self, other): return self._rbinary(ops.ADD, other)
+    def __sub__(self, other): return self._binary(ops.SUB, other)
+    def __rsub__(self, other): return self._rbinary(ops.SUB, other)
+    def __mul__(self, other): return self._binary(ops.MUL, other)
+    def __rmul__(self, other): return self._rbinary(ops.MUL, other)
+    def __truediv__(self, other): return self._binary(ops.DIV, other)
+    def __rtruediv__(self, other): return self._rbinary(ops.DIV, other)
+    def __neg__(self): return Value._apply(ops.NEG, self)
+    def __pos__(self): return self
+
+    def __pow__(self, other) -> "Value":
+        """``self ** n`` with a number ``n`` (one node, derivative n*a^(n-1)), or with a
+        ``Value`` exponent (``exp(b log a)``; the base must be positive)."""
+        if isinstance(other, Value):
+            return Value._apply(ops.POW, self, other)
+        return Value._apply(ops.pow_const(_check_number(other, "the exponent of **")), self)
+
+    def __rpow__(self, other) -> "Value":
+        return Value._apply(ops.POW, _lift(other, ops.POW), self)
+
+    def __abs__(self) -> "Value":
+        return Value._apply(ops.abs_op(0.0), self)
+
+    # Comparisons read the data, so max(), sorted() and `if loss < 0.1` work; equality stays
+    # identity so nodes remain hashable.
+    def __lt__(self, other): return self.data < _data(other)
+    def __le__(self, other): return self.data <= _data(other)
+    def __gt__(self, other): return self.data > _data(other)
+    def __ge__(self, other): return self.data >= _data(other)
+
+    def abs(self, kink: float = 0.0) -> "Value":
+        """|x|; derivative sign(x), and ``kink`` at 0 (0 by default, as in PyTorch)."""
+        return Value._apply(ops.abs_op(kink), self)
+
+    def exp(self) -> "Value":
+        """e^x; derivative e^x."""
+        return Value._apply(ops.EXP, self)
+
+    def log(self) -> "Value":
+        """Natural log, for x > 0; derivative 1/x."""
+        return Value._apply(ops.LOG, self)
+
+    def sqrt(self) -> "Value":
+        """Square root, for x >= 0; derivative 1/(2 sqrt x)."""
+        return Value._apply(ops.SQRT, self)
+
+    def tanh(self) -> "Value":
+        """tanh x; derivative 1 - tanh^2 x."""
+        return Value._apply(ops.TANH, self)
+
+    def sigmoid(self) -> "Value":
+        """1/(1+e^-x); derivative s(1-s)."""
+        return Value._apply(ops.SIGMOID, self)
+
+    def relu(self, kink: float = 0.0) -> "Value":
+        """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
+        PyTorch; some textbooks take 1)."""
+        return Value._apply(ops.relu(kink), self)
+
+    def leaky_relu(self, alpha: float = 0.01, kink: float | None = None) -> "Value":
+        """x for x>0 else alpha*x; derivative at 0 is ``kink`` (``alpha`` by default)."""
+        return Value._apply(ops.leaky_relu(alpha, kink), self)
+
+    def softplus(self) -> "Value":
+        """log(1+e^x), computed without overflow; derivative sigmoid(x)."""
+        return Value._apply(ops.SOFTPLUS, self)
+
+    def swish(self, beta: float = 1.0) -> "Value":
+        """x * sigmoid(beta x); derivative s + beta x s (1-s)."""
+        return Value._apply(ops.swish(beta), self)
+
+    # ---- gradients ---------------------------------------------------------------------------
+    def backward(self, gradient: float = 1.0) -> None:
+        """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
+
+        Leaves accumulate across calls (as in PyTorch); intermediate nodes are reset and show
+        this pass's gradient. ``gradient`` seeds d(self)/d(self) (1.0 by default).
+
+        Raises:
+            DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
+        """
+        order = topological_order(self)
+        for node in order:
+            if node._op is not None:
+                node.grad = 0.0
+        self.grad += _check_number(gradient, "backward(gradient)")
+        for node in reversed(order):
+            g = node.grad
+            if g - g != 0.0:
+                raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
+            op = node._op
+            if op is None or g == 0.0:
+                continue
+            ps = node._parents
+            if len(ps) == 2:
+                a, b = ps
+                ga, gb = op.rule(g, node.data, a.data, b.data)
+                a.grad += ga
+                b.grad += gb
+            elif len(ps) == 1:
+                a = ps[0]
+                a.grad += op.rule(g, node.data, a.data)[0]
+            else:
+                for p, gp in zip(ps, op.rule(g, node.data, *[p.data for p in ps])):
+                    p.grad += gp
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+
+_new = object.__new__
+
+
+def _lift(x, op: Op) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{op.name}: cannot combine a Value with {type(x).__name__} {x!r}; "
+                        "use a number or a Value")
+    return Value(x)
+
+
+def _data(x) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
+def maximum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
+    """max(a, b) as one node; the gradient goes to the larger input, and on a tie ``a`` gets
+    the fraction ``tie`` of it (0.5, as in PyTorch).
+
+    Example:
+        >>> m = maximum(Value(1.0), 0.0); m.data
+        1.0
+    """
+    op = ops.maximum(tie)
+    return Value._apply(op, _lift(a, op), _lift(b, op))
+
+
+def minimum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
+    """min(a, b) as one node; the gradient goes to the smaller input (split by ``tie``)."""
+    op = ops.minimum(tie)
+    return Value._apply(op, _lift(a, op), _lift(b, op))
+
+
+def topological_order(*roots: Value) -> list:
+    """Every node reachable from ``roots``, each after all of its parents (inputs first).
+
+    Iterative depth-first search, so graphs far deeper than the recursion limit work; parents
+    are visited in order, so the order (and anything drawn from it) is deterministic.
+    """
+    order: list = []
+    seen: set = set()
+    for root in roots:
+        if not isinstance(root, Value):
+            raise TypeError(f"expected a Value, got {type(root).__name__}")
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root._parents))]
+        while stack:
+            node, it = stack[-1]
+            for p in it:
+                if p not in seen:
+                    seen.add(p)
+                    stack.append((p, iter(p._parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def grad(output: Value, inputs: Union[Value, Iterable[Value]],
+         create_graph: bool = False) -> Union[float, Value, list]:
+    """d output / d input for each input, without touching any ``.grad``.
+
+    Args:
+        output: the Value to differentiate.
+        inputs: one Value or a sequence of them (an input the output does not depend on
+            gets a zero gradient).
+        create_graph: if True the results are ``Value`` nodes built from the graph, so they can
+            be differentiated again (to any order); otherwise floats.
+
+    Returns:
+        One gradient for a single input, else a list in the order of ``inputs``.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> d1 = grad(x ** 3, x, create_graph=True)    # 3x^2
+        >>> d2 = grad(d1, x, create_graph=True)         # 6x
+        >>> d1.data, d2.data, grad(d2, x)
+        (12.0, 12.0, 6.0)
+    """
+    single = isinstance(inputs, Value)
+    inputs = [inputs] if single else list(inputs)
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    order = topological_order(output)
+    grads: dict = {output: Value(1.0) if create_graph else 1.0}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or node._op is None:
+            continue
+        if not create_graph and g - g != 0.0:
+            raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
+        ps = node._parents
+        if create_graph:
+            local = node._op.rule(g, node, *ps)
+        else:
+            local = node._op.rule(g, node.data, *[p.data for p in ps])
+        for p, gp in zip(ps, local):
+            prev = grads.get(p)
+            grads[p] = gp if prev is None else prev + gp
+    zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
+    result = []
+    for x in inputs:
+        g = grads.get(x)
+        if g is None:
+            g = zero()
+        elif create_graph and not isinstance(g, Value):
+            g = Value(g)
+        elif not create_graph and g - g != 0.0:
+            raise DomainError(f"the gradient reaching {_describe(x)} is {g!r}")
+        result.append(g)
+    return result[0] if single else result
+
+
+@contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Tag every node made inside the block with ``name`` (nested blocks stack), so pictures
+    can group a layer's or a neuron's nodes in one box.
+
+    Example:
+        >>> with scope("layer1"):
+        ...     y = Value(1.0) * 2
+        >>> y.scope
+        ('layer1',)
+    """
+    global _SCOPE
+    saved = _SCOPE
+    _SCOPE = saved + (str(name),)
+    try:
+        yield
+    finally:
+        _SCOPE = saved
