@@ -4,7 +4,7 @@ from .base import EXAMPLES, Example, Result, example
 # Importing a seed module registers its examples; a module not written yet is skipped.
 import importlib as _importlib
 
-for _name in ("seed001", "seed002", "seed003", "seed004"):
+for _name in ("seed001", "seed002", "seed003", "seed004", "experiments"):
     try:
         _importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as _e:
