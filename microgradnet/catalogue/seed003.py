@@ -1,0 +1,465 @@
+"""Worked examples of seed 003 (``003_46b4f35227c027e8.txt``): layer backward formulas
+(fully connected, ReLU, dropout, batch norm, valid convolution) and two short answers
+(sigmoid inputs and gradient signs; dropout at inference).
+
+Every example builds the layer from ``Value`` nodes, lets the engine differentiate it, and
+evaluates the seed's formula, transcribed as the seed writes it, on the same seeded random
+inputs. The upstream gradient dL/dY is a random matrix ``G``: the loss is ``sum(G * Y)``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Callable, Sequence
+
+from ..engine import Value, grad
+from ..checks import one_sided
+from .base import Result, example
+
+__all__: list[str] = []
+
+SEED = "003_46b4f35227c027e8.txt"
+
+
+# ---- small helpers over nested lists -----------------------------------------------------------
+
+def _rand(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
+    """A nested list of floats of ``shape``, uniform in [lo, hi)."""
+    if len(shape) == 1:
+        return [rng.uniform(lo, hi) for _ in range(shape[0])]
+    return [_rand(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
+
+
+def _values(xs, label: str = ""):
+    """Wrap a nested list of floats into Values, labelled ``label[i,j,...]``."""
+    out = []
+    stack = [(xs, out, ())]
+    while stack:
+        src, dst, idx = stack.pop()
+        for i, x in enumerate(src):
+            if isinstance(x, list):
+                sub: list = []
+                dst.append(sub)
+                stack.append((x, sub, idx + (i,)))
+            else:
+                name = f"{label}[{','.join(str(k) for k in idx + (i,))}]" if label else ""
+                dst.append(Value(x, label=name))
+    return out
+
+
+def _flat(xs) -> list:
+    """Leaves of a nested list, row-major."""
+    out, stack = [], [iter(xs)]
+    while stack:
+        for x in stack[-1]:
+            if isinstance(x, list):
+                stack.append(iter(x))
+                break
+            out.append(x)
+        else:
+            stack.pop()
+    return out
+
+
+def _data(xs):
+    """Nested floats from nested Values (or floats)."""
+    if isinstance(xs, list):
+        return [_data(x) for x in xs]
+    return xs.data if isinstance(xs, Value) else float(xs)
+
+
+def _sum(terms: Sequence):
+    """Sum of Values/floats starting from the first term (no extra zero node)."""
+    it = iter(terms)
+    total = next(it)
+    for t in it:
+        total = total + t
+    return total
+
+
+def _matmul(a, b):
+    """Matrix product of nested lists (Values or floats); needs len(a[0]) == len(b)."""
+    if len(a[0]) != len(b):
+        raise ValueError(f"matmul: shapes {len(a)}x{len(a[0])} and {len(b)}x{len(b[0])} "
+                         "do not conform")
+    return [[_sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))]
+            for i in range(len(a))]
+
+
+def _transpose(a):
+    return [list(r) for r in zip(*a)]
+
+
+def _shape(a) -> tuple:
+    s = []
+    while isinstance(a, list):
+        s.append(len(a))
+        a = a[0]
+    return tuple(s)
+
+
+def _max_diff(a, b) -> float:
+    """Largest absolute element-wise difference; inf when the shapes differ."""
+    if _shape(a) != _shape(b):
+        return math.inf
+    fa, fb = _flat(_data(a)), _flat(_data(b))
+    return max(abs(x - y) for x, y in zip(fa, fb))
+
+
+def _upstream_loss(ys, g):
+    """L = sum(G * Y): its gradient with respect to Y is G."""
+    return _sum(y * gi for y, gi in zip(_flat(ys), _flat(g)))
+
+
+def _grads(loss: Value, xs):
+    """dL/dx for a nested list of Values, in the same nesting."""
+    flat = _flat(xs)
+    gs = iter(grad(loss, flat))
+
+    def build(x):
+        return [build(e) for e in x] if isinstance(x, list) else next(gs)
+    return build(xs)
+
+
+#: Tolerance for "the formula equals autodiff": both are float sums of a few terms.
+TOL = 1e-12
+
+
+# ---- Q1.1 fully-connected layer ----------------------------------------------------------------
+
+@example("S3-Q1.1", SEED, "Q1.1", "Fully-connected layer backward")
+def fully_connected() -> Result:
+    """Y = X W + b with X of n x d (one sample per row), W of d x m, b of m."""
+    rng = random.Random(31)
+    n, d, m = 3, 4, 2
+    X = _values(_rand(rng, n, d), "X")
+    W = _values(_rand(rng, d, m), "W")
+    b = _values(_rand(rng, m), "b")
+    G = _rand(rng, n, m)
+    Y = [[y + bj for y, bj in zip(row, b)] for row in _matmul(X, W)]
+    loss = _upstream_loss(Y, G)
+    dX, dW, db = _grads(loss, X), _grads(loss, W), _grads(loss, b)
+    Xf, Wf = _data(X), _data(W)
+    # The seed's three formulas, as written.
+    seed_dW = _matmul(_transpose(Xf), G)                   # X^T dL/dY
+    seed_db = G                                            # dL/dY
+    seed_dX_shape = "does not conform" if len(Wf[0]) != len(G) else "conforms"
+    err_dW = _max_diff(seed_dW, dW)
+    err_db = _max_diff(seed_db, db)                        # inf: n x m against m
+    err_db_sum = _max_diff([sum(col) for col in _transpose(G)], db)
+    err_dX_rows = _max_diff(_matmul(G, _transpose(Wf)), dX)        # dY W^T
+    err_dX_cols = _max_diff(_matmul(Wf, _transpose(G)), _transpose(dX))  # W dY^T = dX^T
+    # One sample (n = 1): dL/db = dL/dY holds literally.
+    x1 = _values([_data(X[0])], "x")
+    y1 = [[y + bj for y, bj in zip(row, b)] for row in _matmul(x1, W)]
+    db1 = _grads(_upstream_loss(y1, [G[0]]), b)
+    err_db_single = _max_diff([G[0]], [db1])
+    return Result(
+        seed_says="dW = X^T dY; db = dY; dX = W dY",
+        engine_says="dW = X^T dY; db = column sums of dY; dX = dY W^T",
+        verdict="erratum",
+        note=("With Y = XW + b and one sample per row of X, dL/db sums dL/dY over the batch "
+              "(equal to dL/dY only for one sample) and dL/dX = dL/dY W^T; the seed's W dL/dY "
+              f"({d}x{m} times {n}x{m}) {seed_dX_shape}, it is the transpose W dY^T = dX^T."),
+        values={"dW": _data(dW), "db": _data(db), "dX": _data(dX),
+                "err_dW": err_dW, "err_db": err_db, "err_db_sum": err_db_sum,
+                "err_dX_rows": err_dX_rows, "err_dX_cols": err_dX_cols,
+                "err_db_single": err_db_single},
+        graph=loss,
+        extra={"X": X, "W": W, "b": b, "G": G, "convention": "Y = X W + b, X is n x d"},
+    )
+
+
+# ---- Q1.2 ReLU ---------------------------------------------------------------------------------
+
+@example("S3-Q1.2", SEED, "Q1.2", "ReLU backward mask")
+def relu_mask() -> Result:
+    rng = random.Random(32)
+    xs = _rand(rng, 7)
+    xs[2] = 0.0                     # one input exactly at the kink
+    X = _values(xs, "X")
+    G = _rand(rng, 7)
+    Y = [x.relu() for x in X]
+    loss = _upstream_loss(Y, G)
+    dX = _grads(loss, X)
+    seed = [g * (1.0 if x > 0 else 0.0) for g, x in zip(G, xs)]    # dY * I(X > 0)
+    left, right = one_sided(lambda x: x.relu(), [0.0])[0]
+    ok = _max_diff(seed, dX) <= TOL
+    return Result(
+        seed_says="dX = dY * I(X > 0)",
+        engine_says="dX = dY * I(X > 0) (kink 0)" if ok else "differs",
+        verdict="convention" if ok else "erratum",
+        note=("ReLU has no derivative at 0 (one-sided slopes 0 and 1); I(X > 0) takes "
+              "ReLU'(0) = 0, as the engine's default kink=0.0 and PyTorch do."),
+        values={"dX": _data(dX), "seed_dX": seed, "err": _max_diff(seed, dX),
+                "one_sided_at_0": (left, right)},
+        graph=loss,
+        extra={"X": X, "G": G},
+    )
+
+
+# ---- Q1.3 dropout ------------------------------------------------------------------------------
+
+@example("S3-Q1.3", SEED, "Q1.3", "Dropout backward mask")
+def dropout_mask() -> Result:
+    """Inverted dropout in training: Y = X * M / (1 - p), p the drop probability."""
+    rng = random.Random(33)
+    p = 0.5
+    X = _values(_rand(rng, 8), "X")
+    G = _rand(rng, 8)
+    Y, M = _dropout(X, p, seed=330)
+    loss = _upstream_loss(Y, G)
+    dX = _grads(loss, X)
+    seed_01 = [g * m for g, m in zip(G, M)]                       # dY * M, M in {0, 1}
+    scaled = [g * m / (1 - p) for g, m in zip(G, M)]              # dY * M / (1 - p)
+    return Result(
+        seed_says="dX = dY * M",
+        engine_says=f"dX = dY * M / (1 - p), p = {p} dropped",
+        verdict="convention",
+        note=("dX = dY * M holds with M the mask as applied in the forward pass (Y = X * M); "
+              "with inverted dropout (PyTorch, nn.Dropout; p = drop probability) and a 0/1 "
+              "mask, dX = dY * M / (1 - p)."),
+        values={"dX": _data(dX), "mask": M, "p": p, "err_01_mask": _max_diff(seed_01, dX),
+                "err_scaled_mask": _max_diff(scaled, dX)},
+        graph=loss,
+        extra={"X": X, "G": G},
+    )
+
+
+# ---- Q1.4 batch norm ---------------------------------------------------------------------------
+
+@example("S3-Q1.4", SEED, "Q1.4", "Batch-norm backward, closed form")
+def batchnorm_backward() -> Result:
+    """Y_i = gamma (X_i - mu) / sigma + beta over a batch of n, sigma = sqrt(var + eps),
+    var the biased (1/n) batch variance."""
+    rng = random.Random(34)
+    n, eps = 6, 1e-5
+    xs = _rand(rng, n, lo=-2.0, hi=3.0)
+    X = _values(xs, "X")
+    gamma, beta = Value(rng.uniform(0.5, 2.0), "gamma"), Value(rng.uniform(-1, 1), "beta")
+    G = _rand(rng, n)
+    Y, mu, sigma = _batchnorm(X, gamma, beta, eps)
+    loss = _upstream_loss(Y, G)
+    dX = _grads(loss, X)
+    # The seed's final closed form, as written, from floats.
+    mu_f, s_f, gm = mu.data, sigma.data, gamma.data
+    xh = [(x - mu_f) / s_f for x in xs]
+    sum_g = sum(G)
+    sum_gx = sum(g * h for g, h in zip(G, xh))
+    seed_dX = [gm / (n * s_f) * (n * G[i] - sum_g - xh[i] * sum_gx) for i in range(n)]
+    # Intermediate: d sigma / d X_i = (X_i - mu) / (n sigma).
+    dsigma = grad(sigma, X)
+    seed_dsigma = [(x - mu_f) / (n * s_f) for x in xs]
+    # Intermediate: d sigma / d mu with mu held as its own variable. It is zero at the batch
+    # mean; a point beside the mean (mu + 0.3) shows the seed's factor against autodiff.
+    def dsigma_dmu_at(m: float) -> tuple:
+        m_free = Value(m)
+        s_free = (_sum([(Value(x) - m_free) ** 2 for x in xs]) / n + eps).sqrt()
+        seed = -2.0 / n * sum(x - m for x in xs) / s_free.data
+        return grad(s_free, m_free), seed
+    dsigma_dmu, seed_dsigma_dmu = dsigma_dmu_at(mu_f)
+    dsigma_dmu_off, seed_dsigma_dmu_off = dsigma_dmu_at(mu_f + 0.3)
+    err = _max_diff(seed_dX, dX)
+    return Result(
+        seed_says="dX_i = gamma/(n sigma) (n dY_i - sum dY_j - xhat_i sum dY_j xhat_j)",
+        engine_says=f"same, max difference {err:.1e}",
+        verdict="confirmed" if err <= TOL * 10 else "erratum",
+        note=("sigma = sqrt(var + eps) with the biased batch variance. In the derivation the "
+              "factor of d sigma / d mu should be -1/n, not -2/n; the term is zero at the batch "
+              "mean either way, so the closed form is unaffected."),
+        values={"dX": _data(dX), "seed_dX": seed_dX, "err": err,
+                "err_dsigma": _max_diff(seed_dsigma, dsigma), "dsigma_dmu": dsigma_dmu,
+                "seed_dsigma_dmu": seed_dsigma_dmu, "dsigma_dmu_off_mean": dsigma_dmu_off,
+                "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f, "eps": eps},
+        graph=loss,
+        extra={"X": X, "gamma": gamma, "beta": beta, "G": G},
+    )
+
+
+# ---- Q1.5 valid convolution --------------------------------------------------------------------
+
+@example("S3-Q1.5", SEED, "Q1.5", "Valid-convolution backward")
+def conv_backward() -> Result:
+    """Forward (not written in the seed; the deep-learning convention, as in PyTorch):
+    Y[n,f,i,j] = sum_c sum_{m,n'} X[n,c,i+m-1,j+n'-1] W[f,c,m,n'] + b[f] (1-based)."""
+    rng = random.Random(35)
+    N, C, F, H, K = 2, 2, 2, 5, 3
+    X = _values(_rand(rng, N, C, H, H), "X")
+    W = _values(_rand(rng, F, C, K, K), "W")
+    b = _values(_rand(rng, F), "b")
+    Y = _conv_valid(X, W, b)
+    Ho = H - K + 1
+    G = _rand(rng, N, F, Ho, Ho)
+    loss = _upstream_loss(Y, G)
+    dX, dW = _grads(loss, X), _grads(loss, W)
+    Wf, Xf = _data(W), _data(X)
+
+    def g_at(nb, f, i, j):  # 1-based; out of range is zero (the full convolution's padding)
+        return G[nb][f][i - 1][j - 1] if 1 <= i <= Ho and 1 <= j <= Ho else 0.0
+
+    # dX as the seed's sum, then as its "sum_f W_{f,c} *full dY_{n,f}".
+    seed_dX_sum = [[[[sum(g_at(nb, f, i - m + 1, j - q + 1) * Wf[f][c][m - 1][q - 1]
+                          for f in range(F) for m in range(1, K + 1) for q in range(1, K + 1))
+                      for j in range(1, H + 1)] for i in range(1, H + 1)]
+                    for c in range(C)] for nb in range(N)]
+    seed_dX_full = [[_add_all([_conv_full(Wf[f][c], G[nb][f]) for f in range(F)])
+                     for c in range(C)] for nb in range(N)]
+    # dW as the seed's sum, then as "sum_n X_{n,c} *filt dY_{n,f}".
+    seed_dW_sum = [[[[sum(G[nb][f][m - 1][q - 1] * Xf[nb][c][i + m - 2][j + q - 2]
+                          for nb in range(N) for m in range(1, Ho + 1) for q in range(1, Ho + 1))
+                      for j in range(1, K + 1)] for i in range(1, K + 1)]
+                    for c in range(C)] for f in range(F)]
+    seed_dW_filt = [[_add_all([_filt(Xf[nb][c], G[nb][f]) for nb in range(N)])
+                     for c in range(C)] for f in range(F)]
+    errs = {"err_dX_sum": _max_diff(seed_dX_sum, dX), "err_dX_full": _max_diff(seed_dX_full, dX),
+            "err_dW_sum": _max_diff(seed_dW_sum, dW), "err_dW_filt": _max_diff(seed_dW_filt, dW)}
+    ok = max(errs.values()) <= TOL * 10
+    return Result(
+        seed_says="dX = sum_f W *full dY; dW = sum_n X *filt dY",
+        engine_says=f"same, max difference {max(errs.values()):.1e}",
+        verdict="confirmed" if ok else "erratum",
+        note=("Forward taken as valid cross-correlation (PyTorch's conv2d); *full is the true "
+              "convolution with zero padding, *filt the valid cross-correlation. The seed reuses "
+              "n for the batch index and a kernel index."),
+        values={"dX": _data(dX), "dW": _data(dW), **errs},
+        graph=loss,
+        extra={"X": X, "W": W, "b": b, "G": G},
+    )
+
+
+def _add_all(mats: list) -> list:
+    out = mats[0]
+    for m in mats[1:]:
+        out = [[a + b for a, b in zip(ra, rb)] for ra, rb in zip(out, m)]
+    return out
+
+
+def _conv_full(k: list, g: list) -> list:
+    """Full 2-D convolution (kernel flipped, zero padding): (k * g)[i][j] =
+    sum_{m,q} k[m][q] g[i-m][j-q], output (K+Ho-1) square."""
+    K, Ho = len(k), len(g)
+    size = K + Ho - 1
+    return [[sum(k[m][q] * g[i - m][j - q] for m in range(K) for q in range(K)
+                 if 0 <= i - m < Ho and 0 <= j - q < Ho)
+             for j in range(size)] for i in range(size)]
+
+
+def _filt(x: list, g: list) -> list:
+    """Valid cross-correlation (filtering) of ``x`` with ``g``: sum_{m,q} g[m][q] x[i+m][j+q]."""
+    H, Ho = len(x), len(g)
+    size = H - Ho + 1
+    return [[sum(g[m][q] * x[i + m][j + q] for m in range(Ho) for q in range(Ho))
+             for j in range(size)] for i in range(size)]
+
+
+# ---- Q7.1 sigmoid inputs: gradient signs -------------------------------------------------------
+
+@example("S3-Q7.1", SEED, "Q7.1", "All-positive inputs give weight gradients of one sign")
+def positive_inputs_sign() -> Result:
+    """f = w . x + b with x = sigmoid(a) > 0; per example dL/dw_i = dL/df * x_i."""
+    rng = random.Random(71)
+    trials, d = 200, 5
+    same_sigmoid = same_tanh = 0
+    last = None
+    for _ in range(trials):
+        a = [Value(rng.gauss(0, 2)) for _ in range(d)]
+        w = [Value(rng.gauss(0, 1), f"w{i + 1}") for i in range(d)]
+        b = Value(rng.gauss(0, 1), "b")
+        t = rng.choice((0.0, 1.0))
+        for act in ("sigmoid", "tanh"):
+            x = [getattr(ai, act)() for ai in a]
+            f = _sum([wi * xi for wi, xi in zip(w, x)]) + b
+            loss = (f.sigmoid() - t) ** 2
+            gw = grad(loss, w)
+            signs = {math.copysign(1.0, g) for g in gw if g != 0.0}
+            if act == "sigmoid":
+                same_sigmoid += len(signs) <= 1
+                last = loss
+            else:
+                same_tanh += len(signs) <= 1
+    frac_sig, frac_tanh = same_sigmoid / trials, same_tanh / trials
+    return Result(
+        seed_says="gradients on w all positive or all negative",
+        engine_says=f"one sign in {frac_sig:.0%} of trials (tanh inputs: {frac_tanh:.0%})",
+        verdict="confirmed" if frac_sig == 1.0 else "erratum",
+        note=("Per example dL/dw_i = dL/df * x_i, so with x_i > 0 every component has the sign "
+              "of dL/df; summed over a mini-batch the signs can mix."),
+        values={"frac_same_sign_sigmoid": frac_sig, "frac_same_sign_tanh": frac_tanh,
+                "trials": trials},
+        graph=last,
+    )
+
+
+# ---- Q7.2 dropout at inference -----------------------------------------------------------------
+
+@example("S3-Q7.2", SEED, "Q7.2", "Dropout at inference: expectation over masks")
+def dropout_inference() -> Result:
+    """y = W (x * m), m_i ~ Bernoulli(q) independently, q the KEEP probability. E[y] exactly
+    (all 2^d masks, weighted) and by Monte Carlo (seeded, ``samples`` masks)."""
+    rng = random.Random(72)
+    rows, d, q = 2, 3, 0.8
+    samples = 20000
+    W = _values(_rand(rng, rows, d), "W")
+    xs = _rand(rng, d, lo=0.5, hi=2.0)
+
+    def layer(mask) -> list:
+        xm = [xi * mi for xi, mi in zip(xs, mask)]
+        return [_sum([wij * xj for wij, xj in zip(row, xm)]) for row in W]
+
+    exact = [0.0] * rows
+    for mask in itertools.product((0.0, 1.0), repeat=d):
+        prob = math.prod(q if mi else 1 - q for mi in mask)
+        for k, y in enumerate(layer(mask)):
+            exact[k] += prob * y.data
+    mc_rng = random.Random(720)
+    total, total_sq = [0.0] * rows, [0.0] * rows
+    for _ in range(samples):
+        y = layer([1.0 if mc_rng.random() < q else 0.0 for _ in range(d)])
+        for k in range(rows):
+            total[k] += y[k].data
+            total_sq[k] += y[k].data ** 2
+    mc = [t / samples for t in total]
+    se = [math.sqrt((s / samples - m * m) / samples) for s, m in zip(total_sq, mc)]
+    seed_y = [v.data for v in layer([q] * d)]                        # W (x * p), p = keep
+    drop_y = [v.data for v in layer([1 - q] * d)]                    # if p were the drop prob
+    err = _max_diff(seed_y, exact)
+    return Result(
+        seed_says="y = W (x * p)",
+        engine_says=f"E[y] = W (x * q), q = keep probability {q}",
+        verdict="convention",
+        note=("Right when p is the keep probability; with p the drop probability (PyTorch's "
+              "nn.Dropout) it is W (x * (1 - p)), and inverted dropout needs no scaling at "
+              f"inference. Monte Carlo: {samples} masks."),
+        values={"exact": exact, "monte_carlo": mc, "standard_error": se, "seed_y": seed_y,
+                "drop_reading_y": drop_y, "err": err, "samples": samples, "keep": q,
+                "x": xs, "W": _data(W)},
+        extra={"W": W},
+    )
+
+
+# ---- layers from Values, for the examples above ------------------------------------------------
+
+def _dropout(xs: list, p: float, seed: int) -> tuple:
+    """Inverted dropout: keep each x with probability 1 - p and scale it by 1/(1 - p)."""
+    rng = random.Random(seed)
+    mask = [0.0 if rng.random() < p else 1.0 for _ in xs]
+    return [x * (m / (1 - p)) for x, m in zip(xs, mask)], mask
+
+
+def _batchnorm(xs: list, gamma: Value, beta: Value, eps: float) -> tuple:
+    n = len(xs)
+    mu = _sum(xs) / n
+    var = _sum([(x - mu) ** 2 for x in xs]) / n
+    sigma = (var + eps).sqrt()
+    return [gamma * ((x - mu) / sigma) + beta for x in xs], mu, sigma
+
+
+def _conv_valid(X: list, W: list, b: list) -> list:
+    """Valid cross-correlation, stride 1: X is N x C x H x H, W is F x C x K x K."""
+    C, H, K = len(X[0]), len(X[0][0]), len(W[0][0])
+    Ho = H - K + 1
+    return [[[[_sum([X[nb][c][i + m][j + q] * W[f][c][m][q]
+                     for c in range(C) for m in range(K) for q in range(K)]) + b[f]
+               for j in range(Ho)] for i in range(Ho)] for f in range(len(W))]
+            for nb in range(len(X))]
