@@ -385,3 +385,183 @@ def q1_6_monotonicity() -> Result:
                 "falling_from": falling[0], "falling_to": falling[-1],
                 "swish_argmin": x_min, "swish_min": swish_min},
         graph=g)
+
+
+# ---- Q3: a mixture of logistic regressions is a one-hidden-layer network ----------------------
+
+@example("S2-Q3", SEED, "Q3", "A mixture of K logistic regressions as a one-hidden-layer network")
+def q3_mixture_network() -> Result:
+    rng = random.Random(3)
+    d, K = 3, 4
+    w = [[rng.uniform(-2.0, 2.0) for _ in range(d)] for _ in range(K)]
+    raw = [rng.uniform(0.2, 1.0) for _ in range(K)]
+    pi = [v / sum(raw) for v in raw]
+    x = [Value(rng.uniform(-1.5, 1.5), f"x[{j + 1}]") for j in range(d)]
+    # The network: input x (d units), hidden a_k = sigmoid(w_k . x) (K units, no bias),
+    # output sum_k pi_k a_k (one linear unit, no bias, weights pi).
+    with scope("hidden"):
+        a = [_dot(w[k], x).sigmoid() for k in range(K)]
+    with scope("output"):
+        out = _dot(pi, a)
+    out.label = "P(y=1|x)"
+    # The generative model, sampled: z ~ Categorical(pi), then y ~ Bernoulli(sigmoid(w_z . x)).
+    xs = [v.data for v in x]
+    p_given_z = [1.0 / (1.0 + math.exp(-sum(wj * xj for wj, xj in zip(w[k], xs))))
+                 for k in range(K)]
+    draws, ones = 40000, 0
+    for _ in range(draws):
+        z = rng.choices(range(K), weights=pi)[0]
+        ones += rng.random() < p_given_z[z]
+    freq = ones / draws
+    stderr = math.sqrt(out.data * (1.0 - out.data) / draws)
+    # The seed's hidden layer as written: a_k = w_k . x, output sum_k a_k pi_k.
+    as_written = sum(pi[k] * sum(wj * xj for wj, xj in zip(w[k], xs)) for k in range(K))
+    seed_formula = sum(p * s for p, s in zip(pi, p_given_z))  # sum_k sigma(w_k . x) pi_k
+    agree = abs(freq - out.data) < 4 * stderr
+    formula_ok = abs(seed_formula - out.data) < 1e-12
+    written_ok = abs(as_written - out.data) < 4 * stderr
+    return Result(
+        seed_says="P(y=1|x) = sum_k sigma(w_k^T x) pi_k; network: d inputs, K hidden units "
+                  "a_k = (w_k^T x), output sum_k a_k pi_k",
+        engine_says=f"network with sigmoid hidden units gives {_fmt(out.data, 6)}, sampling the "
+                    f"mixture {_fmt(freq, 6)} (+- {_fmt(stderr, 2)}); hidden units without the "
+                    f"sigmoid give {_fmt(as_written, 6)}",
+        verdict="confirmed" if (agree and formula_ok and written_ok) else "erratum",
+        note="the hidden activation must be a_k = sigmoid(w_k^T x), no bias, output weights pi_k "
+             "(linear output); the seed's a_k = (w_k^T x), like its Bernoulli(E[w_k^T x]), "
+             "drops the sigmoid, though its final sum is right",
+        values={"w": w, "pi": pi, "x": xs, "network": out.data, "sampled": freq,
+                "stderr": stderr, "draws": draws, "seed_formula": seed_formula,
+                "as_written": as_written, "hidden": [v.data for v in a]},
+        graph=out, extra={"params": list(x)})
+
+
+# ---- Q4: cross-entropy, KL divergence and entropy ----------------------------------------------
+
+def _bernoulli_terms(x: float, p: Value) -> dict:
+    """ce, KL(P||Q) and H(P) for P = Bernoulli(x), Q = Bernoulli(p), from their definitions."""
+    P, Q = (1.0 - x, x), (1.0 - p, p)
+    ce = _sum([-P[i] * Q[i].log() for i in (0, 1)])                        # -sum P log Q
+    kl = _sum([P[i] * (math.log(P[i]) - Q[i].log()) for i in (0, 1)])      # sum P (log P - log Q)
+    H = -sum(P[i] * math.log(P[i]) for i in (0, 1))                        # -sum P log P
+    return {"ce": ce, "kl": kl, "H": H}
+
+
+@example("S2-Q4", SEED, "Q4", "Cross-entropy with real-valued targets: KL divergence and entropy")
+def q4_cross_entropy_kl() -> Result:
+    rng = random.Random(44)
+    pairs = [(rng.uniform(0.05, 0.95), rng.uniform(0.05, 0.95)) for _ in range(12)]
+    res_identity, res_sum, res_difference, seed_entropy, true_entropy = [], [], [], [], []
+    grad_gap, grad_at_target, mle_gap = [], [], []
+    for x, p0 in pairs:
+        p = Value(p0, "p")
+        t = _bernoulli_terms(x, p)
+        ce_seed = -x * math.log(p0) - (1 - x) * math.log(1 - p0)          # ce(p, x) as defined
+        neg_h = x * math.log(x) + (1 - x) * math.log(1 - x)                # the seed's "entropy"
+        res_identity.append(abs(t["kl"].data - (ce_seed + neg_h)))         # KL = ce + x log x + ...
+        res_sum.append(abs(t["ce"].data - (t["H"] + t["kl"].data)))        # ce = H + KL
+        res_difference.append(abs(t["ce"].data - (t["H"] - t["kl"].data)))  # ce = H - KL (prose)
+        seed_entropy.append(neg_h)
+        true_entropy.append(t["H"])
+        gce, gkl = grad(t["ce"], p), grad(t["kl"], p)
+        grad_gap.append(abs(gce - gkl))
+        at = Value(x)
+        grad_at_target.append(abs(grad(_bernoulli_terms(x, at)["ce"], at)))
+    for x in (0.0, 1.0):  # Answer 4.1: -log of the Bernoulli likelihood is ce, for binary x
+        for p0 in (0.2, 0.7):
+            p = Value(p0)
+            nll = -((p ** x) * ((1 - p) ** (1 - x))).log()
+            mle_gap.append(abs(nll.data - (-x * math.log(p0) - (1 - x) * math.log(1 - p0))))
+    identity_ok = max(res_identity) < 1e-12 and max(mle_gap) < 1e-12
+    prose_ok = max(seed_entropy) >= 0 and min(res_difference) < 1e-9
+    p = Value(0.3, "p")
+    ce = _bernoulli_terms(0.6, p)["ce"]
+    ce.label = "ce(p, x=0.6)"
+    return Result(
+        seed_says="KL(P||Q) = ce(p, x) + x log x + (1-x) log(1-x); that last sum is the "
+                  "entropy of P; ce is the difference of the entropy and the KL divergence",
+        engine_says=f"the identity holds (residual {_fmt(max(res_identity), 2)}); "
+                    f"x log x + (1-x) log(1-x) lies in [{_fmt(min(seed_entropy), 3)}, "
+                    f"{_fmt(max(seed_entropy), 3)}], minus the entropy; ce = H(P) + KL(P||Q) "
+                    f"(residual {_fmt(max(res_sum), 2)})",
+        verdict="confirmed" if identity_ok and prose_ok else "erratum",
+        note="H(P) = -(x log x + (1-x) log(1-x)) >= 0, so ce = H(P) + KL(P||Q), a sum; "
+             "minimising ce over p is minimising KL (same gradient, zero at p = x)",
+        values={"pairs": pairs, "identity_residual": max(res_identity),
+                "sum_residual": max(res_sum), "difference_residual_min": min(res_difference),
+                "seed_entropy": seed_entropy, "entropy": true_entropy,
+                "grad_ce_minus_grad_kl": max(grad_gap), "grad_ce_at_p_eq_x": max(grad_at_target),
+                "mle_residual": max(mle_gap)},
+        graph=ce)
+
+
+# ---- Q5: one gradient-descent step -------------------------------------------------------------
+
+def _q5_f(x: Value, y: Value) -> Value:
+    return y ** 2 + (y - x) ** 2
+
+
+Q5_STEPS = (0.01, 0.1, 10.0)
+#: The seed's numbers for s = 0.01, 0.1, 10: (x1, y1) and the distance, rounded to 2 decimals.
+Q5_SEED = {0.01: (1.0, 0.98, 1.40), 0.1: (1.0, 0.8, 1.28), 10.0: (1.0, -19.0, 19.03)}
+
+
+@example("S2-Q5", SEED, "Q5", "Minimum of y^2 + (y - x)^2 and one gradient-descent step from "
+         "(1, 1)")
+def q5_gradient_step() -> Result:
+    # The minimum: the function is quadratic, so one Newton step (engine gradient and Hessian)
+    # from any point lands on it.
+    start = (1.0, 1.0)
+    xv, yv = Value(start[0]), Value(start[1])
+    g0 = grad(_q5_f(xv, yv), [xv, yv])
+    H = analytic_hessian(_q5_f, start)
+    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
+    inv = [[H[1][1] / det, -H[0][1] / det], [-H[1][0] / det, H[0][0] / det]]
+    minimum = [start[i] - (inv[i][0] * g0[0] + inv[i][1] * g0[1]) for i in range(2)]
+    xm, ym = Value(minimum[0]), Value(minimum[1])
+    grad_at_min = grad(_q5_f(xm, ym), [xm, ym])
+    tr = H[0][0] + H[1][1]
+    lam_max = tr / 2 + math.sqrt(tr * tr / 4 - det)
+    lam_min = tr / 2 - math.sqrt(tr * tr / 4 - det)
+    # The seed's partial derivatives, transcribed, against autodiff at random points.
+    rng = random.Random(55)
+    formula_gap = 0.0
+    for _ in range(10):
+        a, b = rng.uniform(-3, 3), rng.uniform(-3, 3)
+        va, vb = Value(a), Value(b)
+        ga, gb = grad(_q5_f(va, vb), [va, vb])
+        formula_gap = max(formula_gap, abs(ga - (-2 * (b - a))), abs(gb - (2 * b + 2 * (b - a))))
+    steps, graph, records = {}, None, {}
+    for s in Q5_STEPS:
+        x, y = Value(start[0], "x"), Value(start[1], "y")
+        f = _q5_f(x, y)
+        f.label = "f"
+        f.backward()
+        new = (x.data - s * x.grad, y.data - s * y.grad)
+        dist = math.hypot(new[0] - minimum[0], new[1] - minimum[1])
+        steps[s] = {"x1": new[0], "y1": new[1], "distance": dist,
+                    "f0": f.data, "f1": _q5_f(Value(new[0]), Value(new[1])).data,
+                    "grad": (x.grad, y.grad)}
+        records[s] = [("x", x.data, x.grad, new[0]), ("y", y.data, y.grad, new[1])]
+        if graph is None:
+            graph, params = f, [x, y]
+    ok = (formula_gap < 1e-12 and all(abs(v) < 1e-12 for v in minimum) and
+          all(abs(steps[s]["x1"] - Q5_SEED[s][0]) < 1e-12 and
+              abs(steps[s]["y1"] - Q5_SEED[s][1]) < 1e-12 and
+              round(steps[s]["distance"], 2) == Q5_SEED[s][2] for s in Q5_STEPS))
+    return Result(
+        seed_says="minimum (0, 0); (x1, y1) = (1, 0.98), (1, 0.8), (1, -19); distances "
+                  "1.40, 1.28, 19.03",
+        engine_says=f"minimum ({_fmt(minimum[0] + 0.0)}, {_fmt(minimum[1] + 0.0)}); "
+                    + "; ".join(f"s = {s}: ({_fmt(steps[s]['x1'])}, {_fmt(steps[s]['y1'])}), "
+                                f"distance {steps[s]['distance']:.4f}" for s in Q5_STEPS)
+                    + f"; steps above 2/lambda_max = {2 / lam_max:.3f} diverge",
+        verdict="confirmed" if ok else "erratum",
+        note=f"gradient at (1, 1) is ({_fmt(g0[0] + 0.0)}, {_fmt(g0[1])}); the Hessian "
+             f"{H} has eigenvalues {_fmt(lam_min)}, {_fmt(lam_max)} > 0, so the stationary "
+             f"point is the minimum; s = 10 overshoots (f: {_fmt(steps[10.0]['f0'])} -> "
+             f"{_fmt(steps[10.0]['f1'])})",
+        values={"minimum": minimum, "grad_at_min": grad_at_min, "hessian": H,
+                "eigenvalues": [lam_min, lam_max], "formula_gap": formula_gap,
+                "grad_at_start": g0, "steps": steps},
+        graph=graph, extra={"params": params, "lr": Q5_STEPS, "updates": records})
