@@ -1,0 +1,249 @@
+"""The worked examples of seed 002 (002_8bcde06e66854de4.txt): one test per claim id.
+
+Each test checks the engine's numbers against an oracle that shares no code with the engine
+(math, central differences, PyTorch float64) and asserts the verdict.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from helpers import assert_all_close, assert_close
+from microgradnet import Value
+from microgradnet.catalogue import EXAMPLES
+from microgradnet.checks import numerical_grad, numerical_hessian
+
+SEED002_IDS = ["S2-Q1.1", "S2-Q1.2", "S2-Q1.3", "S2-Q1.4", "S2-Q1.5", "S2-Q1.6", "S2-Q2.1d",
+               "S2-Q2.3", "S2-Q2.4", "S2-Q3", "S2-Q4", "S2-Q5"]
+
+_cache: dict = {}
+
+
+def run(claim: str):
+    if claim not in _cache:
+        _cache[claim] = EXAMPLES[claim].run()
+    return _cache[claim]
+
+
+def sig(t: float) -> float:
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def test_every_claim_of_seed_002_is_registered_with_its_seed_file():
+    for claim in SEED002_IDS:
+        assert claim in EXAMPLES, claim
+        assert EXAMPLES[claim].seed == "002_8bcde06e66854de4.txt"
+    assert sorted(k for k in EXAMPLES if k.startswith("S2-")) == sorted(SEED002_IDS)
+
+
+def test_S2_Q1_1_sigmoid_network_gradients_match_torch_and_dLda_is_an_erratum():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q1.1")
+    v = r.values
+    T = {k: torch.tensor(v[k], dtype=torch.float64, requires_grad=True)
+         for k in ("W1", "b1", "W2", "b2", "W3", "b3")}
+    x = torch.tensor(v["x"], dtype=torch.float64)
+    y = torch.tensor(v["y"], dtype=torch.float64)
+    h = T["W1"] @ x + T["b1"]
+    a = torch.sigmoid(T["W2"] @ h + T["b2"])
+    o = T["W3"] @ a + T["b3"]
+    for t in (h, a, o):
+        t.retain_grad()
+    (0.5 * ((o - y) ** 2).sum()).backward()
+    ref = {k: T[k].grad.tolist() for k in T}
+    ref.update(h=h.grad.tolist(), a=a.grad.tolist(), o=o.grad.tolist())
+    for k, want in ref.items():
+        assert_all_close(v[f"dL/d{k}"], want, rtol=1e-10, atol=1e-13, what=f"dL/d{k}")
+    # The seed's lines for W3, b3, W2, b2 are right; dL/da carries an extra sigmoid'.
+    written = v["seed_as_written"]
+    for k in ("W3", "b3", "W2", "b2"):
+        assert_all_close(written[k], ref[k], rtol=1e-10, atol=1e-13, what=k)
+    an = a.detach().tolist()
+    assert_all_close(written["a"], [g * ai * (1 - ai) for g, ai in zip(ref["a"], an)],
+                     rtol=1e-10, atol=1e-13, what="seed dL/da = true dL/da * a(1-a)")
+    assert all(abs(p - q) > 1e-3 for p, q in zip(written["a"], ref["a"]))
+    assert r.values["agrees"] == {"W3": True, "b3": True, "W2": True, "b2": True,
+                                  "a": False, "h": False, "W1": False, "b1": False}
+    # With the right dL/da the seed's dL/dh, dL/dW1, dL/db1 lines are correct.
+    assert max(v["max_abs_diff_with_right_dL/da"].values()) < 1e-12
+    assert r.verdict == "erratum"
+    assert r.graph is not None and r.graph.label == "L"
+
+
+def test_S2_Q1_1_gradients_match_central_differences():
+    r = run("S2-Q1.1")
+    v = r.values
+    x, y = v["x"], v["y"]
+
+    def loss(*flat):
+        it = iter(flat)
+        W1 = [[next(it) for _ in row] for row in v["W1"]]
+        b1 = [next(it) for _ in v["b1"]]
+        W2 = [[next(it) for _ in row] for row in v["W2"]]
+        b2 = [next(it) for _ in v["b2"]]
+        W3 = [[next(it) for _ in row] for row in v["W3"]]
+        b3 = [next(it) for _ in v["b3"]]
+        h = [sum((w * xi for w, xi in zip(W1[i], x)), b1[i]) for i in range(len(b1))]
+        a = [sum((w * hi for w, hi in zip(W2[i], h)), b2[i]).sigmoid() for i in range(len(b2))]
+        o = [sum((w * ai for w, ai in zip(W3[i], a)), b3[i]) for i in range(len(b3))]
+        return 0.5 * sum(((ok - yk) ** 2 for ok, yk in zip(o, y)), Value(0.0))
+
+    flat = [w for k in ("W1", "b1", "W2", "b2", "W3", "b3")
+            for w in (sum(v[k], []) if isinstance(v[k][0], list) else v[k])]
+    engine = [g for k in ("W1", "b1", "W2", "b2", "W3", "b3")
+              for g in (sum(v[f"dL/d{k}"], []) if isinstance(v[k][0], list) else v[f"dL/d{k}"])]
+    assert_all_close(engine, numerical_grad(loss, flat), rtol=1e-6, atol=1e-8)
+
+
+def test_S2_Q1_2_backward_reads_h_a_and_the_outputs_only():
+    r = run("S2-Q1.2")
+    v = r.values
+    for size, kept, by_name, nbytes in zip(v["sizes"], v["kept"], v["kept_by_name"],
+                                           v["engine_bytes"]):
+        m, rr, s = size["m"], size["r"], size["s"]
+        assert by_name == {"h": m, "a": rr, "o - y": s, "other": 0}
+        assert kept == m + rr + s
+        assert nbytes == 2 * (m + rr + s)
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q1_3_relu_left_and_right_derivative_at_zero():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q1.3")
+    assert_close(r.values["left"], 0.0, atol=1e-9)
+    assert_close(r.values["right"], 1.0, rtol=1e-9)
+    # The backward pass's value at the kink is PyTorch's convention.
+    t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    torch.relu(t).backward()
+    assert r.values["backward_at_0"] == t.grad.item() == 0.0
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q1_4_relu_second_derivative_vanishes_swish_does_not():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q1.4")
+    v = r.values
+    assert v["relu2"] == [0.0] * len(v["points"])
+    assert v["relu_net2"] == [0.0] * len(v["net_points"])
+    for x0, got in zip(v["points"], v["swish2"]):
+        s = sig(x0)
+        assert_close(got, s * (1 - s) * (2 + x0 * (1 - 2 * s)), rtol=1e-12, atol=1e-15,
+                     what=f"swish''({x0})")
+        t = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        (d1,) = torch.autograd.grad(t * torch.sigmoid(t), t, create_graph=True)
+        (d2,) = torch.autograd.grad(d1, t)
+        assert_close(got, d2.item(), rtol=1e-12, atol=1e-15)
+    for h, got in zip(v["relu2_fd_steps"], v["relu2_fd_at_0"]):
+        assert_close(got, 1.0 / h, rtol=1e-9)   # a spike, not a number
+    w = v["net_weights"]
+    for x0, got in zip(v["net_points"], v["swish_net2"]):
+        t = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        z = torch.tensor(w["w1"], dtype=torch.float64) * t + torch.tensor(w["b1"],
+                                                                          dtype=torch.float64)
+        out = (torch.tensor(w["w2"], dtype=torch.float64) * z * torch.sigmoid(z)).sum()
+        (d1,) = torch.autograd.grad(out, t, create_graph=True)
+        (d2,) = torch.autograd.grad(d1, t)
+        assert_close(got, d2.item(), rtol=1e-10, atol=1e-13)
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q1_5_swish_tends_to_half_x_and_to_relu():
+    r = run("S2-Q1.5")
+    v = r.values
+    xmax2 = max(x * x for x in v["xs"])
+    for beta, gap in zip(v["small_betas"], v["gap_to_half_x"]):
+        # |x (sigmoid(beta x) - 1/2)| <= beta x^2 / 4, since |sigmoid(t) - 1/2| <= |t|/4
+        assert gap <= beta * xmax2 / 4 * (1 + 1e-9)
+        direct = max(abs(x * sig(beta * x) - x / 2) for x in v["xs"])
+        assert_close(gap, direct, rtol=1e-6, atol=1e-15)
+    for beta, gap in zip(v["large_betas"], v["gap_to_relu"]):
+        assert gap <= 1 / (math.e * beta)   # max over x of |x| e^(-beta |x|)
+    assert v["gap_to_half_x"][-1] < 1e-5 and v["gap_to_relu"][-1] < 1e-3
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q1_6_swish_dips_below_zero_relu_never_falls():
+    r = run("S2-Q1.6")
+    v = r.values
+    assert v["relu_min_slope"] == 0.0
+    assert v["swish_min_slope"] < 0
+    # swish'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) = 0: bisection in plain floats.
+    lo, hi = -3.0, -0.5
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if 1 + mid * (1 - sig(mid)) > 0:
+            hi = mid
+        else:
+            lo = mid
+    assert_close(v["swish_argmin"], lo, rtol=1e-12)
+    assert_close(v["swish_min"], lo * sig(lo), rtol=1e-12)
+    assert v["falling_to"] < v["swish_argmin"] < v["falling_to"] + 0.011
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q3_mixture_of_logistic_regressions_is_a_sigmoid_hidden_layer():
+    r = run("S2-Q3")
+    v = r.values
+    x = v["x"]
+    hidden = [sig(sum(wj * xj for wj, xj in zip(wk, x))) for wk in v["w"]]
+    marginal = sum(p * a for p, a in zip(v["pi"], hidden))
+    assert_all_close(v["hidden"], hidden, rtol=1e-12)
+    assert_close(v["network"], marginal, rtol=1e-12)
+    assert abs(v["sampled"] - marginal) < 4 * math.sqrt(marginal * (1 - marginal) / v["draws"])
+    linear = sum(p * sum(wj * xj for wj, xj in zip(wk, x)) for p, wk in zip(v["pi"], v["w"]))
+    assert_close(v["as_written"], linear, rtol=1e-12)
+    assert abs(linear - marginal) > 0.05
+    assert r.verdict == "erratum"
+
+
+def test_S2_Q4_cross_entropy_is_entropy_plus_kl():
+    r = run("S2-Q4")
+    v = r.values
+    for (x, p), neg_h, h in zip(v["pairs"], v["seed_entropy"], v["entropy"]):
+        entropy = -(x * math.log(x) + (1 - x) * math.log(1 - x))
+        assert_close(h, entropy, rtol=1e-12)
+        assert_close(neg_h, -entropy, rtol=1e-12)
+        ce = -x * math.log(p) - (1 - x) * math.log(1 - p)
+        kl = x * math.log(x / p) + (1 - x) * math.log((1 - x) / (1 - p))
+        assert_close(ce, entropy + kl, rtol=1e-12)
+        assert h > 0 > neg_h
+    assert v["identity_residual"] < 1e-12 and v["sum_residual"] < 1e-12
+    assert v["difference_residual_min"] > 1e-3      # ce is not H - KL
+    assert v["grad_ce_minus_grad_kl"] < 1e-12 and v["grad_ce_at_p_eq_x"] < 1e-12
+    assert v["mle_residual"] < 1e-12
+    # d ce / dp against central differences through the graph the example drew.
+    g = r.graph
+    p_leaf = next(n for n in _leaves(g) if n.label == "p")
+    g.zero_grad()
+    g.backward()
+    x = 0.6
+    ce = lambda p: -(x * p.log()) - (1 - x) * (1 - p).log()
+    assert_close(p_leaf.grad, numerical_grad(ce, [p_leaf.data])[0], rtol=1e-7)
+    assert r.verdict == "erratum"
+
+
+def _leaves(root):
+    from microgradnet import topological_order
+    return [n for n in topological_order(root) if n.is_leaf]
+
+
+def test_S2_Q5_minimum_and_one_gradient_step():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q5")
+    v = r.values
+    f = lambda x, y: y ** 2 + (y - x) ** 2
+    assert_all_close(v["minimum"], [0.0, 0.0], atol=1e-12)
+    assert_all_close(numerical_grad(f, v["minimum"]), [0.0, 0.0], atol=1e-9)
+    assert_all_close(v["hessian"], numerical_hessian(f, [1.0, 1.0]), rtol=1e-6, atol=1e-6)
+    assert min(v["eigenvalues"]) > 0
+    for s, step in v["steps"].items():
+        p = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=s)
+        (p[1] ** 2 + (p[1] - p[0]) ** 2).backward()
+        opt.step()
+        assert_all_close([step["x1"], step["y1"]], p.tolist(), rtol=1e-12, atol=1e-15)
+        assert_close(step["distance"], math.hypot(*p.tolist()), rtol=1e-12)
+    assert v["steps"][10.0]["f1"] > v["steps"][10.0]["f0"]   # s = 10 overshoots
+    assert 2 / max(v["eigenvalues"]) < 10.0
+    assert r.verdict == "confirmed"
