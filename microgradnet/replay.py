@@ -347,7 +347,12 @@ class CompiledGraph:
             else:
                 clones[node] = Value._apply(node.primitive, *[clones[p] for p in node.parents])
         root = clones[self.root]
-        root.backward()
+        try:
+            root.backward()
+        except (ZeroDivisionError, OverflowError) as e:
+            # e.g. sqrt'(0) = 1/0: the engine's rule divides by zero
+            raise DomainError(f"the backward pass leaves a float ({e}): an infinite local "
+                              f"derivative such as sqrt'(0) or (x ** -1)'(0)") from None
         for leaf in self.leaves:
             g = clones[leaf].grad
             if g - g != 0.0:
