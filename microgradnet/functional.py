@@ -1,0 +1,385 @@
+"""Activations, softmax and losses as functions of Values.
+
+Activations take a Value, a number (wrapped in a Value) or a (nested) list of them and keep
+the structure. Losses take predictions as Values (or lists of Values) and targets as numbers
+or Values, and return one Value.
+
+Conventions, stated once:
+
+- ``mse(..., reduction="half")`` is ``1/2 * sum (pred - target)^2``: the convention of seed 001
+  (``001_34f8d7f6bc1ecf0d.txt``, S1-3.2), which writes 1/2 in front of each output's squared
+  error. Its gradient is ``pred - target`` (as in S1-3.3). For two outputs it equals the mean.
+- ``l2_penalty`` is ``sum p^2`` without a 1/2 (micrograd's demo: ``alpha * sum(p*p)``).
+- ``multiclass_hinge`` is the Weston-Watkins SVM loss ``sum_{j != y} max(0, s_j - s_y +
+  margin)``, not divided by the number of classes (PyTorch's ``multi_margin_loss`` divides).
+- Batches: a list of samples gives the mean of the per-sample losses.
+
+Example:
+    >>> from microgradnet import Value
+    >>> p = softmax([Value(1000.0), Value(1000.0)])    # no overflow: max-shifted
+    >>> [x.data for x in p]
+    [0.5, 0.5]
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence, Union
+
+from .engine import Value
+
+__all__ = [
+    "sum", "mean", "dot", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "swish",
+    "identity", "ACTIVATIONS", "get_activation", "softmax", "log_softmax", "logsumexp", "mse",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "nll_loss", "hinge", "multiclass_hinge", "l1_penalty", "l2_penalty",
+]
+
+Scalar = Union[Value, int, float]
+
+
+def _value(x, where: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{where}: expected a Value or a number, got {type(x).__name__}: {x!r}")
+    return Value(x)
+
+
+def _is_seq(x) -> bool:
+    return isinstance(x, (list, tuple))
+
+
+# ---- sums ----------------------------------------------------------------------------------
+
+def sum(values: Iterable[Scalar], start: Scalar | None = None) -> Union[Value, float]:
+    """Add many Values, starting from the first term: ``n`` terms make ``n - 1`` nodes
+    (the builtin ``sum`` starts from 0 and adds one more node).
+
+    Args:
+        values: Values and/or numbers.
+        start: an optional first term (e.g. a bias, as micrograd's neuron does).
+
+    Returns:
+        A Value (a plain number only if every term is a number); ``0.0`` for no terms.
+
+    Example:
+        >>> from microgradnet import Value
+        >>> sum([Value(1.0), Value(2.0), 3]).data
+        6.0
+    """
+    it = iter(values)
+    acc = start
+    if acc is None:
+        try:
+            acc = next(it)
+        except StopIteration:
+            return 0.0
+    for v in it:
+        acc = acc + v
+    return acc
+
+
+def mean(values: Sequence[Scalar]) -> Value:
+    """Arithmetic mean of Values: ``sum(values) / n``."""
+    values = list(values)
+    if not values:
+        raise ValueError("mean: needs at least one value")
+    s = sum(values)
+    return s * (1.0 / len(values)) if len(values) > 1 else _value(s, "mean")
+
+
+def dot(ws: Sequence[Scalar], xs: Sequence[Scalar], bias: Scalar | None = None) -> Value:
+    """``sum_i w_i x_i (+ bias)`` as a chain ``w1*x1 + w2*x2 + ... + b``: the textbook's order.
+
+    Raises:
+        ValueError: the two sequences differ in length.
+    """
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: lengths differ: {len(ws)} weights, {len(xs)} inputs")
+    it = zip(ws, xs)
+    acc = None
+    for w, x in it:
+        acc = w * x if acc is None else acc + w * x
+    if bias is not None:
+        acc = bias if acc is None else acc + bias
+    return _value(0.0 if acc is None else acc, "dot")
+
+
+# ---- activations ---------------------------------------------------------------------------
+
+def _map(fn, x, where: str):
+    if _is_seq(x):
+        return [_map(fn, e, where) for e in x]
+    return fn(_value(x, where))
+
+
+def relu(x, kink: float = 0.0):
+    """max(0, x) element-wise; derivative 1 for x > 0, 0 for x < 0, ``kink`` at 0."""
+    return _map(lambda v: v.relu(kink), x, "relu")
+
+
+def leaky_relu(x, alpha: float = 0.01, kink: float | None = None):
+    """x for x > 0 else alpha * x; derivative at 0 is ``kink`` (``alpha`` by default).
+    (Seed 001, S1-2.6, takes 1 at 0: pass ``kink=1.0`` for its convention.)"""
+    return _map(lambda v: v.leaky_relu(alpha, kink), x, "leaky_relu")
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x) element-wise; derivative s (1 - s)."""
+    return _map(lambda v: v.sigmoid(), x, "sigmoid")
+
+
+def tanh(x):
+    """tanh x element-wise; derivative 1 - tanh^2 x."""
+    return _map(lambda v: v.tanh(), x, "tanh")
+
+
+def softplus(x):
+    """log(1 + e^x) element-wise, without overflow; derivative sigmoid(x)."""
+    return _map(lambda v: v.softplus(), x, "softplus")
+
+
+def swish(x, beta: float = 1.0):
+    """x * sigmoid(beta x) element-wise."""
+    return _map(lambda v: v.swish(beta), x, "swish")
+
+
+def identity(x):
+    """x unchanged (the "linear" activation): no node is added."""
+    return x
+
+
+#: Activation functions of one Value, by name.
+ACTIVATIONS = {
+    "relu": lambda v: v.relu(),
+    "leaky_relu": lambda v: v.leaky_relu(),
+    "sigmoid": lambda v: v.sigmoid(),
+    "tanh": lambda v: v.tanh(),
+    "softplus": lambda v: v.softplus(),
+    "swish": lambda v: v.swish(),
+    "linear": None,
+    "identity": None,
+    "none": None,
+}
+
+
+def get_activation(activation):
+    """The function ``Value -> Value`` for ``activation``: a name in :data:`ACTIVATIONS`,
+    ``None`` or ``"linear"`` (no activation: returns ``None``), or a callable."""
+    if activation is None:
+        return None
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of "
+                             f"{sorted(ACTIVATIONS)} or pass a function")
+        return ACTIVATIONS[key]
+    if callable(activation):
+        return activation
+    raise TypeError(f"activation must be a name, None or a callable, got "
+                    f"{type(activation).__name__}")
+
+
+# ---- softmax -------------------------------------------------------------------------------
+
+def _vector(xs, where: str) -> list:
+    if isinstance(xs, Value) or not _is_seq(xs):
+        raise TypeError(f"{where}: expected a list of Values, got {type(xs).__name__}")
+    if len(xs) == 0:
+        raise ValueError(f"{where}: needs at least one value")
+    return [_value(x, where) for x in xs]
+
+
+def logsumexp(xs: Sequence[Scalar]) -> Value:
+    """log sum_i e^{x_i}, computed as m + log sum_i e^{x_i - m} with m = max x (a constant),
+    so it never overflows."""
+    xs = _vector(xs, "logsumexp")
+    m = max(x.data for x in xs)
+    return sum([(x - m).exp() for x in xs]).log() + m
+
+
+def softmax(xs: Sequence[Scalar]) -> list:
+    """e^{x_i - m} / sum_j e^{x_j - m}, m = max x (seed 001, S1-2.8): the largest exponent
+    is e^0 = 1 and the denominator is at least 1, so nothing overflows or divides by zero.
+
+    Args:
+        xs: logits (Values or numbers).
+
+    Returns:
+        A list of Values that sum to 1.
+    """
+    xs = _vector(xs, "softmax")
+    m = max(x.data for x in xs)
+    exps = [(x - m).exp() for x in xs]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def log_softmax(xs: Sequence[Scalar]) -> list:
+    """x_i - logsumexp(x), max-shifted: finite for any finite logits."""
+    xs = _vector(xs, "log_softmax")
+    m = max(x.data for x in xs)
+    shifted = [x - m for x in xs]
+    lse = sum([s.exp() for s in shifted]).log()
+    return [s - lse for s in shifted]
+
+
+# ---- losses --------------------------------------------------------------------------------
+
+def _flat(x, where: str) -> list:
+    if not _is_seq(x):
+        return [x]
+    out, stack = [], [iter(x)]
+    while stack:
+        for e in stack[-1]:
+            if _is_seq(e):
+                stack.append(iter(e))
+                break
+            out.append(e)
+        else:
+            stack.pop()
+    return out
+
+
+def mse(pred, target, reduction: str = "mean") -> Value:
+    """Squared error between predictions and targets (any matching nested shape).
+
+    - ``"mean"``: (1/n) sum (p - t)^2 over all n entries (PyTorch's default);
+    - ``"sum"``: sum (p - t)^2;
+    - ``"half"``: 1/2 sum (p - t)^2, the convention of seed 001 (S1-3.2); gradient p - t.
+
+    Raises:
+        ValueError: shapes differ (both sizes named) or an unknown reduction.
+
+    Example:
+        >>> mse([0.0, -1.5], [1.0, 0.5], reduction="half").data
+        2.5
+    """
+    ps, ts = _flat(pred, "mse"), _flat(target, "mse")
+    if len(ps) != len(ts):
+        raise ValueError(f"mse: prediction has {len(ps)} entries, target has {len(ts)}")
+    if not ps:
+        raise ValueError("mse: empty prediction")
+    total = sum([(_value(p, "mse") - t) ** 2 for p, t in zip(ps, ts)])
+    if reduction == "sum":
+        return total
+    if reduction == "mean":
+        return total * (1.0 / len(ps)) if len(ps) > 1 else total
+    if reduction == "half":
+        return total * 0.5
+    raise ValueError(f"mse: reduction must be 'mean', 'sum' or 'half', got {reduction!r}")
+
+
+def binary_cross_entropy(p, y) -> Value:
+    """-(y log p + (1 - y) log(1 - p)) for a probability p in (0, 1) and a target y in [0, 1]
+    (seed 002, S2-Q4); the mean over a list. Terms with y = 0 or y = 1 skip the log they
+    multiply by 0, so p may be exactly 0 or 1 where that log is not needed.
+
+    Raises:
+        ValueError: lengths differ; DomainError: log of 0 where it is needed.
+    """
+    ps, ys = _flat(p, "binary_cross_entropy"), _flat(y, "binary_cross_entropy")
+    if len(ps) != len(ys):
+        raise ValueError(f"binary_cross_entropy: {len(ps)} probabilities, {len(ys)} targets")
+    terms = []
+    for pi, yi in zip(ps, ys):
+        pi = _value(pi, "binary_cross_entropy")
+        yf = yi.data if isinstance(yi, Value) else float(yi)
+        if isinstance(yi, Value):
+            terms.append(-(yi * pi.log() + (1 - yi) * (1 - pi).log()))
+        elif yf == 1.0:
+            terms.append(-pi.log())
+        elif yf == 0.0:
+            terms.append(-(1 - pi).log())
+        else:
+            terms.append(-(yf * pi.log() + (1 - yf) * (1 - pi).log()))
+    return mean(terms)
+
+
+def binary_cross_entropy_with_logits(z, y) -> Value:
+    """BCE of sigmoid(z) computed from the logit z: softplus(z) - y z (never overflows);
+    the mean over a list."""
+    zs, ys = _flat(z, "binary_cross_entropy_with_logits"), _flat(y, "binary_cross_entropy")
+    if len(zs) != len(ys):
+        raise ValueError(f"binary_cross_entropy_with_logits: {len(zs)} logits, "
+                         f"{len(ys)} targets")
+    return mean([_value(zi, "bce").softplus() - yi * zi for zi, yi in zip(zs, ys)])
+
+
+def _check_index(t, n: int, where: str) -> int:
+    if isinstance(t, bool) or not isinstance(t, int):
+        raise TypeError(f"{where}: target must be a class index (int), got {t!r}")
+    if not 0 <= t < n:
+        raise ValueError(f"{where}: target {t} is out of range for {n} classes")
+    return t
+
+
+def cross_entropy(logits, target) -> Value:
+    """-log softmax(z)_y = logsumexp(z) - z_y, from logits, max-shifted (seed 001, S1-2.4:
+    its gradient is softmax(z) - onehot(y)).
+
+    Args:
+        logits: a list of K Values (one sample) or a list of such lists (a batch).
+        target: the class index (int), or a list of them for a batch (mean loss).
+
+    Example:
+        >>> round(cross_entropy([0.0, 0.0], 1).data, 6)
+        0.693147
+    """
+    if _is_seq(logits) and logits and _is_seq(logits[0]):
+        if not _is_seq(target) or len(target) != len(logits):
+            raise ValueError(f"cross_entropy: a batch of {len(logits)} needs as many targets, "
+                             f"got {target!r}")
+        return mean([cross_entropy(z, t) for z, t in zip(logits, target)])
+    zs = _vector(logits, "cross_entropy")
+    t = _check_index(target, len(zs), "cross_entropy")
+    return logsumexp(zs) - zs[t]
+
+
+def nll_loss(log_probs, target) -> Value:
+    """-log_probs[target] (the mean over a batch)."""
+    if _is_seq(log_probs) and log_probs and _is_seq(log_probs[0]):
+        return mean([nll_loss(lp, t) for lp, t in zip(log_probs, target)])
+    lp = _vector(log_probs, "nll_loss")
+    return -lp[_check_index(target, len(lp), "nll_loss")]
+
+
+def _sign(y, where: str) -> float:
+    yf = y.data if isinstance(y, Value) else y
+    if yf not in (-1, 1):
+        raise ValueError(f"{where}: labels must be -1 or +1, got {y!r}")
+    return float(yf)
+
+
+def hinge(score, y) -> Value:
+    """max(0, 1 - y * score) for y in {-1, +1} (the SVM / micrograd "max-margin" loss); the
+    mean over lists of scores and labels."""
+    ss, ys = _flat(score, "hinge"), _flat(y, "hinge")
+    if len(ss) != len(ys):
+        raise ValueError(f"hinge: {len(ss)} scores, {len(ys)} labels")
+    return mean([(1 - _sign(yi, "hinge") * _value(s, "hinge")).relu()
+                 for s, yi in zip(ss, ys)])
+
+
+def multiclass_hinge(scores, target, margin: float = 1.0) -> Value:
+    """sum_{j != y} max(0, s_j - s_y + margin): the multiclass SVM loss (Weston-Watkins, as
+    in CS231n); the mean over a batch (a list of score lists and a list of targets)."""
+    if _is_seq(scores) and scores and _is_seq(scores[0]):
+        if not _is_seq(target) or len(target) != len(scores):
+            raise ValueError(f"multiclass_hinge: a batch of {len(scores)} needs as many "
+                             f"targets, got {target!r}")
+        return mean([multiclass_hinge(s, t, margin) for s, t in zip(scores, target)])
+    ss = _vector(scores, "multiclass_hinge")
+    t = _check_index(target, len(ss), "multiclass_hinge")
+    terms = [(s - ss[t] + margin).relu() for j, s in enumerate(ss) if j != t]
+    return _value(sum(terms), "multiclass_hinge")
+
+
+def l1_penalty(params: Iterable[Value]) -> Value:
+    """sum |p| over the parameters (derivative sign(p), 0 at 0)."""
+    return _value(sum([abs(_value(p, "l1_penalty")) for p in params]), "l1_penalty")
+
+
+def l2_penalty(params: Iterable[Value]) -> Value:
+    """sum p^2 over the parameters (no 1/2; derivative 2p)."""
+    return _value(sum([_value(p, "l2_penalty") * p for p in params]), "l2_penalty")
+
