@@ -1,0 +1,926 @@
+"""Step-through explanations of any computation graph, in the form of a hand-worked solution.
+
+Forward: one line per named node, its formula, the numbers substituted and the result::
+
+    h1 = i1*w11 + i2*w21 + b1 = 2.0*1.0 + (-1.0)*0.5 + 0.5 = 2.0
+
+A node is named by its ``label`` (or by ``names=``); an unlabelled intermediate used once is
+written inside the formula of the node that uses it (so ``((i1*w11) + (i2*w21)) + b1`` is one
+line), and an unlabelled intermediate used twice, or a formula grown too long, gets a name of
+its own (``v1``, ``v2``, ...). Unlabelled leaves are constants and print as numbers.
+
+Backward: for a chosen node ``x``, every path from the root to ``x``, each a product of local
+derivatives with their numbers, then their sum (the chain rule: dL/dx = sum over paths of the
+product of the local derivatives along the path)::
+
+    dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5
+
+A node reused by several paths is counted once per path; a path through a switched-off ReLU
+shows its zero factor. Paths are enumerated iteratively and capped (``max_paths``): past the
+cap the explanation says how many there are and gives the engine's gradient.
+
+Update: ``w21 <- 0.5 - 0.1 * (-1.5) = 0.65``.
+
+``decimals=k`` rounds every named intermediate to k decimals and carries the rounded value
+forward, as a hand-worked sheet does, printing the unrounded value beside it. An
+:class:`Explanation` prints as text and exports to LaTeX (an ``align*`` block) and Markdown.
+"""
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence, Union
+
+from .engine import Value, grad as _engine_grad, topological_order
+
+__all__ = [
+    "explain", "explain_forward", "round_half_up", "latex_name", "explain_backward", "explain_update", "find_paths",
+    "count_paths", "Explanation", "Section", "Step", "Path", "DEFAULT_MAX_PATHS",
+    "INLINE_LIMIT", "format_number",
+]
+
+#: Paths listed one by one before the explanation stops listing and says how many there are.
+DEFAULT_MAX_PATHS = 1000
+#: Largest number of unlabelled nodes written inside one formula before one gets a name.
+INLINE_LIMIT = 40
+#: Above this many paths the sum is written as a list of numbers without the formulas.
+_SUM_FORMULAS = 8
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+
+def format_number(x: float, decimals: Optional[int] = None) -> str:
+    """A float as a hand-worked sheet writes it: ``2.0``, ``-1.5``, ``0.65``.
+
+    Float noise is hidden (12 significant digits: ``0.5 + 0.15000000000000002`` shows 0.65);
+    with ``decimals`` the number is rounded to that many decimals first.
+
+    Example:
+        >>> format_number(0.6500000000000001), format_number(0.7310585786, 3)
+        ('0.65', '0.731')
+    """
+    x = float(x)
+    if decimals is not None:
+        x = round_half_up(x, decimals)
+    if x == 0:
+        return "0.0"
+    return repr(float(f"{x:.12g}"))
+
+
+def round_half_up(x: float, decimals: int) -> float:
+    """Round as by hand (0.5 -> 1, -0.25 -> -0.3 at one decimal), not to even as ``round``
+    does; the decimal digits are those of the shortest repr of ``x``."""
+    q = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
+
+
+def _const(x: float) -> str:
+    """A constant inside a formula: ``2`` rather than ``2.0``, so exponents read naturally."""
+    x = float(x)
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return format_number(x)
+
+
+# ---- expressions -------------------------------------------------------------------------------
+
+class _E:
+    """A formula: ``num`` (a constant), ``sym`` (a named node), ``bin`` (+ - * / **), ``neg``,
+    ``call`` (a function such as max or tanh)."""
+    __slots__ = ("kind", "val", "args")
+
+    def __init__(self, kind: str, val=None, args: tuple = ()) -> None:
+        self.kind, self.val, self.args = kind, val, args
+
+
+def _num(x: float) -> _E: return _E("num", float(x))
+def _bin(op: str, a: _E, b: _E) -> _E: return _E("bin", op, (a, b))
+def _call(name: str, *args: _E) -> _E: return _E("call", name, tuple(args))
+
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
+_LATEX_CALLS = {"max": r"\max", "min": r"\min", "exp": r"\exp", "log": r"\log",
+                "tanh": r"\tanh", "sigmoid": r"\sigma"}
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma",
+          "tau", "phi", "omega"}
+
+
+def latex_name(name: str) -> str:
+    """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``."""
+    m = re.fullmatch(r"([A-Za-z]+)_?(\d+)?", name)
+    if not m:
+        esc = re.sub(r"([_#%&$^{}])", r"\\\1", name)
+        return r"\mathrm{" + esc + "}"
+    base, sub = m.group(1), m.group(2)
+    if base in _GREEK:
+        base = "\\" + base
+    elif len(base) > 1:
+        base = r"\mathrm{" + base + "}"
+    return base + ("_{" + sub + "}" if sub else "")
+
+
+class _Printer:
+    """Prints a formula as text or LaTeX, with names or with the numbers of the named nodes."""
+
+    def __init__(self, style: str, names: Mapping, values: Optional[Mapping] = None,
+                 decimals: Optional[int] = None) -> None:
+        self.latex = style == "latex"
+        self.names = names
+        self.values = values
+        self.decimals = decimals
+
+    def __call__(self, e: _E) -> str:
+        return self._p(e, 0, True)
+
+    def _number(self, s: str, negative: bool, leftmost: bool) -> str:
+        return f"({s})" if negative and not leftmost else s
+
+    def _p(self, e: _E, minprec: int, leftmost: bool) -> str:
+        k = e.kind
+        if k == "num":
+            return self._number(_const(e.val), e.val < 0, leftmost)
+        if k == "sym":
+            if self.values is None:
+                name = self.names[e.val]
+                return latex_name(name) if self.latex else name
+            x = self.values[e.val]
+            return self._number(format_number(x), x < 0, leftmost)
+        if k == "call":
+            inner = ", ".join(self._p(a, 0, True) for a in e.args)
+            if self.latex:
+                if e.val == "sqrt":
+                    return r"\sqrt{" + inner + "}"
+                if e.val == "abs":
+                    return r"\lvert " + inner + r" \rvert"
+                return _LATEX_CALLS.get(e.val, r"\operatorname{" + e.val + "}") + \
+                    r"\left(" + inner + r"\right)"
+            return f"{e.val}({inner})"
+        prec = _PREC["neg" if k == "neg" else e.val]
+        if self.latex and k == "bin" and e.val == "/":
+            a, b = e.args
+            return r"\frac{" + self._p(a, 0, True) + "}{" + self._p(b, 0, True) + "}"
+        paren = prec < minprec
+        lm = True if paren else leftmost
+        if k == "neg":
+            s = "-" + self._p(e.args[0], 3, False)
+        else:
+            a, b = e.args
+            op = e.val
+            if op == "**":
+                base = self._p(a, 5, False)
+                if self.latex:
+                    s = base + "^{" + self._p(b, 0, True) + "}"
+                else:
+                    s = base + "**" + self._p(b, 5, False)
+            else:
+                left = self._p(a, prec, lm)
+                right = self._p(b, prec + (op in "-/"), False)
+                if op == "*":
+                    s = left + (r" \cdot " if self.latex else "*") + right
+                elif op == "/":
+                    s = left + "/" + right
+                else:
+                    s = f"{left} {op} {right}"
+        if paren:
+            return (r"\left(" + s + r"\right)") if self.latex else f"({s})"
+        return s
+
+
+def _product(factors: Sequence[_E]) -> _E:
+    """Multiply formulas, folding the constants: ``1*0.5*2*(t1 - o1)*(-1)`` -> ``(o1 - t1)``."""
+    coef = 1.0
+    syms: list = []
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if f.kind == "num":
+            coef *= f.val
+        elif f.kind == "neg":
+            coef = -coef
+            stack.append(f.args[0])
+        elif f.kind == "bin" and f.val == "*":
+            stack.append(f.args[1])
+            stack.append(f.args[0])
+        else:
+            syms.append(f)
+    if coef == 0 or not syms:
+        return _num(coef)
+    if coef == -1 and len(syms) == 1 and syms[0].kind == "bin" and syms[0].val == "-":
+        a, b = syms[0].args
+        return _bin("-", b, a)
+    body = syms[0]
+    for s in syms[1:]:
+        body = _bin("*", body, s)
+    if coef == 1:
+        return body
+    if coef == -1:
+        return _E("neg", None, (body,))
+    return _bin("*", _num(coef), body)
+
+
+# ---- formulas of ops and of their local derivatives -------------------------------------------
+
+def _param(node: Value, key: str, default: float) -> float:
+    return dict(node.primitive.params).get(key, default)
+
+
+def _op_expr(node: Value, args: Sequence[_E]) -> _E:
+    """The formula of ``node`` in terms of the formulas of its parents."""
+    name = node.op
+    if name in ("+", "-", "*", "/", "**"):
+        return _bin(name, args[0], args[1])
+    if name == "neg":
+        return _E("neg", None, (args[0],))
+    if name.startswith("**"):
+        return _bin("**", args[0], _num(_param(node, "n", 1.0)))
+    if name == "relu":
+        return _call("max", _num(0), args[0])
+    if name == "leaky_relu":
+        return _call("max", _bin("*", _num(_param(node, "alpha", 0.01)), args[0]), args[0])
+    if name == "swish":
+        beta = _param(node, "beta", 1.0)
+        inner = args[0] if beta == 1 else _bin("*", _num(beta), args[0])
+        return _bin("*", args[0], _call("sigmoid", inner))
+    return _call(name, *args)
+
+
+def _edge_expr(node: Value, j: int, args: Sequence[_E], out: _E, slope: float) -> _E:
+    """The formula of d node / d (parent j). Piecewise-constant slopes (ReLU, abs, max) and
+    ops without a short formula are written as their number."""
+    name = node.op
+    if name == "+":
+        return _num(1)
+    if name == "-":
+        return _num(1 if j == 0 else -1)
+    if name == "*":
+        return args[1 - j]
+    if name == "/":
+        a, b = args
+        if j == 0:
+            return _bin("/", _num(1), b)
+        return _E("neg", None, (_bin("/", a, _bin("**", b, _num(2))),))
+    if name == "neg":
+        return _num(-1)
+    if name == "**":
+        a, b = args
+        if j == 0:
+            return _bin("*", b, _bin("**", a, _bin("-", b, _num(1))))
+        return _bin("*", out, _call("log", a))
+    if name.startswith("**"):
+        n = _param(node, "n", 1.0)
+        if n in (0.0, 1.0):
+            return _num(n)
+        if n == 2.0:
+            return _bin("*", _num(2), args[0])
+        return _bin("*", _num(n), _bin("**", args[0], _num(n - 1)))
+    if name == "exp":
+        return out
+    if name == "log":
+        return _bin("/", _num(1), args[0])
+    if name == "sqrt":
+        return _bin("/", _num(1), _bin("*", _num(2), out))
+    if name == "tanh":
+        return _bin("-", _num(1), _bin("**", out, _num(2)))
+    if name == "sigmoid":
+        return _bin("*", out, _bin("-", _num(1), out))
+    if name == "softplus":
+        return _call("sigmoid", args[0])
+    return _num(slope)
+
+
+_PIECEWISE = {"relu", "leaky_relu", "abs", "max", "min"}
+
+
+# ---- the graph as named lines ------------------------------------------------------------------
+
+class _Graph:
+    """The graph of ``root`` split into named nodes (one line each) and inlined formulas."""
+
+    def __init__(self, root: Value, names: Optional[Mapping] = None,
+                 keep: Sequence[Value] = (), decimals: Optional[int] = None) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"explain: the root must be a Value, got {type(root).__name__}")
+        if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                     or decimals < 0):
+            raise ValueError(f"explain: decimals must be a non-negative int, got {decimals!r}")
+        self.root = root
+        self.decimals = decimals
+        self.order = topological_order(root)
+        names = dict(names or {})
+        for v in names:
+            if not isinstance(v, Value):
+                raise TypeError(f"explain: names must map Values to str, got a key "
+                                f"{type(v).__name__}")
+        uses: dict = {}
+        for n in self.order:
+            for p in n.parents:
+                uses[p] = uses.get(p, 0) + 1
+        keep = set(keep) | {root}
+        self.name: dict = {}       # node -> shown name (named leaves and named lines)
+        self.ref: dict = {}        # node -> formula used by its consumers
+        self.expr: dict = {}       # named non-leaf node -> its own formula
+        taken = {names.get(n) or n.label for n in self.order} - {""}
+        used_names: set = set()
+        counter = 0
+
+        def fresh(base: str) -> str:
+            nonlocal counter
+            if base and base not in used_names:
+                return base
+            while True:
+                counter += 1
+                cand = f"{base}#{counter}" if base else f"v{counter}"
+                if cand not in taken and cand not in used_names:
+                    return cand
+
+        size: dict = {}
+        for n in self.order:
+            label = names.get(n) or n.label
+            if n.is_leaf:
+                if label or n in keep:
+                    nm = fresh(label)
+                    used_names.add(nm)
+                    self.name[n] = nm
+                    self.ref[n] = _E("sym", n)
+                else:
+                    self.ref[n] = _num(n.data)
+                continue
+            args = [self.ref[p] for p in n.parents]
+            s = 1 + sum(size.get(p, 0) for p in n.parents)
+            inline = not label and n not in keep and uses.get(n, 0) == 1 and s <= INLINE_LIMIT
+            e = _op_expr(n, args)
+            if inline:
+                size[n] = s
+                self.ref[n] = e
+            else:
+                nm = fresh(label if label else ("out" if n is root and "out" not in taken
+                                                else ""))
+                used_names.add(nm)
+                self.name[n] = nm
+                self.expr[n] = e
+                self.ref[n] = _E("sym", n)
+        self.values = {n: n.data for n in self.order}
+        self.shown = self.values
+        if decimals is not None:
+            r: dict = {}
+            for n in self.order:
+                if n.is_leaf:
+                    r[n] = n.data
+                    continue
+                try:
+                    v = float(n.primitive.fn(*[r[p] for p in n.parents]))
+                except (ArithmeticError, ValueError):
+                    v = n.data  # the rounded inputs leave the op's domain: keep the exact value
+                r[n] = round_half_up(v, decimals) if n in self.name else v
+            self.shown = r
+
+    def printer(self, style: str, numeric: bool) -> _Printer:
+        return _Printer(style, self.name, self.shown if numeric else None, self.decimals)
+
+    def local(self, node: Value, exact: bool = True) -> tuple:
+        vals = self.values if exact else self.shown
+        return tuple(float(g) for g in node.primitive.rule(
+            1.0, vals[node], *[vals[p] for p in node.parents]))
+
+
+# ---- explanation records -----------------------------------------------------------------------
+
+@dataclass
+class Step:
+    """One line of a derivation: ``lhs rel part1 = part2 = ... = value``.
+
+    Attributes:
+        lhs, lhs_latex: the left-hand side (``h1``, ``dMSE/dw21``) as text and LaTeX.
+        parts: the chain of equal expressions, as (text, latex) pairs.
+        value: the result as shown (rounded when ``decimals`` is set).
+        exact: the unrounded result.
+        rel: ``"="`` or ``"<-"`` (an update).
+        caption: a line shown before the step (the path, for a backward path).
+        note: a remark after the value (e.g. a path that carries zero).
+    """
+    lhs: str
+    lhs_latex: str
+    parts: list
+    value: float
+    exact: float
+    rel: str = "="
+    caption: str = ""
+    note: str = ""
+
+
+@dataclass
+class Section:
+    """A group of steps: ``key`` is one of given, forward, loss, backward, update."""
+    key: str
+    title: str
+    steps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class Path:
+    """One path from the root to ``wrt``: ``nodes[0]`` is the root, ``nodes[-1]`` is ``wrt``,
+    ``args[i]`` is which argument of ``nodes[i]`` the path enters ``nodes[i+1]`` by, and
+    ``value`` is the product of the local derivatives along it."""
+    nodes: tuple
+    args: tuple
+    value: float
+
+
+def _fmt_value(value: float, exact: float, decimals: Optional[int]) -> str:
+    s = format_number(value, decimals)
+    if decimals is not None and format_number(exact) != s:
+        s += f"  (unrounded {format_number(exact)})"
+    return s
+
+
+class Explanation:
+    """A derivation in sections (given, forward, loss, backward, update).
+
+    ``str(e)`` or ``e.text()`` gives the text form; ``e.latex()`` an ``align*`` block;
+    ``e.markdown()`` Markdown tables (shown as such in Jupyter).
+    """
+
+    def __init__(self, sections: Sequence[Section], decimals: Optional[int] = None) -> None:
+        self.sections = list(sections)
+        self.decimals = decimals
+
+    def __getitem__(self, key: str) -> Section:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(f"no section {key!r}; sections: {[s.key for s in self.sections]}")
+
+    def select(self, keys: Sequence[str]) -> "Explanation":
+        """The explanation restricted to the sections in ``keys`` (in their original order)."""
+        return Explanation([s for s in self.sections if s.key in keys], self.decimals)
+
+    def __add__(self, other: "Explanation") -> "Explanation":
+        return Explanation(self.sections + other.sections, self.decimals)
+
+    # ---- text
+    def section_text(self, sec: Section) -> str:
+        lines = [sec.title]
+        lines += ["  " + n for n in sec.notes]
+        if sec.key == "given":
+            items = [f"{s.lhs} = {format_number(s.value)}" for s in sec.steps]
+            row = "  "
+            for item in items:
+                if len(row) + len(item) > 90 and row.strip():
+                    lines.append(row.rstrip(", "))
+                    row = "  "
+                row += item + ", "
+            if row.strip():
+                lines.append(row.rstrip(", "))
+            return "\n".join(lines)
+        for s in sec.steps:
+            indent = "  "
+            if s.caption:
+                lines.append("  " + s.caption)
+                indent = "    "
+            body = " = ".join([p[0] for p in s.parts] +
+                              [_fmt_value(s.value, s.exact, self.decimals)])
+            line = f"{indent}{s.lhs} {s.rel} {body}"
+            if s.note:
+                line += f"   [{s.note}]"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        return "\n\n".join(self.section_text(s) for s in self.sections) + "\n"
+
+    __str__ = text
+
+    def __repr__(self) -> str:
+        return f"Explanation(sections={[s.key for s in self.sections]})"
+
+    # ---- LaTeX
+    def latex(self) -> str:
+        """The derivation as one ``align*`` block (amsmath), numbers filled in."""
+        out = [r"\begin{align*}"]
+        for sec in self.sections:
+            out.append(r"\intertext{" + _latex_text(sec.title) + "}")
+            for n in sec.notes:
+                out.append(r"\intertext{" + _latex_text(n) + "}")
+            if sec.key == "given":
+                items = [f"{s.lhs_latex} = {format_number(s.value)}" for s in sec.steps]
+                for i in range(0, len(items), 4):
+                    out.append("& " + r",\quad ".join(items[i:i + 4]) + r" \\")
+                continue
+            for s in sec.steps:
+                if s.caption:
+                    out.append(r"\intertext{" + _latex_text(s.caption) + "}")
+                val = format_number(s.value, self.decimals)
+                if self.decimals is not None and format_number(s.exact) != val:
+                    val = val + r" \quad (\text{unrounded } " + format_number(s.exact) + ")"
+                rel = r"\leftarrow" if s.rel == "<-" else "="
+                body = " = ".join([p[1] for p in s.parts] + [val])
+                note = r" \quad \text{(" + _latex_text(s.note) + ")}" if s.note else ""
+                out.append(f"{s.lhs_latex} &{rel} {body}{note}" + r" \\")
+        out.append(r"\end{align*}")
+        return "\n".join(out) + "\n"
+
+    # ---- Markdown
+    def markdown(self) -> str:
+        """The derivation as Markdown: a heading and a table per section."""
+        out: list = []
+        for sec in self.sections:
+            out.append(f"### {sec.title}")
+            out.append("")
+            for n in sec.notes:
+                out.append(n)
+                out.append("")
+            if sec.key == "given":
+                out.append(", ".join(f"`{s.lhs} = {format_number(s.value)}`"
+                                     for s in sec.steps))
+                out.append("")
+                continue
+            out.append("| | formula | with numbers | value |")
+            out.append("|---|---|---|---|")
+            for s in sec.steps:
+                head = f"{s.caption}: `{s.lhs}`" if s.caption else f"`{s.lhs}`"
+                parts = [p[0] for p in s.parts]
+                formula = parts[0] if len(parts) > 1 else ""
+                numbers = parts[-1] if parts else ""
+                val = _fmt_value(s.value, s.exact, self.decimals)
+                if s.rel == "<-":
+                    head = f"`{s.lhs}` &larr;"
+                cells = [head, _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
+                                                                    else "")]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def _md(s: str) -> str:
+    return f"`{s}`".replace("|", "\\|") if s else ""
+
+
+def _latex_text(s: str) -> str:
+    s = re.sub(r"([_#%&$^{}])", r"\\\1", s)
+    return s.replace("->", r"$\to$")
+
+
+# ---- sections ----------------------------------------------------------------------------------
+
+def _given(g: _Graph) -> Section:
+    sec = Section("given", "Given")
+    for n in g.order:
+        if n.is_leaf and n in g.name:
+            nm = g.name[n]
+            sec.steps.append(Step(nm, latex_name(nm), [], n.data, n.data))
+    return sec
+
+
+def _line(g: _Graph, n: Value) -> Step:
+    e = g.expr[n]
+    sym = (g.printer("text", False)(e), g.printer("latex", False)(e))
+    num = (g.printer("text", True)(e), g.printer("latex", True)(e))
+    parts = [sym] if sym == num else [sym, num]
+    nm = g.name[n]
+    return Step(nm, latex_name(nm), parts, g.shown[n], n.data)
+
+
+def _forward(g: _Graph, split_root: bool) -> list:
+    fwd = Section("forward", "Forward pass")
+    # Textbook order: layer by layer (h1, h2 before h3, h4), where a node's level is one more
+    # than its deepest named input; still a valid order, as a parent's level is lower.
+    level: dict = {}
+    for n in g.order:
+        lv = max((level[p] for p in n.parents), default=0)
+        level[n] = lv + (1 if n in g.expr else 0)
+    index = {n: i for i, n in enumerate(g.order)}
+    for n in sorted(g.expr, key=lambda n: (level[n], index[n])):
+        if not (split_root and n is g.root):
+            fwd.steps.append(_line(g, n))
+    secs = [fwd]
+    if split_root and g.root in g.expr:
+        secs.append(Section("loss", "Loss", [_line(g, g.root)]))
+    return secs
+
+
+def count_paths(root: Value, wrt: Value) -> int:
+    """The number of paths from ``root`` to ``wrt`` (an operand used twice counts twice).
+
+    Counted by dynamic programming over the graph, so it is exact and fast even when the
+    number is astronomically large.
+
+    Example:
+        >>> a = Value(1.0); b = a + a; c = b + b
+        >>> count_paths(c, a)
+        4
+    """
+    order = topological_order(root)
+    cnt: dict = {wrt: 1}
+    for n in order:
+        if n is not wrt:
+            c = sum(cnt.get(p, 0) for p in n.parents)
+            if c:
+                cnt[n] = c
+    return cnt.get(root, 0)
+
+
+def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> tuple:
+    """Every path from ``root`` to ``wrt`` (up to ``max_paths``), by an iterative walk.
+
+    Args:
+        root: the output (e.g. the loss).
+        wrt: the node to differentiate with respect to.
+        max_paths: stop after this many paths.
+
+    Returns:
+        ``(paths, total)``: a list of :class:`Path` in a deterministic order (first parent
+        first) and the total number of paths; ``len(paths) < total`` when capped.
+
+    Example:
+        >>> a = Value(3.0, label="a"); y = a * a
+        >>> paths, total = find_paths(y, a)
+        >>> total, [p.value for p in paths]
+        (2, [3.0, 3.0])
+    """
+    if not isinstance(root, Value) or not isinstance(wrt, Value):
+        raise TypeError("find_paths: root and wrt must be Values")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
+        raise ValueError(f"find_paths: max_paths must be a non-negative int, got {max_paths!r}")
+    order = topological_order(root)
+    reach = {wrt}
+    cnt: dict = {wrt: 1}
+    for n in order:
+        if n is not wrt:
+            c = sum(cnt.get(p, 0) for p in n.parents)
+            if c:
+                cnt[n] = c
+                reach.add(n)
+    total = cnt.get(root, 0)
+    local: dict = {}
+
+    def loc(n: Value) -> tuple:
+        t = local.get(n)
+        if t is None:
+            t = tuple(float(x) for x in n.primitive.rule(
+                1.0, n.data, *[p.data for p in n.parents]))
+            local[n] = t
+        return t
+
+    paths: list = []
+    if total == 0:
+        return paths, 0
+    # Each stack entry is (node, link); a link is (previous link, node, argument index), so a
+    # path is rebuilt only when it reaches wrt and nothing is copied on the way.
+    stack = [(root, None)]
+    while stack and len(paths) < max_paths:
+        node, link = stack.pop()
+        if node is wrt:
+            nodes, args, value = [wrt], [], 1.0
+            while link is not None:
+                link, parent, j = link
+                nodes.append(parent)
+                args.append(j)
+                value *= loc(parent)[j]
+            nodes.reverse()
+            args.reverse()
+            paths.append(Path(tuple(nodes), tuple(args), value))
+            continue
+        ps = node.parents
+        for j in range(len(ps) - 1, -1, -1):
+            if ps[j] in reach:
+                stack.append((ps[j], (link, node, j)))
+    return paths, total
+
+
+def _dname(top: str, bottom: str) -> tuple:
+    return (f"d{top}/d{bottom}",
+            r"\frac{\partial " + latex_name(top) + r"}{\partial " + latex_name(bottom) + "}")
+
+
+def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
+    L, X = g.name[g.root], g.name[wrt]
+    dtext, dlatex = _dname(L, X)
+    sec = Section("backward", f"Backward pass: {dtext}")
+    paths, total = find_paths(g.root, wrt, max_paths)
+    exact_total = float(_engine_grad(g.root, wrt)) if total else 0.0
+    k = g.decimals
+
+    def rnd(x: float) -> float:
+        return round_half_up(x, k) if k is not None else x
+
+    if total == 0:
+        sec.notes.append(f"{L} does not depend on {X}: no path, the derivative is 0")
+        sec.steps.append(Step(dtext, dlatex, [], 0.0, 0.0))
+        return sec
+    sec.notes.append(f"{total} path{'s' if total != 1 else ''} from {L} to {X}"
+                     + ("; each is a product of local derivatives, and the derivative is "
+                        "their sum" if total > 1 else ""))
+    if len(paths) < total:
+        sec.notes.append(f"showing the first {len(paths)} of {total} paths (max_paths="
+                         f"{max_paths}); the total below is the engine's gradient")
+    sym_terms, num_terms, path_values, path_exact = [], [], [], []
+    pt, pl = g.printer("text", False), g.printer("latex", False)
+    nt, nl = g.printer("text", True), g.printer("latex", True)
+    for i, path in enumerate(paths, 1):
+        # Split the path at named nodes: each piece is one factor d(named)/d(next named).
+        factors, dnames, fvals, fexact = [], [], [], []
+        seg: list = []
+        seg_val = seg_exact = 1.0
+        start = path.nodes[0]
+        dead = ""
+        for node, j in zip(path.nodes[:-1], path.args):
+            parent = node.parents[j]
+            ex = g.local(node)[j]
+            sh = g.local(node, exact=False)[j] if k is not None else ex
+            args = [g.ref[p] for p in node.parents]
+            seg.append(_edge_expr(node, j, args, g.ref[node], sh))
+            seg_val *= sh
+            seg_exact *= ex
+            if ex == 0.0 and not dead:
+                where = g.name.get(parent, g.name.get(node, ""))
+                dead = (f"dead path: {node.op} is off at {g.name[node]}" if node.op in _PIECEWISE
+                        and node in g.name else f"zero local derivative below "
+                        f"{g.name.get(node, where)}")
+            if parent in g.name:
+                factors.append(_product(seg))
+                dnames.append(_dname(g.name[start], g.name[parent]))
+                fvals.append(seg_val)
+                fexact.append(seg_exact)
+                seg, seg_val, seg_exact, start = [], 1.0, 1.0, parent
+        value = 1.0
+        for v in fvals:
+            value *= v
+        value = rnd(value)
+        exact = 1.0
+        for v in fexact:
+            exact *= v
+        prod = _product(factors) if len(factors) == 1 else None
+        sym_t = "*".join(_wrap(pt, f) for f in factors) if prod is None else pt(prod)
+        sym_l = r" \cdot ".join(_wrap(pl, f) for f in factors) if prod is None else pl(prod)
+        num_t = "*".join(_wrap(nt, f) for f in factors)
+        num_l = r" \cdot ".join(_wrap(nl, f) for f in factors)
+        parts = [(sym_t, sym_l)] + ([(num_t, num_l)] if num_t != sym_t else [])
+        lhs_t = " * ".join(d[0] for d in dnames)
+        lhs_l = r" \cdot ".join(d[1] for d in dnames)
+        caption = f"path {i}: " + " -> ".join(g.name[n] for n in path.nodes if n in g.name)
+        sec.steps.append(Step(lhs_t, lhs_l, parts, value, exact, caption=caption, note=dead))
+        sym_terms.append((sym_t, sym_l))
+        num_terms.append(value)
+        path_values.append(value)
+        path_exact.append(exact)
+    if len(paths) < total:
+        sec.steps.append(Step(dtext, dlatex, [], rnd(exact_total), exact_total))
+        return sec
+    if total == 1:
+        value = path_values[0]
+        sec.steps.append(Step(dtext, dlatex, [sym_terms[0]], value, exact_total))
+        return sec
+    parts = []
+    if total <= _SUM_FORMULAS:
+        parts.append((" + ".join(t[0] for t in sym_terms),
+                      " + ".join(t[1] for t in sym_terms)))
+    nums = " + ".join(format_number(v, k) for v in num_terms)
+    parts.append((nums, nums))
+    value = rnd(math.fsum(path_values)) if k is not None else exact_total
+    sec.steps.append(Step(dtext, dlatex, parts, value, exact_total))
+    return sec
+
+
+def _wrap(p: _Printer, e: _E) -> str:
+    """A factor of a product: parenthesised when it is a sum or a negative number."""
+    return p._p(e, 2, False)
+
+
+def _update_step(name: str, old: float, g: float, g_exact: float, lr: float,
+                 decimals: Optional[int]) -> Step:
+    new = old - lr * g
+    exact = old - lr * g_exact
+    if decimals is not None:
+        new = round_half_up(new, decimals)
+    gs = format_number(g, decimals)
+    gs = f"({gs})" if g < 0 else gs
+    t = f"{format_number(old)} - {_const(lr)} * {gs}"
+    l = f"{format_number(old)} - {_const(lr)} \\cdot {gs}"
+    return Step(name, latex_name(name), [(t, l)], new, exact, rel="<-")
+
+
+def _check_lr(lr) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"explain: lr must be a number, got {type(lr).__name__}")
+    if not math.isfinite(lr):
+        raise ValueError(f"explain: lr must be finite, got {lr!r}")
+    return float(lr)
+
+
+# ---- public entry points -----------------------------------------------------------------------
+
+Wrt = Union[Value, Sequence[Value], None]
+
+
+def _wrt_list(wrt: Wrt) -> list:
+    if wrt is None:
+        return []
+    ws = [wrt] if isinstance(wrt, Value) else list(wrt)
+    for w in ws:
+        if not isinstance(w, Value):
+            raise TypeError(f"explain: wrt must be a Value or a list of Values, got "
+                            f"{type(w).__name__}")
+    return ws
+
+
+def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
+            decimals: Optional[int] = None, max_paths: int = DEFAULT_MAX_PATHS,
+            names: Optional[Mapping[Value, str]] = None, given: bool = True) -> Explanation:
+    """Step through ``root``'s graph: given values, forward pass, loss, chain rule, update.
+
+    Forward: one line per named node (``h1 = i1*w11 + ... = 2.0*1.0 + ... = 2.0``).
+    Backward, for each ``wrt``: every path from ``root`` as a product of local derivatives,
+    and their sum, dL/dx = sum_paths prod_edges d(child)/d(parent).
+    Update, when ``lr`` is given: x <- x - lr * dL/dx.
+
+    Args:
+        root: the output; when ``wrt`` is given, the loss (its line gets its own section).
+        wrt: a node or a list of nodes to differentiate with respect to.
+        lr: learning rate for one gradient-descent step on each ``wrt``.
+        decimals: round named intermediates to this many decimals and carry the rounded
+            values forward, as on a hand-worked sheet (unrounded values are shown beside).
+        max_paths: list at most this many paths per ``wrt``.
+        names: names for nodes, overriding their labels.
+        given: include the section listing the named leaves and their values.
+
+    Returns:
+        An :class:`Explanation` (``str()`` for text, ``.latex()``, ``.markdown()``).
+
+    Example:
+        >>> x = Value(2.0, label="x"); w = Value(-3.0, label="w")
+        >>> y = (x * w).relu(); y.label = "y"
+        >>> print(explain(y, wrt=w).section_text(explain(y, wrt=w)["backward"]))
+        Backward pass: dy/dw
+          1 path from y to w
+          path 1: y -> w
+            dy/dw = 0*x = 0*2.0 = 0.0   [dead path: relu is off at y]
+          dy/dw = 0*x = 0.0
+    """
+    ws = _wrt_list(wrt)
+    if lr is not None:
+        lr = _check_lr(lr)
+        if not ws:
+            raise ValueError("explain: lr needs wrt (the parameters to update)")
+    g = _Graph(root, names, keep=ws, decimals=decimals)
+    secs = [_given(g)] if given else []
+    secs += _forward(g, split_root=bool(ws))
+    for w in ws:
+        if w not in g.values:
+            raise ValueError(f"explain: {w!r} is not in the graph of the root")
+        secs.append(_backward(g, w, max_paths))
+    if lr is not None:
+        upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
+        for w, b in zip(ws, [s for s in secs if s.key == "backward"]):
+            total = b.steps[-1]
+            upd.steps.append(_update_step(g.name[w], w.data, total.value, total.exact, lr,
+                                          decimals))
+        secs.append(upd)
+    return Explanation(secs, decimals)
+
+
+def explain_forward(root: Value, *, decimals: Optional[int] = None,
+                    names: Optional[Mapping[Value, str]] = None,
+                    given: bool = False) -> Explanation:
+    """The forward pass only: one line per named node (see :func:`explain`)."""
+    return explain(root, decimals=decimals, names=names, given=given)
+
+
+def explain_backward(root: Value, wrt: Wrt, *, decimals: Optional[int] = None,
+                     max_paths: int = DEFAULT_MAX_PATHS,
+                     names: Optional[Mapping[Value, str]] = None) -> Explanation:
+    """The chain rule only: for each ``wrt``, every path from ``root`` and their sum."""
+    return explain(root, wrt, decimals=decimals, max_paths=max_paths, names=names,
+                   given=False).select(("backward",))
+
+
+def explain_update(param: Value, lr: float, grad: Optional[float] = None, *,
+                   decimals: Optional[int] = None, name: Optional[str] = None) -> Explanation:
+    """One gradient-descent step on ``param``: ``w <- w - lr * grad = new``.
+
+    Args:
+        param: the parameter (its ``data`` is the old value; it is not changed).
+        lr: the learning rate.
+        grad: the gradient; ``param.grad`` when omitted (call ``backward()`` first).
+        decimals: round the gradient and the new value to this many decimals.
+        name: the name shown; ``param.label`` when omitted.
+
+    Example:
+        >>> w = Value(0.5, label="w21")
+        >>> print(explain_update(w, 0.1, -1.5).text().splitlines()[1])
+          w21 <- 0.5 - 0.1 * (-1.5) = 0.65
+    """
+    if not isinstance(param, Value):
+        raise TypeError(f"explain_update: param must be a Value, got {type(param).__name__}")
+    lr = _check_lr(lr)
+    g = param.grad if grad is None else float(grad)
+    shown = round_half_up(g, decimals) if decimals is not None else g
+    nm = name or param.label or "w"
+    sec = Section("update", f"Update (gradient descent, learning rate {_const(lr)})",
+                  [_update_step(nm, param.data, shown, g, lr, decimals)])
+    return Explanation([sec], decimals)
