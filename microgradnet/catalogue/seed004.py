@@ -1,0 +1,518 @@
+"""Worked examples of seed 004 (``004_cb0f231e9ae3b1c7.txt``): linear regression by gradient
+descent and by the normal equation, activation derivatives, L1, input noise, batch-norm
+statistics, Adam's first moment, zero initialisation and the Var(w) = 1/N initialisation.
+
+Each example computes the claim with the engine and evaluates the seed's formula as the seed
+writes it, on seeded random inputs. Monte Carlo examples state their sample counts.
+"""
+from __future__ import annotations
+
+import math
+import random
+
+from ..checks import one_sided
+from ..engine import Value, grad, topological_order
+from .base import Result, example
+from .seed003 import _batchnorm, _data, _max_diff, _rand, _sum, _values
+
+__all__: list[str] = []
+
+SEED = "004_cb0f231e9ae3b1c7.txt"
+TOL = 1e-11
+
+
+# ---- linear regression -------------------------------------------------------------------------
+
+def _regression_data(n: int, d: int, seed: int) -> tuple:
+    """Features x (n x d), targets y = x . w_true + b_true + noise."""
+    rng = random.Random(seed)
+    xs = _rand(rng, n, d)
+    w_true = [rng.uniform(-2, 2) for _ in range(d)]
+    b_true = rng.uniform(-1, 1)
+    ys = [sum(wj * xj for wj, xj in zip(w_true, x)) + b_true + rng.gauss(0, 0.1) for x in xs]
+    return xs, ys
+
+
+def _half_mse(xs, ys, w, b) -> Value:
+    """L = 1/(2n) sum_i (y_i - (w . x_i + b))^2."""
+    n = len(xs)
+    return _sum([(y - (_sum([wj * xj for wj, xj in zip(w, x)]) + b)) ** 2
+                 for x, y in zip(xs, ys)]) / (2 * n)
+
+
+@example("S4-Q1a", SEED, "Q1.a", "Gradients of the 1/(2n) squared-error linear regression")
+def regression_gradients() -> Result:
+    n, d = 6, 3
+    xs, ys = _regression_data(n, d, seed=41)
+    rng = random.Random(410)
+    w = [Value(rng.uniform(-1, 1), f"w{j + 1}") for j in range(d)]
+    b = Value(rng.uniform(-1, 1), "b")
+    loss = _half_mse(xs, ys, w, b)
+    gw, gb = grad(loss, w), grad(loss, b)
+    yhat = [sum(wj.data * xj for wj, xj in zip(w, x)) + b.data for x in xs]
+    # The seed: dL/dw_j = 1/(2n) sum_i 2 x_j (yhat - y); dL/db = 1/(2n) sum_i 2 (yhat - y).
+    seed_gw = [1 / (2 * n) * sum(2 * x[j] * (yh - y) for x, yh, y in zip(xs, yhat, ys))
+               for j in range(d)]
+    seed_gb = 1 / (2 * n) * sum(2 * (yh - y) for yh, y in zip(yhat, ys))
+    err = max(_max_diff(seed_gw, gw), abs(seed_gb - gb))
+    return Result(
+        seed_says="dL/dw_j = 1/(2n) sum 2 x_j (yhat - y); dL/db = 1/(2n) sum 2 (yhat - y)",
+        engine_says=f"same, max difference {err:.1e}",
+        verdict="confirmed" if err <= TOL else "erratum",
+        note="x_j is read as x_j of example i (the seed drops the superscript (i)).",
+        values={"grad_w": gw, "grad_b": gb, "seed_grad_w": seed_gw, "seed_grad_b": seed_gb,
+                "err": err},
+        graph=loss,
+        extra={"w": w, "b": b, "x": xs, "y": ys},
+    )
+
+
+def _solve(A: list, rhs: list) -> list:
+    """Solve A theta = rhs by Gaussian elimination with partial pivoting; entries may be
+    Values (the result is then a graph) or floats."""
+    n = len(A)
+    M = [list(row) + [r] for row, r in zip(A, rhs)]
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(_data(M[r][col])))
+        if _data(M[piv][col]) == 0:
+            raise ValueError("normal equation: X^T X is singular")
+        M[col], M[piv] = M[piv], M[col]
+        for r in range(col + 1, n):
+            f = M[r][col] / M[col][col]
+            M[r] = [M[r][k] - f * M[col][k] if k > col else M[r][k] for k in range(n + 1)]
+    theta = [None] * n
+    for r in range(n - 1, -1, -1):
+        acc = M[r][n]
+        for k in range(r + 1, n):
+            acc = acc - M[r][k] * theta[k]
+        theta[r] = acc / M[r][r]
+    return theta
+
+
+def _normal_equation(X: list, Y: list) -> list:
+    """theta = (X^T X)^{-1} X^T Y, solved (not inverted); X, Y may hold Values."""
+    p = len(X[0])
+    XtX = [[_sum([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
+    XtY = [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+    return _solve(XtX, XtY)
+
+
+def _gradient_descent(xs, ys, lr: float, steps: int) -> tuple:
+    """Plain gradient descent on the 1/(2n) squared error, from zero."""
+    d = len(xs[0])
+    w = [Value(0.0, f"w{j + 1}") for j in range(d)]
+    b = Value(0.0, "b")
+    params = [b] + w
+    for _ in range(steps):
+        gs = grad(_half_mse(xs, ys, w, b), params)
+        params = [Value(p.data - lr * g, p.label) for p, g in zip(params, gs)]
+        b, w = params[0], params[1:]
+    return [p.data for p in params]
+
+
+@example("S4-Q1b", SEED, "Q1.b", "Normal equation against where gradient descent converges")
+def normal_equation() -> Result:
+    n, d = 8, 2
+    xs, ys = _regression_data(n, d, seed=42)
+    theta_gd = _gradient_descent(xs, ys, lr=0.5, steps=400)
+    # The design matrix [1, x_i^T] and theta = [b; w].
+    theta_ne = [v.data for v in _normal_equation([[Value(1.0)] + [Value(x) for x in r]
+                                                  for r in xs], [Value(y) for y in ys])]
+    # The seed's design matrix [1, -x_i^T]: the same fit, but its solution holds -w.
+    theta_seed = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
+    err = _max_diff(theta_gd, theta_ne)
+    return Result(
+        seed_says="X = [1, -x^T], w = [b; w; 1], w = (X^T X)^{-1} X^T Y",
+        engine_says=f"with X = [1, x^T]: normal equation = GD limit (difference {err:.1e})",
+        verdict="erratum",
+        note=("The boxed solve is right for X = [1, x^T] and theta = [b; w] (d+1 entries); with "
+              "the seed's -x^T rows the solution's weights come out negated, and [b; w; 1] has "
+              "d+2 entries, not d+1."),
+        values={"theta_gd": theta_gd, "theta_normal": theta_ne, "theta_seed_X": theta_seed,
+                "err": err},
+        extra={"x": xs, "y": ys},
+    )
+
+
+def _slope(xs: list, ys: list) -> float:
+    """Least-squares slope of log y against log x: the growth exponent."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return (sum((a - mx) * (c - my) for a, c in zip(lx, ly))
+            / sum((a - mx) ** 2 for a in lx))
+
+
+@example("S4-Q1c", SEED, "Q1.c", "Cost of gradient descent and of the closed form in n and d")
+def regression_cost() -> Result:
+    """Cost = nodes in the engine's graph: one gradient-descent step (loss and its gradient)
+    and the whole normal-equation solve, for growing n (examples) and d (features)."""
+    def gd_nodes(n: int, d: int) -> int:
+        xs, ys = _regression_data(n, d, seed=43)
+        w = [Value(0.1) for _ in range(d)]
+        b = Value(0.0)
+        gs = grad(_half_mse(xs, ys, w, b), [b] + w, create_graph=True)
+        return len(topological_order(*gs))
+
+    def ne_nodes(n: int, d: int) -> int:
+        xs, ys = _regression_data(n, d, seed=43)
+        theta = _normal_equation([[Value(1.0)] + [Value(x) for x in r] for r in xs],
+                                 [Value(y) for y in ys])
+        return len(topological_order(*theta))
+
+    ns, d0 = [40, 80, 160], 3
+    ds, n0 = [4, 8, 16], 32
+    gd_n = [gd_nodes(n, d0) for n in ns]
+    gd_d = [gd_nodes(n0, d) for d in ds]
+    ne_n = [ne_nodes(n, d0) for n in ns]
+    ne_d = [ne_nodes(n0, d) for d in ds]
+    slopes = {"gd_in_n": _slope(ns, gd_n), "gd_in_d": _slope(ds, gd_d),
+              "closed_in_n": _slope(ns, ne_n), "closed_in_d": _slope(ds, ne_d)}
+    return Result(
+        seed_says="GD O(nm); closed form O(n^3 + n^2 d)",
+        engine_says=(f"GD step ~ n^{slopes['gd_in_n']:.2f} d^{slopes['gd_in_d']:.2f}; "
+                     f"closed form ~ n^{slopes['closed_in_n']:.2f} d^{slopes['closed_in_d']:.2f}"),
+        verdict="erratum",
+        note=("The closed form forms X^T X in O(n d^2) and solves a (d+1) x (d+1) system in "
+              "O(d^3): O(n d^2 + d^3), linear in n, not O(n^3 + n^2 d); gradient descent costs "
+              "O(n d) per step (m = d), O(n d T) for T steps."),
+        values={"n": ns, "d": ds, "gd_nodes_n": gd_n, "gd_nodes_d": gd_d,
+                "closed_nodes_n": ne_n, "closed_nodes_d": ne_d, **slopes},
+    )
+
+
+# ---- activations -------------------------------------------------------------------------------
+
+@example("S4-Q2a", SEED, "Q2.a", "sigmoid' = s(1 - s) <= 1/4; ReLU' as the seed defines it")
+def activation_derivatives() -> Result:
+    rng = random.Random(44)
+    pts = [rng.uniform(-6, 6) for _ in range(20)]
+    # sigma'(x) by autodiff against the seed's sigma(x)(1 - sigma(x)).
+    auto = []
+    for x in pts:
+        v = Value(x)
+        auto.append(grad(v.sigmoid(), v))
+    seed = [(1 / (1 + math.exp(-x))) * (1 - 1 / (1 + math.exp(-x))) for x in pts]
+    grid = [k / 100 for k in range(-1000, 1001)]
+    slopes = []
+    for x in grid:
+        v = Value(x)
+        slopes.append(grad(v.sigmoid(), v))
+    best = max(range(len(grid)), key=lambda k: slopes[k])
+    # At the maximum the second derivative vanishes.
+    v0 = Value(0.0)
+    d2_at_0 = grad(grad(v0.sigmoid(), v0, create_graph=True), v0)
+    # ReLU: the seed takes 1 at x >= 0; the left and right slopes at 0 differ.
+    left, right = one_sided(lambda x: x.relu(), [0.0])[0]
+    z = Value(0.0)
+    relu_seed = grad(z.relu(kink=1.0), z)
+    relu_default = grad(z.relu(), z)
+    return Result(
+        seed_says="sigma' = sigma(1 - sigma) < 1; ReLU'(x) = 1 for x >= 0, 0 for x < 0",
+        engine_says=(f"max sigma' = {slopes[best]} at x = {grid[best]}; ReLU'(0): one-sided "
+                     f"({left:g}, {right:g}), kink=1 gives {relu_seed:g}"),
+        verdict="convention",
+        note=("sigma' = sigma(1 - sigma) holds and is at most 1/4 (at x = 0), so < 1 is true but "
+              "loose. ReLU has no derivative at 0; the seed takes ReLU'(0) = 1 (relu(kink=1)), "
+              "the engine's default and PyTorch take 0."),
+        values={"err_sigmoid": _max_diff(seed, auto), "max_sigmoid_slope": slopes[best],
+                "argmax": grid[best], "second_derivative_at_0": d2_at_0,
+                "relu_one_sided_at_0": (left, right), "relu_seed_at_0": relu_seed,
+                "relu_default_at_0": relu_default},
+    )
+
+
+# ---- Q3: regularisation, noise, batch norm, Adam -----------------------------------------------
+
+@example("S4-Q3a", SEED, "3 (alef)", "L1 update rule; L1 zeroes weights, L2 shrinks them")
+def l1_update() -> Result:
+    """One step on L(w) + lam * sum |w_i|: w <- w - lr (dL/dw + lam sign(w)), and a run on
+    L(w) = 1/2 sum (w_i - a_i)^2 comparing L1 and L2 (lam/2 sum w_i^2) penalties."""
+    rng = random.Random(45)
+    lr, lam = 0.1, 1.0
+    w0 = [rng.uniform(-1, 1) for _ in range(4)]
+    a = [rng.uniform(-2, 2) for _ in range(4)]
+    w = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
+    data_loss = _sum([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
+    total = data_loss + lam * _sum([wi.abs() for wi in w])
+    step = [wi.data - lr * g for wi, g in zip(w, grad(total, w))]
+    g_data = grad(data_loss, w)
+    seed_step = [x - lr * math.copysign(1.0, x) - g for x, g in zip(w0, g_data)]
+    # Long runs: targets a, half of them inside (-lam, lam).
+    targets = [0.05, -0.08, 0.15, 0.9, -1.4]
+    lam2, lr2, steps = 0.2, 0.05, 300
+    w_l1 = [Value(0.5) for _ in targets]
+    w_l2 = [Value(0.5) for _ in targets]
+    for _ in range(steps):
+        l1 = _sum([(wi - ai) ** 2 for wi, ai in zip(w_l1, targets)]) * 0.5 \
+            + lam2 * _sum([wi.abs() for wi in w_l1])
+        l2 = _sum([(wi - ai) ** 2 for wi, ai in zip(w_l2, targets)]) * 0.5 \
+            + lam2 / 2 * _sum([wi * wi for wi in w_l2])
+        w_l1 = [Value(wi.data - lr2 * g) for wi, g in zip(w_l1, grad(l1, w_l1))]
+        w_l2 = [Value(wi.data - lr2 * g) for wi, g in zip(w_l2, grad(l2, w_l2))]
+    final_l1, final_l2 = [v.data for v in w_l1], [v.data for v in w_l2]
+    return Result(
+        seed_says="w := w - eta sign(w) - dL/dw; L1 makes many weights zero",
+        engine_says="w := w - eta (dL/dw + lam sign(w)); L1 weights with |a| < lam end near 0",
+        verdict="erratum",
+        note=("The learning rate multiplies the whole gradient, data term included: "
+              "w - eta (dL/dw + lam sign(w)); the seed's rule leaves eta off dL/dw (and takes "
+              "lam = 1). The sparsity argument holds: a constant pull of eta*lam per step."),
+        values={"w0": w0, "step": step, "seed_step": seed_step, "lr": lr, "lam": lam,
+                "err_seed_step": _max_diff(seed_step, step), "targets": targets,
+                "lam_run": lam2, "lr_run": lr2, "steps": steps,
+                "final_l1": final_l1, "final_l2": final_l2},
+        graph=total,
+        extra={"w": w},
+    )
+
+
+@example("S4-Q3b", SEED, "Q3.b", "Input-noise injection as an L2 penalty (Monte Carlo)")
+def input_noise() -> Result:
+    """L'(w) = 1/(2n) sum_i (y_i - (x_i + delta_i) . w)^2, delta_i ~ N(0, s^2 I)."""
+    n, d, s = 4, 2, 0.5
+    samples = 8000
+    xs, ys = _regression_data(n, d, seed=46)
+    rng = random.Random(460)
+    w = [Value(rng.uniform(-1.5, 1.5), f"w{j + 1}") for j in range(d)]
+
+    def loss(inputs) -> Value:
+        return _sum([(y - _sum([wj * xj for wj, xj in zip(w, x)])) ** 2
+                     for x, y in zip(inputs, ys)]) / (2 * n)
+
+    clean = loss(xs).data
+    mc_rng = random.Random(461)
+    total = total_sq = 0.0
+    for _ in range(samples):
+        noisy = [[xj + mc_rng.gauss(0, s) for xj in x] for x in xs]
+        v = loss(noisy).data
+        total += v
+        total_sq += v * v
+    mean = total / samples
+    se = math.sqrt((total_sq / samples - mean * mean) / samples)
+    norm2 = sum(wj.data ** 2 for wj in w)
+    seed_value = clean + s ** 2 * norm2
+    half_value = clean + s ** 2 * norm2 / 2
+    return Result(
+        seed_says="E[L'(w)] = L(w) + s^2 ||w||^2",
+        engine_says=f"E[L'(w)] = {mean:.4f} +- {se:.4f} = L(w) + s^2 ||w||^2 / 2",
+        verdict="erratum",
+        note=("The 1/(2n) in front of sum_i E[(delta_i . w)^2] = n s^2 ||w||^2 leaves "
+              f"s^2 ||w||^2 / 2, not s^2 ||w||^2. Monte Carlo: {samples} noise draws."),
+        values={"monte_carlo": mean, "standard_error": se, "clean_loss": clean,
+                "seed_value": seed_value, "half_penalty_value": half_value, "s": s,
+                "norm2": norm2, "samples": samples, "w": [wj.data for wj in w]},
+    )
+
+
+@example("S4-Q3c", SEED, "3 (jim)", "Batch-norm statistics get noisier as the batch shrinks")
+def batch_statistics() -> Result:
+    """Batch mean and (biased) variance, as batch norm computes them, over ``batches`` batches
+    of each size drawn from N(mu, s^2)."""
+    mu, s = 1.0, 2.0
+    sizes, batches = [4, 8, 16, 32, 64], 400
+    rng = random.Random(47)
+    sd_mean, sd_var = [], []
+    for size in sizes:
+        means, variances = [], []
+        for _ in range(batches):
+            xs = [Value(rng.gauss(mu, s)) for _ in range(size)]
+            _, m, sigma = _batchnorm(xs, Value(1.0), Value(0.0), 0.0)
+            means.append(m.data)
+            variances.append(sigma.data ** 2)
+        sd_mean.append(_sd(means))
+        sd_var.append(_sd(variances))
+    shrinking = all(a > b for a, b in zip(sd_mean, sd_mean[1:])) and \
+        all(a > b for a, b in zip(sd_var, sd_var[1:]))
+    return Result(
+        seed_says="small batches give noisy batch-norm mean and variance",
+        engine_says=(f"sd of the batch mean {sd_mean[0]:.2f} (B={sizes[0]}) -> "
+                     f"{sd_mean[-1]:.2f} (B={sizes[-1]})"),
+        verdict="confirmed" if shrinking else "erratum",
+        note=(f"Monte Carlo: {batches} batches per size from N({mu:g}, {s:g}^2); the batch "
+              "mean's spread falls like s/sqrt(B)."),
+        values={"sizes": sizes, "batches": batches, "sd_batch_mean": sd_mean,
+                "sd_batch_var": sd_var, "mu": mu, "s": s},
+    )
+
+
+def _sd(xs: list) -> float:
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+@example("S4-Q3d", SEED, "Q3.d", "Adam's first moment: geometric sum and bias correction")
+def adam_first_moment() -> Result:
+    b1, t_max = 0.9, 10
+    rng = random.Random(48)
+    gs = [rng.gauss(0.3, 1.0) for _ in range(t_max)]
+    # Adam's recursion on a loss whose gradient at step t is gs[t-1]: L_t = g_t * theta.
+    ms = _adam_first_moments(gs, b1)
+    unrolled = [(1 - b1) * sum(b1 ** (t - i) * gs[i - 1] for i in range(1, t + 1))
+                for t in range(1, t_max + 1)]
+    # A constant gradient g: E[g] = g, so m_t is E[m_t] exactly.
+    g = 0.7
+    const = _adam_first_moments([g] * t_max, b1)
+    factor = [m / g for m in const]
+    corrected = [m / (1 - b1 ** t) for t, m in enumerate(const, start=1)]
+    t = 5
+    geometric = sum(b1 ** (t - i) for i in range(1, t + 1))
+    seed_geometric = b1 ** (t - 1) / (b1 - 1)
+    return Result(
+        seed_says="sum_i b1^(t-i) = b1^(t-1)/(b1 - 1); E[m_t] = (1 - b1^t) E[g]",
+        engine_says=(f"m_t / g = 1 - b1^t; at t={t} the sum is {geometric:.4f}, the seed's "
+                     f"expression {seed_geometric:.4f}"),
+        verdict="erratum",
+        note=("The geometric sum is (1 - b1^t)/(1 - b1), not b1^(t-1)/(b1 - 1); with it "
+              "E[m_t] = (1 - b1^t) E[g] and m_t/(1 - b1^t) is unbiased, as the seed concludes."),
+        values={"m": ms, "unrolled": unrolled, "err_unrolled": _max_diff(ms, unrolled),
+                "const_g": g, "m_const": const, "factor": factor, "m_hat_const": corrected,
+                "beta1": b1, "t": t, "geometric_sum": geometric,
+                "seed_geometric_sum": seed_geometric, "grads": gs},
+    )
+
+
+def _adam_first_moments(gs: list, b1: float) -> list:
+    """Adam's m_t = b1 m_{t-1} + (1 - b1) g_t from m_0 = 0, with g_t from the engine on the
+    loss g_t * theta."""
+    theta = Value(0.0, "theta")
+    m, out = 0.0, []
+    for g in gs:
+        gt = grad(theta * g, theta)
+        m = b1 * m + (1 - b1) * gt
+        out.append(m)
+    return out
+
+
+# ---- Q4: zero initialisation -------------------------------------------------------------------
+
+def _bce(p: Value, y: float) -> Value:
+    return -(y * p.log() + (1 - y) * (1 - p).log())
+
+
+@example("S4-Q4a", SEED, "4 (alef)", "All-zero sigmoid network: output 0.5; one update")
+def zero_init_sigmoid() -> Result:
+    """Logistic regression p = sigmoid(w . x + b) from w = b = 0; one gradient step on the
+    mean binary cross-entropy, for two data sets; and a 3-2-1 sigmoid network from zero."""
+    lr = 0.5
+    rng = random.Random(49)
+    outputs, signs = [], []
+    for flip in (1.0, -1.0):
+        xs = [[rng.uniform(0, 1), rng.uniform(-1, 0)] for _ in range(6)]
+        ys = [1.0 if k % 3 else 0.0 for k in range(6)]
+        xs = [[flip * v for v in x] for x in xs]
+        w = [Value(0.0, "w1"), Value(0.0, "w2")]
+        b = Value(0.0, "b")
+        ps = [(_sum([wi * xi for wi, xi in zip(w, x)]) + b).sigmoid() for x in xs]
+        outputs.extend(p.data for p in ps)
+        loss = _sum([_bce(p, y) for p, y in zip(ps, ys)]) / len(xs)
+        new = [wi.data - lr * g for wi, g in zip(w, grad(loss, w))]
+        signs.append([math.copysign(1.0, v) if v else 0.0 for v in new])
+    # Two layers: hidden 2 sigmoid units, all weights and biases zero.
+    x, y = [0.3, -1.2, 0.8], 1.0
+    W1 = [[Value(0.0) for _ in x] for _ in range(2)]
+    b1 = [Value(0.0) for _ in range(2)]
+    w2, b2 = [Value(0.0) for _ in range(2)], Value(0.0)
+    h = [(_sum([wi * xi for wi, xi in zip(row, x)]) + bi).sigmoid() for row, bi in zip(W1, b1)]
+    p = (_sum([wi * hi for wi, hi in zip(w2, h)]) + b2).sigmoid()
+    loss2 = _bce(p, y)
+    g_hidden = grad(loss2, [v for row in W1 for v in row])
+    g_out = grad(loss2, w2)
+    return Result(
+        seed_says="output 0.5; after one update weights may be positive or negative",
+        engine_says=(f"output {outputs[0]}; update signs {signs[0]} on one data set, "
+                     f"{signs[1]} on another"),
+        verdict="confirmed" if all(o == 0.5 for o in outputs) and signs[0] != signs[1]
+        else "erratum",
+        note=("The first update is -lr * mean((0.5 - y) x), so its signs depend on the data. "
+              "With a hidden layer, the hidden weights get zero gradient (the output weights "
+              "are zero) and every output weight gets the same one: symmetry is never broken."),
+        values={"outputs": outputs, "signs": signs, "two_layer_output": p.data,
+                "hidden_weight_grads": g_hidden, "output_weight_grads": g_out},
+        graph=loss2,
+    )
+
+
+@example("S4-Q4b", SEED, "Q4.b", "Zero-initialised linear + softmax model: each gradient")
+def zero_init_softmax() -> Result:
+    """h = W^T x (W: d x H), u = W'^T h (W': H x d), L = cross-entropy(softmax(u), m)."""
+    d, H, m = 5, 3, 2
+    x = [0.0] * d
+    x[1] = 1.0                                           # a one-hot input word
+
+    def model(Wv, Wp):
+        h = [_sum([Wv[i][j] * x[i] for i in range(d)]) for j in range(H)]
+        u = [_sum([Wp[j][k] * h[j] for j in range(H)]) for k in range(d)]
+        top = max(u, key=lambda v: v.data)
+        lse = top + _sum([(uk - top).exp() for uk in u]).log()
+        return u, lse - u[m]
+
+    W = [[Value(0.0, f"W{i + 1}{j + 1}") for j in range(H)] for i in range(d)]
+    Wp = [[Value(0.0, f"W'{j + 1}{k + 1}") for k in range(d)] for j in range(H)]
+    u, loss = model(W, Wp)
+    du = grad(loss, u)
+    dW = [grad(loss, row) for row in W]
+    dWp = [grad(loss, row) for row in Wp]
+    yhat = [1.0 / d] * d
+    seed_du_formula = [yhat[j] - (1.0 if j == m else 0.0) for j in range(d)]
+    # The formula dL/du_j = yhat_j - I{j = m} at random (non-zero) weights too.
+    rng = random.Random(410)
+    Wr = _values(_rand(rng, d, H))
+    Wpr = _values(_rand(rng, H, d))
+    ur, lr_ = model(Wr, Wpr)
+    e = [math.exp(v.data) for v in ur]
+    yr = [v / sum(e) for v in e]
+    err_formula = _max_diff([yr[j] - (1.0 if j == m else 0.0) for j in range(d)],
+                            grad(lr_, ur))
+    return Result(
+        seed_says="dL/du_j = yhat_j - I{j=m} = 0; dL/dW' = 0; dL/dW = 0",
+        engine_says=(f"dL/du = {[round(g, 3) for g in du]}; dL/dW' = 0; dL/dW = 0"),
+        verdict="erratum",
+        note=(f"At zero weights u = 0 and yhat = 1/d, so dL/du_j = 1/d - I{{j=m}}, not 0; the "
+              "weight gradients are exactly 0 anyway (h = 0 and W' = 0), so gradient descent "
+              "never leaves zero."),
+        values={"du": du, "seed_du_formula": seed_du_formula,
+                "err_du_formula_zero": _max_diff(seed_du_formula, du),
+                "err_du_formula_random": err_formula, "dW": dW, "dWp": dWp,
+                "max_abs_dW": max(abs(g) for row in dW for g in row),
+                "max_abs_dWp": max(abs(g) for row in dWp for g in row)},
+        graph=loss,
+    )
+
+
+# ---- Xavier / LeCun initialisation -------------------------------------------------------------
+
+@example("S4-Xavier", SEED, "last part", "Var(w) = 1/N keeps Var(z) = Var(x) layer after layer")
+def variance_preserving_init() -> Result:
+    """Linear layers of width N, b = 0, w ~ N(0, scale/N), x ~ N(0, 1); Var(z) per layer as
+    the mean of z^2 over units and ``networks`` independent networks and inputs."""
+    N, layers, networks, contrast = 8, 4, 1200, 150
+    rng = random.Random(410)
+    result = {}
+    for scale in (1.0, 2.0, 0.5):
+        count = networks if scale == 1.0 else contrast
+        per_net = [[0.0] * count for _ in range(layers)]
+        for k in range(count):
+            z = [Value(rng.gauss(0, 1)) for _ in range(N)]
+            for layer in range(layers):
+                std = math.sqrt(scale / N)
+                W = [[rng.gauss(0, std) for _ in range(N)] for _ in range(N)]
+                z = [_sum([wij * zj for wij, zj in zip(row, z)]) for row in W]
+                per_net[layer][k] = sum(v.data ** 2 for v in z) / N
+        var = [sum(row) / count for row in per_net]
+        se = [_sd(row) / math.sqrt(count) for row in per_net]
+        result[scale] = (var, se)
+    var, se = result[1.0]
+    return Result(
+        seed_says="Var(w) = 1/N keeps Var(z) = Var(x); called Xavier initialization",
+        engine_says=("Var(z) per layer " + ", ".join(f"{v:.3f}" for v in var)
+                     + " (2/N: " + ", ".join(f"{v:.2f}" for v in result[2.0][0]) + ")"),
+        verdict="convention",
+        note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x. Var(w) = 1/fan_in "
+              "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
+              "fan_out), the same only when fan_in = fan_out; the seed follows the usage that "
+              f"calls 1/N Xavier. Monte Carlo: {networks} networks of {layers} layers of width "
+              f"{N} ({contrast} for the 2/N and 1/(2N) contrasts)."),
+        values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
+                "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
+                "networks": networks, "contrast_networks": contrast},
+    )
