@@ -1,0 +1,281 @@
+"""The backward pass as frames: one per node, in the order the engine visits them, each with the
+line of arithmetic that gave the node its gradient; and a self-contained HTML page that steps
+through them (previous, next, play), for a course site.
+
+A node's gradient is final when the engine reaches it (nodes are visited in reverse graph
+order), and it is the sum over the nodes that use it of their gradient times the local
+derivative: ``h3.grad = o1.grad × do1/dh3 + o2.grad × do2/dh3``.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..engine import Value
+from .backends import render_source
+from .dot import fmt_number, to_dot
+from .graph import Graph, Term, analyse, replay_backward
+
+__all__ = ["Frame", "frames", "frames_html"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of the backward pass.
+
+    Attributes:
+        step: 0 for the root, then one more per node visited.
+        node: the node visited.
+        node_id: its id in the picture (``n5``).
+        name: its label, or its id when it has none.
+        grad: its gradient, d root / d node (final from this step on).
+        terms: the contributions that were added up, one per edge to a node that uses it.
+        formula: the sum in symbols, ``h3.grad = o1.grad × do1/dh3 + ...``.
+        line: the same sum in numbers, ``h3.grad = (-1.0000) × 0.5000 + ... = 1.5000``.
+        sources: ids of the op nodes whose edges brought the terms.
+    """
+    step: int
+    node: Value
+    node_id: str
+    name: str
+    grad: float
+    terms: tuple
+    formula: str
+    line: str
+    sources: tuple
+
+
+def _paren(s: str) -> str:
+    return f"({s})" if s.startswith("-") else s
+
+
+def _frames(graph: Graph, precision: int, seed: float = 1.0) -> list:
+    grads, terms = replay_backward(graph, seed)
+    order = graph.order
+    out = []
+    for step, i in enumerate(range(len(order) - 1, -1, -1)):
+        node = order[i]
+        name = graph.name(node)
+        ts: tuple = tuple(terms[i])
+        g = grads[i]
+        if node is graph.root:
+            formula = f"{name}.grad = 1 (the seed: d{name}/d{name})"
+            line = f"{name}.grad = {fmt_number(g, precision)}"
+        elif not ts:
+            formula = f"{name}.grad = 0 (no gradient reaches the nodes that use it)"
+            line = f"{name}.grad = {fmt_number(0.0, precision)}"
+        else:
+            sym = [f"{graph.name(t.out)}.grad × d{graph.name(t.out)}/d{name}" for t in ts]
+            num = [f"{_paren(fmt_number(t.grad_out, precision))} × "
+                   f"{_paren(fmt_number(t.local, precision))}" for t in ts]
+            formula = f"{name}.grad = " + " + ".join(sym)
+            line = f"{name}.grad = " + " + ".join(num) + f" = {fmt_number(g, precision)}"
+        sources = tuple(dict.fromkeys(f"{graph.id(t.out)}op" for t in ts))
+        out.append(Frame(step, node, graph.id(node), name, g, ts, formula, line, sources))
+    return out
+
+
+def frames(root: Value, precision: int = 4,
+           params: Iterable[Value] | None = None) -> list:
+    """The backward pass from ``root`` as a list of :class:`Frame`, one per node, in the order
+    the engine visits them. Reads no ``.grad`` and changes none: the pass is replayed with the
+    op table's rules, so the gradients equal those of a first ``root.backward()``.
+
+    Args:
+        root: the output Value.
+        precision: decimals in the frames' arithmetic lines.
+        params: the parameter leaves (only their colour in a picture depends on it).
+
+    Returns:
+        The frames, the root's first.
+
+    Example:
+        >>> from microgradnet import Value
+        >>> a = Value(3.0, label="a"); b = Value(4.0, label="b"); c = a * b; c.label = "c"
+        >>> [f.line for f in frames(c, precision=1)][1:]
+        ['b.grad = 1.0 × 3.0 = 3.0', 'a.grad = 1.0 × 4.0 = 4.0']
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"frames need a Value, got {type(root).__name__}")
+    return _frames(analyse(root, params), precision)
+
+
+def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
+                title: str | None = None, interval_ms: int = 1000, clusters: bool = True,
+                params: Iterable[Value] | None = None, backend: str | None = None) -> Path:
+    """Write one self-contained HTML page (no outside files, no network) that steps through
+    the backward pass: the picture of the graph, the current node outlined in red, the nodes
+    whose edges bring its gradient in amber, and the line of arithmetic; buttons Previous,
+    Play/Pause, Next, a slider, and the arrow keys and space bar.
+
+    Args:
+        root: the output Value.
+        path: the ``.html`` file to write.
+        precision: decimals shown.
+        title: the page's heading (by default, "Backward pass of <root>").
+        interval_ms: time between frames when playing.
+        clusters: group scoped nodes in boxes.
+        params: the parameter leaves (coloured amber).
+        backend: ``"auto"``, ``"dot"`` or ``"wasm"`` for the SVG.
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"frames_html needs a Value, got {type(root).__name__}")
+    if isinstance(interval_ms, bool) or not isinstance(interval_ms, int) or interval_ms <= 0:
+        raise ValueError(f"interval_ms must be a positive int, got {interval_ms!r}")
+    graph = analyse(root, params)
+    fr = _frames(graph, precision)
+    final = {f.node: f.grad for f in fr}
+    dot = to_dot(root, stage="backward", precision=precision, clusters=clusters,
+                 params=graph.params, grads=final)
+    svg = render_source(dot, "svg", backend).decode("utf-8")
+    svg = svg[svg.index("<svg"):]          # drop the XML prolog and its DTD address
+    title = title or f"Backward pass of {graph.name(root)}"
+    data = {
+        "frames": [{"id": f.node_id, "name": f.name, "grad": fmt_number(f.grad, precision),
+                    "exact": repr(f.grad), "formula": f.formula, "line": f.line,
+                    "sources": list(f.sources)} for f in fr],
+        "interval": interval_ms,
+    }
+    blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    page = _PAGE.replace("%TITLE%", html.escape(title)).replace("%SVG%", svg) \
+        .replace("%DATA%", blob)
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%TITLE%</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }
+h1 { font-size: 1.3em; margin: 0 0 0.4em 0; }
+#controls { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.6em; }
+#controls button { font-size: 1em; padding: 0.3em 0.9em; cursor: pointer; }
+#counter { font-variant-numeric: tabular-nums; min-width: 6em; }
+#slider { flex: 1; max-width: 30em; }
+#explain { background: #f9fafb; border: 1px solid #e5e7eb; border-radius: 6px;
+           padding: 0.6em 0.9em; margin-bottom: 0.8em; min-height: 3em; }
+#formula { color: #4b5563; }
+#line { font-family: Menlo, Consolas, monospace; font-size: 1.05em; margin-top: 0.3em; }
+#graph { overflow: auto; }
+#graph svg { max-width: 100%; height: auto; }
+.note { color: #6b7280; font-size: 0.9em; }
+g.node.current polygon, g.node.current ellipse, g.node.current path {
+  stroke: #d62728; stroke-width: 3px; }
+g.node.source polygon, g.node.source ellipse { stroke: #f59e0b; stroke-width: 3px; }
+g.edge.flow path { stroke: #d62728; stroke-width: 2.5px; }
+g.edge.flow polygon { stroke: #d62728; fill: #d62728; }
+text.pending { fill: #9ca3af; }
+</style>
+</head>
+<body>
+<h1>%TITLE%</h1>
+<div id="controls">
+  <button id="prev" type="button" title="previous frame (left arrow)">&#9664; Previous</button>
+  <button id="play" type="button" title="play or pause (space)">&#9654; Play</button>
+  <button id="next" type="button" title="next frame (right arrow)">Next &#9654;</button>
+  <input id="slider" type="range" min="0" value="0" aria-label="frame">
+  <span id="counter"></span>
+</div>
+<div id="explain">
+  <div id="formula"></div>
+  <div id="line"></div>
+</div>
+<div id="graph">
+%SVG%
+</div>
+<p class="note">Each frame visits one node, in the order of the backward pass (the output
+first). Its gradient is the sum, over the nodes that use it, of their gradient times the local
+derivative; those nodes' ops are outlined in amber. A gradient shown as ? is not known yet.</p>
+<script>
+"use strict";
+const DATA = %DATA%;
+const FRAMES = DATA.frames;
+const svg = document.querySelector("#graph svg");
+const nodes = {}, gradText = {}, finalGrad = {}, edges = [];
+for (const g of svg.querySelectorAll("g.node")) {
+  const t = g.querySelector("title");
+  if (!t) continue;
+  nodes[t.textContent] = g;
+  for (const x of g.querySelectorAll("text")) {
+    if (x.textContent.startsWith("grad ")) gradText[t.textContent] = x;
+  }
+}
+for (const g of svg.querySelectorAll("g.edge")) {
+  const t = g.querySelector("title");
+  if (t) edges.push([t.textContent.replace("&#45;", "-"), g]);
+}
+for (const f of FRAMES) finalGrad[f.id] = f.grad;
+let cur = 0, timer = null;
+const $ = (id) => document.getElementById(id);
+$("slider").max = FRAMES.length - 1;
+
+function show(k) {
+  cur = Math.max(0, Math.min(FRAMES.length - 1, k));
+  const f = FRAMES[cur];
+  const done = new Set();
+  for (let i = 0; i <= cur; i++) done.add(FRAMES[i].id);
+  for (const [id, x] of Object.entries(gradText)) {
+    const known = done.has(id);
+    x.textContent = "grad " + (known ? finalGrad[id] : "?");
+    x.classList.toggle("pending", !known);
+  }
+  for (const [id, g] of Object.entries(nodes)) {
+    g.classList.toggle("current", id === f.id);
+    g.classList.toggle("source", f.sources.includes(id));
+  }
+  const flows = new Set(f.sources.map((s) => f.id + "->" + s));
+  for (const [name, g] of edges) g.classList.toggle("flow", flows.has(name));
+  $("formula").textContent = f.formula;
+  $("line").textContent = f.line;
+  $("counter").textContent = (cur + 1) + " / " + FRAMES.length;
+  $("slider").value = cur;
+  $("prev").disabled = cur === 0;
+  $("next").disabled = cur === FRAMES.length - 1 && timer === null;
+  document.body.dataset.frame = String(cur);
+}
+
+function stop() {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+  $("play").innerHTML = "&#9654; Play";
+  show(cur);
+}
+
+function play() {
+  if (timer !== null) { stop(); return; }
+  if (cur === FRAMES.length - 1) show(0);
+  $("play").innerHTML = "&#10074;&#10074; Pause";
+  timer = setInterval(() => {
+    if (cur >= FRAMES.length - 1) { stop(); return; }
+    show(cur + 1);
+  }, DATA.interval);
+}
+
+$("prev").addEventListener("click", () => { stop(); show(cur - 1); });
+$("next").addEventListener("click", () => { stop(); show(cur + 1); });
+$("play").addEventListener("click", play);
+$("slider").addEventListener("input", (e) => { stop(); show(Number(e.target.value)); });
+document.addEventListener("keydown", (e) => {
+  if (e.key === "ArrowLeft") { stop(); show(cur - 1); }
+  else if (e.key === "ArrowRight") { stop(); show(cur + 1); }
+  else if (e.key === " ") { e.preventDefault(); play(); }
+  else if (e.key === "Home") { stop(); show(0); }
+  else if (e.key === "End") { stop(); show(FRAMES.length - 1); }
+});
+show(0);
+</script>
+</body>
+</html>
+"""
