@@ -247,3 +247,68 @@ def test_S2_Q5_minimum_and_one_gradient_step():
     assert v["steps"][10.0]["f1"] > v["steps"][10.0]["f0"]   # s = 10 overshoots
     assert 2 / max(v["eigenvalues"]) < 10.0
     assert r.verdict == "confirmed"
+
+
+def test_S2_Q2_1d_conv_bias_cancels_in_batchnorm():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q2.1d")
+    v = r.values
+    x = torch.tensor(v["batch"], dtype=torch.float64)
+    W = torch.tensor(v["W"], dtype=torch.float64)
+    readout = torch.tensor(v["readout"], dtype=torch.float64)
+    outs = []
+    for bias in (torch.tensor(v["b"], dtype=torch.float64, requires_grad=True), None):
+        z = torch.nn.functional.conv2d(x, W, bias)
+        y = torch.relu(torch.nn.functional.batch_norm(z, None, None, training=True, eps=1e-5))
+        outs.append(y.flatten().tolist())
+        if bias is not None:
+            (y * readout).sum().backward()
+            assert_all_close(v["bias_grads"], bias.grad.tolist(), atol=1e-12)
+    assert_all_close(v["outputs_with_bias"], outs[0], rtol=1e-9, atol=1e-12)
+    assert_all_close(v["outputs_without_bias"], outs[1], rtol=1e-9, atol=1e-12)
+    assert v["max_output_gap"] < 1e-12 and v["max_weight_grad_gap"] < 1e-12
+    assert max(abs(g) for g in v["bias_grads"]) < 1e-12
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q2_3_cnn_shapes_and_parameter_counts_match_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q2.3")
+    tnn = torch.nn
+    layers = [tnn.Conv2d(1, 5, 4, stride=2), tnn.MaxPool2d(3), tnn.Conv2d(5, 5, 3),
+              tnn.MaxPool2d(2), tnn.Sequential(tnn.Flatten(), tnn.Linear(80, 5))]
+    x = torch.zeros(1, 1, 64, 64)
+    want = []
+    for layer in layers:
+        x = layer(x)
+        shape = tuple(x.shape[1:])
+        hwd = (shape[1], shape[2], shape[0]) if len(shape) == 3 else (1, 1, shape[0])
+        want.append((list(hwd), sum(p.numel() for p in layer.parameters())))
+    got = [(row["shape_hwd"], row["params"]) for row in r.values["rows"]]
+    assert got == want
+    assert r.values["forward_shapes_hwd"] == [w[0] for w in want]
+    assert r.verdict == "confirmed"
+
+
+def test_S2_Q2_4_receptive_field_of_five_5x5_convs_matches_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S2-Q2.4")
+    v = r.values
+    n = v["size"]
+    gen = torch.Generator().manual_seed(0)
+    for depth in range(1, 6):
+        chans = [1] + [8] * (depth - 1) + [1]
+        x = torch.rand(1, 1, n, n, dtype=torch.float64, generator=gen, requires_grad=True)
+        y = x
+        for cin, cout in zip(chans, chans[1:]):
+            w = torch.rand(cout, cin, 5, 5, dtype=torch.float64, generator=gen) + 0.1
+            y = torch.nn.functional.conv2d(y, w, padding=2)
+        y[0, 0, n // 2, n // 2].backward()
+        rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
+        height = int(rows.max() - rows.min() + 1)
+        width = int(cols.max() - cols.min() + 1)
+        assert v["heights"][depth - 1] == height and v["widths"][depth - 1] == width
+        if depth == 5:
+            assert v["box_2d"] == [height, width]
+            assert v["pixels_2d"] == int((x.grad != 0).sum())
+    assert r.verdict == "confirmed"

@@ -387,6 +387,203 @@ def q1_6_monotonicity() -> Result:
         graph=g)
 
 
+# ---- Q2: convolutions ---------------------------------------------------------------------------
+
+def _nn():
+    """The layers module, imported when a layer example runs (the catalogue loads without it)."""
+    from .. import nn
+    return nn
+
+
+def _pending(seed_says: str, missing: Exception) -> Result:
+    return Result(seed_says=seed_says, engine_says="not computed",
+                  verdict="pending", note=f"needs microgradnet.nn ({missing})")
+
+
+def _random_image(rng: random.Random, c: int, h: int, w: int, lo: float = -1.0,
+                  hi: float = 1.0) -> list:
+    return [[[rng.uniform(lo, hi) for _ in range(w)] for _ in range(h)] for _ in range(c)]
+
+
+@example("S2-Q2.1d", SEED, "Q2.1(d)", "A convolution bias followed by batch norm has no effect")
+def q2_1d_bias_before_batchnorm() -> Result:
+    seed_says = "no impact: normalising removes the bias"
+    try:
+        nn = _nn()
+    except ImportError as e:
+        return _pending(seed_says, e)
+    rng = random.Random(21)
+    cout, k = 2, 3
+    W = [[[[rng.uniform(-1, 1) for _ in range(k)] for _ in range(k)]] for _ in range(cout)]
+    b = [rng.uniform(-2, 2) for _ in range(cout)]
+    batch = [_random_image(rng, 1, 5, 5) for _ in range(3)]
+    mix = [[[[rng.uniform(-1, 1) for _ in range(3)] for _ in range(3)] for _ in range(cout)]
+           for _ in batch]  # a random readout, so every output feeds the loss
+
+    def run(bias: list | None) -> tuple:
+        conv = nn.Conv2d.from_weights(W, bias, name="conv")
+        bn = nn.BatchNorm2d(cout, name="bn")
+        model = nn.Sequential(conv, bn, nn.ReLU(name="relu"))
+        out = model(batch)
+        loss = _sum([m * v for img, mimg in zip(out, mix) for plane, mp in zip(img, mimg)
+                     for row, mr in zip(plane, mp) for v, m in zip(row, mr)])
+        loss.label = "loss"
+        loss.backward()
+        flat = [v.data for img in out for plane in img for row in plane for v in row]
+        w_grads = [w.grad for f in conv.weight for c in f for r in c for w in r]
+        b_grads = [v.grad for v in conv.bias] if conv.bias is not None else []
+        return flat, w_grads, b_grads, loss, bn.running_mean
+
+    with_b, wg_b, bg, loss, rm_b = run(b)
+    without, wg_0, _, _, rm_0 = run(None)
+    out_gap = _max_abs_diff(with_b, without)
+    grad_gap = _max_abs_diff(wg_b, wg_0)
+    bias_grad = max(abs(g) for g in bg)
+    ok = out_gap < 1e-12 and grad_gap < 1e-12 and bias_grad < 1e-12
+    return Result(
+        seed_says=seed_says,
+        engine_says=f"conv -> BatchNorm2d (batch statistics) -> ReLU with biases "
+                    f"{', '.join(_fmt(v, 3) for v in b)} and without: outputs differ by at most "
+                    f"{_fmt(out_gap, 2)}, "
+                    f"weight gradients by {_fmt(grad_gap, 2)}; the bias gradient is "
+                    f"{_fmt(bias_grad, 2)}",
+        verdict="confirmed" if ok else "erratum",
+        note="batch norm subtracts the batch mean, which carries the bias, so the bias cancels "
+             "and gets no gradient; in eval mode the running mean cancels it only once it has "
+             "absorbed the bias",
+        values={"W": W, "b": b, "batch": batch, "readout": mix, "outputs_with_bias": with_b,
+                "outputs_without_bias": without, "max_output_gap": out_gap,
+                "max_weight_grad_gap": grad_gap, "bias_grads": bg,
+                "running_mean_with_bias": list(rm_b), "running_mean_without_bias": list(rm_0)},
+        graph=loss)
+
+
+#: The seed's table for the 64x64x1 CNN: output volume (H x W x D) and parameters per layer.
+Q23_SEED = [("Conv4-5-Pvalid-S2", (31, 31, 5), 85), ("Pool3", (10, 10, 5), 0),
+            ("Conv3-5-Pvalid-S1", (8, 8, 5), 230), ("Pool2", (4, 4, 5), 0),
+            ("FC5", (1, 1, 5), 405)]
+
+
+def _q23_model(nn):
+    return nn.Sequential(
+        nn.Conv2d(1, 5, 4, stride=2, padding=0, rng=23, name="Conv4-5-Pvalid-S2"),
+        nn.MaxPool2d(3, name="Pool3"),
+        nn.Conv2d(5, 5, 3, stride=1, padding=0, rng=24, name="Conv3-5-Pvalid-S1"),
+        nn.MaxPool2d(2, name="Pool2"),
+        nn.Flatten(name="flatten"),
+        nn.Linear(80, 5, rng=25, name="FC5"))
+
+
+def _hwd(shape: tuple) -> tuple:
+    """(C, H, W) as the seed's H x W x D; a flat vector of n as 1 x 1 x n."""
+    if len(shape) == 1:
+        return (1, 1, shape[0])
+    c, h, w = shape
+    return (h, w, c)
+
+
+@example("S2-Q2.3", SEED, "Q2.3", "Output shape and parameter count of each layer of the "
+         "64x64x1 CNN")
+def q2_3_cnn_shapes() -> Result:
+    seed_says = "; ".join(f"{n}: {'x'.join(map(str, s))}, {p}" for n, s, p in Q23_SEED)
+    try:
+        nn = _nn()
+    except ImportError as e:
+        return _pending(seed_says, e)
+    model = _q23_model(nn)
+    table = nn.summary(model, (1, 64, 64), channels_last=True)
+    rows = [(r[0], _hwd(tuple(r[1])), r[2]) for r in table if r[0] != "flatten"]
+    # The same shapes from a real forward pass through the layers (one 64x64 image).
+    rng = random.Random(23)
+    x = _random_image(rng, 1, 64, 64)
+    measured = []
+    for layer in model.layers:
+        x = layer(x)
+        if layer.name != "flatten":
+            measured.append(_hwd(nn.shape_of(x)))
+    ok = (rows == Q23_SEED and measured == [s for _, s, _ in Q23_SEED])
+    return Result(
+        seed_says=seed_says,
+        engine_says="; ".join(f"{n}: {'x'.join(map(str, s))}, {p}" for n, s, p in rows),
+        verdict="confirmed" if ok else "erratum",
+        note="max pooling with stride = window (the seed's Pool3, Pool2); shapes from "
+             "nn.summary and from a forward pass; FC5 sees the flattened 4x4x5 volume "
+             "(80 x 5 weights + 5 biases)",
+        values={"rows": [{"layer": n, "shape_hwd": list(s), "params": p} for n, s, p in rows],
+                "forward_shapes_hwd": [list(s) for s in measured],
+                "total_params": sum(p for _, _, p in rows), "summary": str(table)},
+        extra={"model": model})
+
+
+def _rf_extent(nn, channels: Sequence[int], shape: tuple, seed: int = 24) -> list:
+    """Input pixels that receive a non-zero gradient from the centre pixel of the output of a
+    stack of 5x5, stride 1, padding 2 convolutions with the given channel counts.
+
+    Weights and inputs are positive, so no two paths can cancel: a pixel's gradient is zero
+    exactly when no path joins it to the output pixel."""
+    rng = random.Random(seed)
+    layers = []
+    for i, (cin, cout) in enumerate(zip(channels, channels[1:])):
+        W = [[[[rng.uniform(0.1, 1.0) for _ in range(5)] for _ in range(5)]
+              for _ in range(cin)] for _ in range(cout)]
+        layers.append(nn.Conv2d.from_weights(W, [0.1] * cout, stride=1, padding=2,
+                                             name=f"conv{i + 1}"))
+    H, Wd = shape
+    x = [[[Value(rng.uniform(0.1, 1.0), f"x[{i},{j}]") for j in range(Wd)] for i in range(H)]
+         for _ in range(channels[0])]
+    out = nn.Sequential(*layers)(x)
+    pixel = out[0][H // 2][Wd // 2]
+    flat = [v for plane in x for row in plane for v in row]
+    grads = grad(pixel, flat)
+    hit = sorted({(k // Wd % H, k % Wd) for k, g in enumerate(grads) if g != 0.0})
+    return hit
+
+
+def _box(hit: list) -> tuple:
+    rows = [i for i, _ in hit]
+    cols = [j for _, j in hit]
+    return (max(rows) - min(rows) + 1, max(cols) - min(cols) + 1)
+
+
+@example("S2-Q2.4", SEED, "Q2.4", "Receptive field of five 5x5 convolutions (stride 1, "
+         "padding 2), measured from gradients")
+def q2_4_receptive_field() -> Result:
+    seed_says = "21 x 21 (5, 9, 13, 17, 21 after layers 1..5)"
+    try:
+        nn = _nn()
+    except ImportError as e:
+        return _pending(seed_says, e)
+    size = 25  # larger than the field, so its edge is visible
+    # 8 channels, as in the question: on a column and on a row of pixels (the field's height
+    # and width; a full 2-D input with 8 channels is millions of scalar nodes), per depth.
+    heights, widths = [], []
+    for depth in range(1, 6):
+        chans = [1] + [8] * (depth - 1) + [1]
+        heights.append(_box(_rf_extent(nn, chans, (size, 1)))[0])
+        widths.append(_box(_rf_extent(nn, chans, (1, size)))[1])
+    # The whole 2-D field with one channel per layer: every pixel of the square, none outside.
+    hit2d = _rf_extent(nn, [1] * 6, (size, size))
+    box2d = _box(hit2d)
+    # The seed's recurrence, transcribed: R_l = R_{l-1} + (k_l - 1) * prod_{i<l} s_i.
+    seed_rf, r_prev, stride_prod = [], 1, 1
+    for _ in range(5):
+        r_prev = r_prev + (5 - 1) * stride_prod
+        seed_rf.append(r_prev)
+    ok = (heights == seed_rf and widths == seed_rf and box2d == (seed_rf[-1],) * 2
+          and len(hit2d) == seed_rf[-1] ** 2)
+    return Result(
+        seed_says=seed_says,
+        engine_says=f"{box2d[0]} x {box2d[1]} ({len(hit2d)} pixels with a non-zero gradient on "
+                    f"a {size}x{size} input); heights {heights}, widths {widths} after layers "
+                    "1..5 with 8 channels",
+        verdict="confirmed" if ok else "erratum",
+        note="input pixels reached by the gradient of the centre output pixel, with positive "
+             "weights so no paths cancel: the 2-D square with 1 channel a layer, the height "
+             "and width with 8; each 5x5 layer adds 4 pixels",
+        values={"size": size, "heights": heights, "widths": widths, "box_2d": list(box2d),
+                "pixels_2d": len(hit2d), "hit_2d": hit2d, "seed_recurrence": seed_rf})
+
+
 # ---- Q3: a mixture of logistic regressions is a one-hidden-layer network ----------------------
 
 @example("S2-Q3", SEED, "Q3", "A mixture of K logistic regressions as a one-hidden-layer network")
