@@ -13,8 +13,9 @@ import math
 import random
 from typing import Callable, Sequence
 
-from ..engine import Value, grad
+from .. import nn
 from ..checks import one_sided
+from ..engine import Value, grad
 from .base import Result, example
 
 __all__: list[str] = []
@@ -130,30 +131,34 @@ TOL = 1e-12
 
 @example("S3-Q1.1", SEED, "Q1.1", "Fully-connected layer backward")
 def fully_connected() -> Result:
-    """Y = X W + b with X of n x d (one sample per row), W of d x m, b of m."""
+    """Y = X W + b with X of n x d (one sample per row), W of d x m, b of m: an
+    ``nn.Linear`` whose weight (PyTorch's m x d layout) is W^T."""
     rng = random.Random(31)
     n, d, m = 3, 4, 2
     X = _values(_rand(rng, n, d), "X")
-    W = _values(_rand(rng, d, m), "W")
-    b = _values(_rand(rng, m), "b")
+    Wf = _rand(rng, d, m)
+    layer = nn.Linear.from_weights(_transpose(Wf), _rand(rng, m),
+                                   w_labels=lambda k, j: f"W[{j},{k}]",
+                                   b_labels=lambda k: f"b[{k}]")
     G = _rand(rng, n, m)
-    Y = [[y + bj for y, bj in zip(row, b)] for row in _matmul(X, W)]
+    Y = layer(X)
     loss = _upstream_loss(Y, G)
-    dX, dW, db = _grads(loss, X), _grads(loss, W), _grads(loss, b)
-    Xf, Wf = _data(X), _data(W)
+    dX = _grads(loss, X)
+    dW = _transpose(_grads(loss, layer.weight))            # back to the seed's d x m
+    db = _grads(loss, layer.bias)
+    Xf = _data(X)
     # The seed's three formulas, as written.
     seed_dW = _matmul(_transpose(Xf), G)                   # X^T dL/dY
-    seed_db = G                                            # dL/dY
-    seed_dX_shape = "does not conform" if len(Wf[0]) != len(G) else "conforms"
+    seed_db = G                                            # dL/dY: n x m against m
+    conforms = len(Wf[0]) == len(G)                        # W dL/dY: d x m times n x m
     err_dW = _max_diff(seed_dW, dW)
-    err_db = _max_diff(seed_db, db)                        # inf: n x m against m
+    err_db = _max_diff(seed_db, db)
     err_db_sum = _max_diff([sum(col) for col in _transpose(G)], db)
     err_dX_rows = _max_diff(_matmul(G, _transpose(Wf)), dX)        # dY W^T
     err_dX_cols = _max_diff(_matmul(Wf, _transpose(G)), _transpose(dX))  # W dY^T = dX^T
     # One sample (n = 1): dL/db = dL/dY holds literally.
-    x1 = _values([_data(X[0])], "x")
-    y1 = [[y + bj for y, bj in zip(row, b)] for row in _matmul(x1, W)]
-    db1 = _grads(_upstream_loss(y1, [G[0]]), b)
+    y1 = layer([_data(X[0])])
+    db1 = _grads(_upstream_loss(y1, [G[0]]), layer.bias)
     err_db_single = _max_diff([G[0]], [db1])
     return Result(
         seed_says="dW = X^T dY; db = dY; dX = W dY",
@@ -161,13 +166,15 @@ def fully_connected() -> Result:
         verdict="erratum",
         note=("With Y = XW + b and one sample per row of X, dL/db sums dL/dY over the batch "
               "(equal to dL/dY only for one sample) and dL/dX = dL/dY W^T; the seed's W dL/dY "
-              f"({d}x{m} times {n}x{m}) {seed_dX_shape}, it is the transpose W dY^T = dX^T."),
+              f"({d}x{m} times {n}x{m}) {'conforms' if conforms else 'does not conform'}: it is "
+              "the transpose W dY^T = dX^T."),
         values={"dW": _data(dW), "db": _data(db), "dX": _data(dX),
                 "err_dW": err_dW, "err_db": err_db, "err_db_sum": err_db_sum,
                 "err_dX_rows": err_dX_rows, "err_dX_cols": err_dX_cols,
-                "err_db_single": err_db_single},
+                "err_db_single": err_db_single, "seed_dX_conforms": conforms},
         graph=loss,
-        extra={"X": X, "W": W, "b": b, "G": G, "convention": "Y = X W + b, X is n x d"},
+        extra={"X": X, "W": Wf, "layer": layer, "G": G,
+               "convention": "Y = X W + b, X is n x d, W is d x m"},
     )
 
 
@@ -180,7 +187,7 @@ def relu_mask() -> Result:
     xs[2] = 0.0                     # one input exactly at the kink
     X = _values(xs, "X")
     G = _rand(rng, 7)
-    Y = [x.relu() for x in X]
+    Y = nn.ReLU()(X)
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     seed = [g * (1.0 if x > 0 else 0.0) for g, x in zip(G, xs)]    # dY * I(X > 0)
@@ -208,11 +215,14 @@ def dropout_mask() -> Result:
     p = 0.5
     X = _values(_rand(rng, 8), "X")
     G = _rand(rng, 8)
-    Y, M = _dropout(X, p, seed=330)
+    layer = nn.Dropout(p, rng=330)
+    Y = layer(X)
+    applied = layer.mask                                          # in {0, 1/(1-p)}
+    M = [1.0 if a else 0.0 for a in applied]                      # the 0/1 mask
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     seed_01 = [g * m for g, m in zip(G, M)]                       # dY * M, M in {0, 1}
-    scaled = [g * m / (1 - p) for g, m in zip(G, M)]              # dY * M / (1 - p)
+    scaled = [g * a for g, a in zip(G, applied)]                  # dY * M / (1 - p)
     return Result(
         seed_says="dX = dY * M",
         engine_says=f"dX = dY * M / (1 - p), p = {p} dropped",
@@ -237,11 +247,14 @@ def batchnorm_backward() -> Result:
     n, eps = 6, 1e-5
     xs = _rand(rng, n, lo=-2.0, hi=3.0)
     X = _values(xs, "X")
-    gamma, beta = Value(rng.uniform(0.5, 2.0), "gamma"), Value(rng.uniform(-1, 1), "beta")
+    layer = nn.BatchNorm1d(1, eps=eps)
+    gamma, beta = layer.weight[0], layer.bias[0]
+    gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
     G = _rand(rng, n)
-    Y, mu, sigma = _batchnorm(X, gamma, beta, eps)
+    Y = layer([[x] for x in X])                    # a batch of n samples of one feature
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
+    _, mu, sigma = _batchnorm(X, gamma, beta, eps)  # mu and sigma as nodes, for the steps
     # The seed's final closed form, as written, from floats.
     mu_f, s_f, gm = mu.data, sigma.data, gamma.data
     xh = [(x - mu_f) / s_f for x in xs]
@@ -273,7 +286,7 @@ def batchnorm_backward() -> Result:
                 "seed_dsigma_dmu": seed_dsigma_dmu, "dsigma_dmu_off_mean": dsigma_dmu_off,
                 "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f, "eps": eps},
         graph=loss,
-        extra={"X": X, "gamma": gamma, "beta": beta, "G": G},
+        extra={"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G},
     )
 
 
@@ -286,9 +299,9 @@ def conv_backward() -> Result:
     rng = random.Random(35)
     N, C, F, H, K = 2, 2, 2, 5, 3
     X = _values(_rand(rng, N, C, H, H), "X")
-    W = _values(_rand(rng, F, C, K, K), "W")
-    b = _values(_rand(rng, F), "b")
-    Y = _conv_valid(X, W, b)
+    layer = nn.Conv2d.from_weights(_rand(rng, F, C, K, K), _rand(rng, F))
+    W, b = layer.weight, layer.bias
+    Y = layer(X)
     Ho = H - K + 1
     G = _rand(rng, N, F, Ho, Ho)
     loss = _upstream_loss(Y, G)
@@ -324,7 +337,7 @@ def conv_backward() -> Result:
               "n for the batch index and a kernel index."),
         values={"dX": _data(dX), "dW": _data(dW), **errs},
         graph=loss,
-        extra={"X": X, "W": W, "b": b, "G": G},
+        extra={"X": X, "layer": layer, "G": G},
     )
 
 
@@ -400,12 +413,13 @@ def dropout_inference() -> Result:
     rng = random.Random(72)
     rows, d, q = 2, 3, 0.8
     samples = 20000
-    W = _values(_rand(rng, rows, d), "W")
+    linear = nn.Linear.from_weights(_rand(rng, rows, d), None,
+                                    w_labels=lambda k, j: f"W[{k},{j}]")
+    W = linear.weight
     xs = _rand(rng, d, lo=0.5, hi=2.0)
 
     def layer(mask) -> list:
-        xm = [xi * mi for xi, mi in zip(xs, mask)]
-        return [_sum([wij * xj for wij, xj in zip(row, xm)]) for row in W]
+        return linear([xi * mi for xi, mi in zip(xs, mask)])
 
     exact = [0.0] * rows
     for mask in itertools.product((0.0, 1.0), repeat=d):
@@ -438,28 +452,14 @@ def dropout_inference() -> Result:
     )
 
 
-# ---- layers from Values, for the examples above ------------------------------------------------
-
-def _dropout(xs: list, p: float, seed: int) -> tuple:
-    """Inverted dropout: keep each x with probability 1 - p and scale it by 1/(1 - p)."""
-    rng = random.Random(seed)
-    mask = [0.0 if rng.random() < p else 1.0 for _ in xs]
-    return [x * (m / (1 - p)) for x, m in zip(xs, mask)], mask
-
+# ---- batch norm's statistics as nodes ---------------------------------------------------------
 
 def _batchnorm(xs: list, gamma: Value, beta: Value, eps: float) -> tuple:
+    """Batch norm of one feature written out, returning (outputs, mu, sigma) so the steps of
+    the derivation (d sigma / d X_i, d sigma / d mu) can be differentiated on their own."""
     n = len(xs)
     mu = _sum(xs) / n
     var = _sum([(x - mu) ** 2 for x in xs]) / n
     sigma = (var + eps).sqrt()
     return [gamma * ((x - mu) / sigma) + beta for x in xs], mu, sigma
 
-
-def _conv_valid(X: list, W: list, b: list) -> list:
-    """Valid cross-correlation, stride 1: X is N x C x H x H, W is F x C x K x K."""
-    C, H, K = len(X[0]), len(X[0][0]), len(W[0][0])
-    Ho = H - K + 1
-    return [[[[_sum([X[nb][c][i + m][j + q] * W[f][c][m][q]
-                     for c in range(C) for m in range(K) for q in range(K)]) + b[f]
-               for j in range(Ho)] for i in range(Ho)] for f in range(len(W))]
-            for nb in range(len(X))]

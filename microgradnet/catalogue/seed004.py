@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import random
 
+from .. import functional as F
+from .. import init, nn, optim
 from ..checks import one_sided
 from ..engine import Value, grad, topological_order
 from .base import Result, example
@@ -102,12 +104,12 @@ def _gradient_descent(xs, ys, lr: float, steps: int) -> tuple:
     d = len(xs[0])
     w = [Value(0.0, f"w{j + 1}") for j in range(d)]
     b = Value(0.0, "b")
-    params = [b] + w
+    opt = optim.SGD([b] + w, lr=lr)
     for _ in range(steps):
-        gs = grad(_half_mse(xs, ys, w, b), params)
-        params = [Value(p.data - lr * g, p.label) for p, g in zip(params, gs)]
-        b, w = params[0], params[1:]
-    return [p.data for p in params]
+        opt.zero_grad()
+        _half_mse(xs, ys, w, b).backward()
+        opt.step()
+    return [p.data for p in opt.params]
 
 
 @example("S4-Q1b", SEED, "Q1.b", "Normal equation against where gradient descent converges")
@@ -234,22 +236,26 @@ def l1_update() -> Result:
     w = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
     data_loss = _sum([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
     total = data_loss + lam * _sum([wi.abs() for wi in w])
-    step = [wi.data - lr * g for wi, g in zip(w, grad(total, w))]
+    g_total = grad(total, w)                      # dL/dw + lam sign(w), by autodiff
     g_data = grad(data_loss, w)
+    data_loss.backward()
+    records = optim.SGD(w, lr=lr, l1=lam).step()  # the optimiser's L1 step
+    step = [r.new for r in records]
     seed_step = [x - lr * math.copysign(1.0, x) - g for x, g in zip(w0, g_data)]
-    # Long runs: targets a, half of them inside (-lam, lam).
+    err_autodiff = _max_diff([x - lr * g for x, g in zip(w0, g_total)], step)
+    # Long runs on 1/2 sum (w_i - a_i)^2: L1 (SGD l1=lam) against L2 (weight_decay=lam).
     targets = [0.05, -0.08, 0.15, 0.9, -1.4]
     lam2, lr2, steps = 0.2, 0.05, 300
-    w_l1 = [Value(0.5) for _ in targets]
-    w_l2 = [Value(0.5) for _ in targets]
-    for _ in range(steps):
-        l1 = _sum([(wi - ai) ** 2 for wi, ai in zip(w_l1, targets)]) * 0.5 \
-            + lam2 * _sum([wi.abs() for wi in w_l1])
-        l2 = _sum([(wi - ai) ** 2 for wi, ai in zip(w_l2, targets)]) * 0.5 \
-            + lam2 / 2 * _sum([wi * wi for wi in w_l2])
-        w_l1 = [Value(wi.data - lr2 * g) for wi, g in zip(w_l1, grad(l1, w_l1))]
-        w_l2 = [Value(wi.data - lr2 * g) for wi, g in zip(w_l2, grad(l2, w_l2))]
-    final_l1, final_l2 = [v.data for v in w_l1], [v.data for v in w_l2]
+    final = {}
+    for kind in ("l1", "weight_decay"):
+        ws = [Value(0.5, f"w{i + 1}") for i in range(len(targets))]
+        opt = optim.SGD(ws, lr=lr2, **{kind: lam2})
+        for _ in range(steps):
+            opt.zero_grad()
+            (_sum([(wi - ai) ** 2 for wi, ai in zip(ws, targets)]) * 0.5).backward()
+            opt.step()
+        final[kind] = [v.data for v in ws]
+    final_l1, final_l2 = final["l1"], final["weight_decay"]
     return Result(
         seed_says="w := w - eta sign(w) - dL/dw; L1 makes many weights zero",
         engine_says="w := w - eta (dL/dw + lam sign(w)); L1 weights with |a| < lam end near 0",
@@ -258,7 +264,8 @@ def l1_update() -> Result:
               "w - eta (dL/dw + lam sign(w)); the seed's rule leaves eta off dL/dw (and takes "
               "lam = 1). The sparsity argument holds: a constant pull of eta*lam per step."),
         values={"w0": w0, "step": step, "seed_step": seed_step, "lr": lr, "lam": lam,
-                "err_seed_step": _max_diff(seed_step, step), "targets": targets,
+                "err_seed_step": _max_diff(seed_step, step), "err_autodiff_step": err_autodiff,
+                "targets": targets,
                 "lam_run": lam2, "lr_run": lr2, "steps": steps,
                 "final_l1": final_l1, "final_l2": final_l2},
         graph=total,
@@ -306,8 +313,8 @@ def input_noise() -> Result:
 
 @example("S4-Q3c", SEED, "3 (jim)", "Batch-norm statistics get noisier as the batch shrinks")
 def batch_statistics() -> Result:
-    """Batch mean and (biased) variance, as batch norm computes them, over ``batches`` batches
-    of each size drawn from N(mu, s^2)."""
+    """Batch mean and (biased) variance, as ``nn.BatchNorm1d`` computes them in training, over
+    ``batches`` batches of each size drawn from N(mu, s^2)."""
     mu, s = 1.0, 2.0
     sizes, batches = [4, 8, 16, 32, 64], 400
     rng = random.Random(47)
@@ -315,10 +322,11 @@ def batch_statistics() -> Result:
     for size in sizes:
         means, variances = [], []
         for _ in range(batches):
-            xs = [Value(rng.gauss(mu, s)) for _ in range(size)]
-            _, m, sigma = _batchnorm(xs, Value(1.0), Value(0.0), 0.0)
-            means.append(m.data)
-            variances.append(sigma.data ** 2)
+            # momentum=1: the running statistics are this batch's (variance unbiased).
+            layer = nn.BatchNorm1d(1, momentum=1.0)
+            layer([[rng.gauss(mu, s)] for _ in range(size)])
+            means.append(layer.running_mean[0])
+            variances.append(layer.running_var[0] * (size - 1) / size)
         sd_mean.append(_sd(means))
         sd_var.append(_sd(variances))
     shrinking = all(a > b for a, b in zip(sd_mean, sd_mean[1:])) and \
@@ -353,7 +361,7 @@ def adam_first_moment() -> Result:
     g = 0.7
     const = _adam_first_moments([g] * t_max, b1)
     factor = [m / g for m in const]
-    corrected = [m / (1 - b1 ** t) for t, m in enumerate(const, start=1)]
+    corrected = _adam_m_hat([g] * t_max, b1)
     t = 5
     geometric = sum(b1 ** (t - i) for i in range(1, t + 1))
     seed_geometric = b1 ** (t - 1) / (b1 - 1)
@@ -372,22 +380,33 @@ def adam_first_moment() -> Result:
 
 
 def _adam_first_moments(gs: list, b1: float) -> list:
-    """Adam's m_t = b1 m_{t-1} + (1 - b1) g_t from m_0 = 0, with g_t from the engine on the
-    loss g_t * theta."""
+    """``optim.Adam``'s first moment m_t after each step on the losses g_t * theta (whose
+    gradient is g_t)."""
     theta = Value(0.0, "theta")
-    m, out = 0.0, []
+    opt = optim.Adam([theta], lr=0.01, betas=(b1, 0.999))
+    out = []
     for g in gs:
-        gt = grad(theta * g, theta)
-        m = b1 * m + (1 - b1) * gt
-        out.append(m)
+        opt.zero_grad()
+        (theta * g).backward()
+        opt.step()
+        out.append(opt.m[0])
+    return out
+
+
+def _adam_m_hat(gs: list, b1: float) -> list:
+    """``optim.Adam``'s bias-corrected m_hat after each step on the losses g_t * theta."""
+    theta = Value(0.0, "theta")
+    opt = optim.Adam([theta], lr=0.01, betas=(b1, 0.999))
+    out = []
+    for g in gs:
+        opt.zero_grad()
+        (theta * g).backward()
+        opt.step()
+        out.append(opt.m_hat[0])
     return out
 
 
 # ---- Q4: zero initialisation -------------------------------------------------------------------
-
-def _bce(p: Value, y: float) -> Value:
-    return -(y * p.log() + (1 - y) * (1 - p).log())
-
 
 @example("S4-Q4a", SEED, "4 (alef)", "All-zero sigmoid network: output 0.5; one update")
 def zero_init_sigmoid() -> Result:
@@ -400,23 +419,21 @@ def zero_init_sigmoid() -> Result:
         xs = [[rng.uniform(0, 1), rng.uniform(-1, 0)] for _ in range(6)]
         ys = [1.0 if k % 3 else 0.0 for k in range(6)]
         xs = [[flip * v for v in x] for x in xs]
-        w = [Value(0.0, "w1"), Value(0.0, "w2")]
-        b = Value(0.0, "b")
-        ps = [(_sum([wi * xi for wi, xi in zip(w, x)]) + b).sigmoid() for x in xs]
+        model = nn.Sequential(nn.Linear(2, 1, init="zeros"), nn.Sigmoid())
+        ps = [out[0] for out in model(xs)]
         outputs.extend(p.data for p in ps)
-        loss = _sum([_bce(p, y) for p, y in zip(ps, ys)]) / len(xs)
-        new = [wi.data - lr * g for wi, g in zip(w, grad(loss, w))]
-        signs.append([math.copysign(1.0, v) if v else 0.0 for v in new])
-    # Two layers: hidden 2 sigmoid units, all weights and biases zero.
+        F.binary_cross_entropy(ps, ys).backward()
+        w = model[0].weight[0]
+        records = optim.SGD(w, lr=lr).step()
+        signs.append([math.copysign(1.0, r.new) if r.new else 0.0 for r in records])
+    # Two layers: 3 inputs, 2 sigmoid hidden units, all weights and biases zero.
     x, y = [0.3, -1.2, 0.8], 1.0
-    W1 = [[Value(0.0) for _ in x] for _ in range(2)]
-    b1 = [Value(0.0) for _ in range(2)]
-    w2, b2 = [Value(0.0) for _ in range(2)], Value(0.0)
-    h = [(_sum([wi * xi for wi, xi in zip(row, x)]) + bi).sigmoid() for row, bi in zip(W1, b1)]
-    p = (_sum([wi * hi for wi, hi in zip(w2, h)]) + b2).sigmoid()
-    loss2 = _bce(p, y)
-    g_hidden = grad(loss2, [v for row in W1 for v in row])
-    g_out = grad(loss2, w2)
+    net = nn.Sequential(nn.Linear(3, 2, init="zeros"), nn.Sigmoid(),
+                        nn.Linear(2, 1, init="zeros"), nn.Sigmoid())
+    p = net(x)[0]
+    loss2 = F.binary_cross_entropy([p], [y])
+    g_hidden = grad(loss2, [v for row in net[0].weight for v in row])
+    g_out = grad(loss2, net[2].weight[0])
     return Result(
         seed_says="output 0.5; after one update weights may be positive or negative",
         engine_says=(f"output {outputs[0]}; update signs {signs[0]} on one data set, "
@@ -442,9 +459,7 @@ def zero_init_softmax() -> Result:
     def model(Wv, Wp):
         h = [_sum([Wv[i][j] * x[i] for i in range(d)]) for j in range(H)]
         u = [_sum([Wp[j][k] * h[j] for j in range(H)]) for k in range(d)]
-        top = max(u, key=lambda v: v.data)
-        lse = top + _sum([(uk - top).exp() for uk in u]).log()
-        return u, lse - u[m]
+        return u, F.cross_entropy(u, m)
 
     W = [[Value(0.0, f"W{i + 1}{j + 1}") for j in range(H)] for i in range(d)]
     Wp = [[Value(0.0, f"W'{j + 1}{k + 1}") for k in range(d)] for j in range(H)]
@@ -491,17 +506,26 @@ def variance_preserving_init() -> Result:
     for scale in (1.0, 2.0, 0.5):
         count = networks if scale == 1.0 else contrast
         per_net = [[0.0] * count for _ in range(layers)]
+        def draw(shape, rng=None, scale=scale):   # N(0, scale / fan_in)
+            return init.kaiming_normal(shape, gain=math.sqrt(scale), rng=rng)
         for k in range(count):
             z = [Value(rng.gauss(0, 1)) for _ in range(N)]
             for layer in range(layers):
-                std = math.sqrt(scale / N)
-                W = [[rng.gauss(0, std) for _ in range(N)] for _ in range(N)]
-                z = [_sum([wij * zj for wij, zj in zip(row, z)]) for row in W]
+                z = nn.Linear(N, N, bias=False, init=draw, rng=rng)(z)
                 per_net[layer][k] = sum(v.data ** 2 for v in z) / N
         var = [sum(row) / count for row in per_net]
         se = [_sd(row) / math.sqrt(count) for row in per_net]
         result[scale] = (var, se)
     var, se = result[1.0]
+    # Fan-in 8, fan-out 24: LeCun (1/fan_in) against Glorot/Xavier (2/(fan_in + fan_out)).
+    wide = {}
+    for name in ("lecun_normal", "xavier_normal"):
+        acc = 0.0
+        for _ in range(contrast):
+            z = nn.Linear(N, 3 * N, bias=False, init=name, rng=rng)(
+                [Value(rng.gauss(0, 1)) for _ in range(N)])
+            acc += sum(v.data ** 2 for v in z) / len(z)
+        wide[name] = acc / contrast
     return Result(
         seed_says="Var(w) = 1/N keeps Var(z) = Var(x); called Xavier initialization",
         engine_says=("Var(z) per layer " + ", ".join(f"{v:.3f}" for v in var)
@@ -509,10 +533,12 @@ def variance_preserving_init() -> Result:
         verdict="convention",
         note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x. Var(w) = 1/fan_in "
               "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
-              "fan_out), the same only when fan_in = fan_out; the seed follows the usage that "
+              "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); the seed follows the usage that "
               f"calls 1/N Xavier. Monte Carlo: {networks} networks of {layers} layers of width "
               f"{N} ({contrast} for the 2/N and 1/(2N) contrasts)."),
         values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
                 "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
-                "networks": networks, "contrast_networks": contrast},
+                "networks": networks, "contrast_networks": contrast,
+                "var_fan_8_to_24_lecun": wide["lecun_normal"],
+                "var_fan_8_to_24_xavier": wide["xavier_normal"]},
     )
