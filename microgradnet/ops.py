@@ -251,6 +251,8 @@ def minimum(tie: float = 0.5) -> Op:
 
 
 #: Every op with its default parameters, for tests and documentation that walk the table.
+#: The factories are called exactly as ``Value`` calls them (lru_cache keys on the call), so a
+#: node made with default parameters holds the very record found here.
 OPS: dict[str, Op] = {op.name: op for op in (
     ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS,
-    relu(), leaky_relu(), abs_op(), swish(), maximum(), minimum())}
+    relu(0.0), leaky_relu(0.01, None), abs_op(0.0), swish(1.0), maximum(0.5), minimum(0.5))}
