@@ -1,0 +1,490 @@
+"""Worked examples of seed 001 (``001_34f8d7f6bc1ecf0d.txt``): learning-rate grids, vanishing
+gradients, softmax + cross-entropy backpropagation, and the 2-2-2 ReLU network of section 3.
+
+Every number is computed with the engine and :mod:`microgradnet.nn`; the seed's answers are
+quoted in short only to compare. S1-1.4 (learning-rate curves) is an experiment, registered by
+:mod:`microgradnet.catalogue.experiments`.
+"""
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from typing import Sequence
+
+from .. import functional as F
+from .. import init as _init
+from .. import nn
+from ..checks import one_sided
+from ..engine import DomainError, Value, grad
+from .base import Result, example
+
+__all__ = ["SEED", "S1_3_VALUES", "build_s1_3"]
+
+SEED = "001_34f8d7f6bc1ecf0d.txt"
+
+#: The inputs, weights, biases and targets of section 3, as the seed's table gives them.
+S1_3_VALUES = {
+    "i1": 2.0, "i2": -1.0,
+    "w11": 1.0, "w12": -0.5, "w21": 0.5, "w22": -1.0,
+    "w31": 0.5, "w32": -1.0, "w41": -0.5, "w42": 1.0,
+    "b1": 0.5, "b2": -0.5, "b3": -1.0, "b4": 0.5,
+    "t1": 1.0, "t2": 0.5,
+}
+
+
+def build_s1_3(values: dict | None = None) -> dict:
+    """The 2-2-2 ReLU network of seed 001 section 3, built with ``nn.Linear.from_weights``.
+
+    ``w_jk`` joins unit j to unit k (``h1 = i1 w11 + i2 w21 + b1``), so it sits in row k,
+    column j of the layer's weight matrix. Hidden pre-activations h1, h2; after ReLU h3, h4;
+    outputs o1, o2; loss ``MSE = 1/2 (o1 - t1)^2 + 1/2 (o2 - t2)^2`` (the seed's convention,
+    ``functional.mse(reduction="half")``).
+
+    Args:
+        values: overrides of :data:`S1_3_VALUES` (same keys).
+
+    Returns:
+        A dict: every labelled node by name (``"i1"``, ``"w21"``, ``"h1"``, ``"MSE"``, ...),
+        plus ``"params"`` (the weights and biases by name) and ``"layers"``.
+
+    Example:
+        >>> net = build_s1_3()
+        >>> net["o2"].data, net["MSE"].data
+        (-1.5, 2.5)
+    """
+    v = dict(S1_3_VALUES)
+    v.update(values or {})
+    i1, i2 = Value(v["i1"], label="i1"), Value(v["i2"], label="i2")
+    t1, t2 = Value(v["t1"], label="t1"), Value(v["t2"], label="t2")
+    layer1 = nn.Linear.from_weights([[v["w11"], v["w21"]], [v["w12"], v["w22"]]],
+                                    [v["b1"], v["b2"]],
+                                    w_labels=[["w11", "w21"], ["w12", "w22"]],
+                                    b_labels=["b1", "b2"], name="layer1")
+    layer2 = nn.Linear.from_weights([[v["w31"], v["w41"]], [v["w32"], v["w42"]]],
+                                    [v["b3"], v["b4"]],
+                                    w_labels=[["w31", "w41"], ["w32", "w42"]],
+                                    b_labels=["b3", "b4"], name="layer2")
+    relu = nn.ReLU(name="relu")
+    h1, h2 = layer1([i1, i2])
+    h3, h4 = relu([h1, h2])
+    o1, o2 = layer2([h3, h4])
+    loss = F.mse([o1, o2], [t1, t2], reduction="half")
+    nodes = {"h1": h1, "h2": h2, "h3": h3, "h4": h4, "o1": o1, "o2": o2, "MSE": loss}
+    for name, node in nodes.items():
+        node.label = name
+    params = {p.label: p for layer in (layer1, layer2) for p in layer.parameters()}
+    out = {"i1": i1, "i2": i2, "t1": t1, "t2": t2, **params, **nodes}
+    out["params"] = params
+    out["layers"] = (layer1, layer2)
+    return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _s1_3_extra(net: dict, sections: Sequence[str]) -> dict:
+    w = net["w21"]
+    g = grad(net["MSE"], w)
+    lr = 0.1
+    return {"params": net["params"], "nodes": {k: net[k] for k in
+                                               ("i1", "i2", "t1", "t2", "h1", "h2", "h3",
+                                                "h4", "o1", "o2", "MSE")},
+            "wrt": "w21", "lr": lr, "sections": tuple(sections),
+            "updates": {w: (w.data, g, lr, w.data - lr * g)}}
+
+
+# ---- 1 Short questions -------------------------------------------------------------------------
+
+@example("S1-1.3", SEED, "1.3", "learning-rate grid: values per decade, log-uniform sampling")
+def s1_1_3() -> Result:
+    grid = [0.01, 0.16, 0.21, 0.84, 0.94]
+    low = sum(1 for a in grid if 0.01 <= a < 0.1)
+    high = sum(1 for a in grid if 0.1 <= a <= 1.0)
+    # Log-uniform sampling: alpha = 10^u, u ~ U(-2, 0); each decade gets half the samples.
+    rng = random.Random(1)
+    n = 20000
+    samples = [10 ** rng.uniform(-2.0, 0.0) for _ in range(n)]
+    frac_low = sum(1 for a in samples if a < 0.1) / n
+    lin = [rng.uniform(0.01, 1.0) for _ in range(n)]
+    frac_low_linear = sum(1 for a in lin if a < 0.1) / n
+    ok = (low, high) == (1, 4) and abs(frac_low - 0.5) < 0.02
+    return Result(
+        seed_says="not a good grid: 4 values in [0.1, 1], 1 in [0.01, 0.1); search on a log scale",
+        engine_says=f"{low} value in [0.01, 0.1), {high} in [0.1, 1]; log-uniform sampling puts "
+                    f"{frac_low:.3f} of {n} draws in the lower decade (uniform: "
+                    f"{frac_low_linear:.3f})",
+        verdict="confirmed" if ok else "erratum",
+        values={"per_decade": [low, high], "log_uniform_low_fraction": frac_low,
+                "uniform_low_fraction": frac_low_linear, "samples": n})
+
+
+def _deep_net_grads(activation: str, depth: int = 10, width: int = 8,
+                    seeds: Sequence[int] = range(5)) -> list:
+    """Mean |dL/dW| per layer (input side first) of a deep Xavier-initialised network,
+    L = sum of the outputs, averaged over ``seeds``."""
+    act = {"sigmoid": F.sigmoid, "tanh": F.tanh,
+           "leaky_relu": lambda v: F.leaky_relu(v, 0.01)}[activation]
+    per = [0.0] * depth
+    for s in seeds:
+        rng = _init.Generator(s)
+        layers = [nn.Linear(width, width, init="xavier_normal", rng=rng) for _ in range(depth)]
+        h = [Value(x) for x in _init.uniform((width,), -1.0, 1.0, rng)]
+        for layer in layers:
+            h = act(layer(h))
+        F.sum(h).backward()
+        for i, layer in enumerate(layers):
+            per[i] += statistics.fmean(abs(w.grad) for row in layer.weight for w in row)
+    return [p / len(seeds) for p in per]
+
+
+@example("S1-1.5", SEED, "1.5", "vanishing gradients: sigmoid vs tanh vs leaky ReLU")
+def s1_1_5() -> Result:
+    depth = 10
+    grads = {a: _deep_net_grads(a, depth) for a in ("sigmoid", "tanh", "leaky_relu")}
+    ratio = {a: g[0] / g[-1] for a, g in grads.items()}
+    # The largest slope of each activation, by autodiff.
+    x0, x1 = Value(0.0), Value(1.0)
+    slope = {"sigmoid": grad(x0.sigmoid(), x0), "tanh": grad(x0.tanh(), x0),
+             "leaky_relu": grad(x1.leaky_relu(0.01), x1)}
+    # A saturated tanh chain a <- tanh(3 a): tanh' ~ 0.01 per layer, the gradient vanishes.
+    a0 = Value(1.0)
+    a = a0
+    for _ in range(depth):
+        a = (3 * a).tanh()
+    saturated = abs(grad(a, a0))
+    # (i) false: tanh vanishes when saturated; (ii) false: the layers near the input (the
+    # earlier ones) get the smaller gradients; (iii) true: leaky ReLU keeps them, sigmoid not.
+    i_true = saturated > 1e-3
+    ii_true = grads["sigmoid"][0] > grads["sigmoid"][-1]
+    iii_true = ratio["leaky_relu"] > 0.1 and ratio["sigmoid"] < 1e-3
+    holds = [s for s, t in (("i", i_true), ("ii", ii_true), ("iii", iii_true)) if t]
+    return Result(
+        seed_says="(iii) only: leaky ReLU suffers less than sigmoid",
+        engine_says=f"holds: {', '.join(holds) or 'none'}; first/last layer |grad| over "
+                    f"{depth} layers: sigmoid {ratio['sigmoid']:.2g}, tanh "
+                    f"{ratio['tanh']:.2g}, leaky ReLU {ratio['leaky_relu']:.2g}; saturated "
+                    f"tanh chain {saturated:.2g}",
+        verdict="confirmed" if holds == ["iii"] else "erratum",
+        note="depth-10 width-8 Xavier-normal networks, 5 seeds; tanh' <= 1 (max "
+             f"{slope['tanh']:g} at 0) vanishes once units saturate, sigmoid' <= "
+             f"{slope['sigmoid']:g}; the early (input-side) layers learn slowest",
+        values={"ratio_first_last": ratio, "grads_per_layer": grads, "max_slope": slope,
+                "saturated_tanh_chain": saturated, "holds": holds})
+
+
+# ---- 2 Backpropagation through softmax + cross-entropy -----------------------------------------
+
+def _matvec(W: Sequence[Sequence], x: Sequence) -> list:
+    return [F.sum([w * xi for w, xi in zip(row, x)]) for row in W]
+
+
+@example("S1-2.1", SEED, "2.1", "shapes of W[2], b[2] and of the hidden output for a batch")
+def s1_2_1() -> Result:
+    Dx, Da, K, m = 3, 4, 5, 2
+    rng = _init.Generator(0)
+    layer1 = nn.Linear(Dx, Da, rng=rng, name="layer1")
+    layer2 = nn.Linear(Da, K, rng=rng, name="layer2")
+    W2 = nn.shape_of([[w.data for w in row] for row in layer2.weight])
+    b2 = (len(layer2.bias), 1)
+    X = [[rng.uniform(-1, 1) for _ in range(Dx)] for _ in range(m)]   # m samples of size Dx
+    hidden = nn.shape_of(F.leaky_relu(layer1(X)))                     # m x Da, batch first
+    hidden_cols = (hidden[1], hidden[0])                               # one column per sample
+    # The seed writes z[2] = W[2] x + b[2]; with Dx != Da that product has no meaning.
+    try:
+        layer2(X[0])
+        typo_fails = False
+    except ValueError:
+        typo_fails = True
+    a1 = F.leaky_relu(layer1(X[0]))
+    z2 = nn.shape_of(layer2(a1))
+    ok = W2 == (K, Da) and b2 == (K, 1) and hidden_cols == (Da, m)
+    return Result(
+        seed_says="W[2]: K x Da, b[2]: K x 1, hidden output: Da x m; z[2] = W[2] x + b[2]",
+        engine_says=f"W[2]: {W2[0]} x {W2[1]} (K x Da), b[2]: {b2[0]} x 1, hidden output: "
+                    f"{hidden_cols[0]} x {hidden_cols[1]} (Da x m); W[2] x raises a shape "
+                    f"error for Dx={Dx} != Da={Da}, W[2] a[1] gives {z2[0]} (K)",
+        verdict="erratum" if ok and typo_fails else "confirmed",
+        note="the shapes are right, but z[2] must read W[2] a[1] + b[2]: W[2] is K x Da and "
+             "x is Dx x 1",
+        values={"W2": W2, "b2": b2, "hidden": hidden_cols, "typo_fails": typo_fails,
+                "z2": z2, "Dx": Dx, "Da": Da, "K": K, "m": m})
+
+
+def _naive_softmax(z: Sequence[Value]) -> list:
+    """The seed's first formula: exp(z_k) / sum_j exp(z_j), no shift."""
+    e = [zi.exp() for zi in z]
+    Z = F.sum(e)
+    return [ei / Z for ei in e]
+
+
+def _logits(K: int = 4, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    return [Value(rng.uniform(-2.0, 2.0), label=f"z{k + 1}") for k in range(K)]
+
+
+def _softmax_jacobian_errors(seed_formula) -> tuple:
+    """Largest |seed formula - autodiff| over every (k, i) of the softmax Jacobian, and the
+    graph of the last yhat_k."""
+    worst = 0.0
+    yk = None
+    for s in range(5):
+        z = _logits(4, s)
+        y = _naive_softmax(z)
+        yv = [v.data for v in y]
+        for k in range(len(z)):
+            dz = grad(y[k], z)
+            for i in range(len(z)):
+                f = seed_formula(k, i, yv, [v.data for v in z])
+                if f is not None:
+                    worst = max(worst, abs(f - dz[i]))
+        yk = y[0]
+        yk.label = "yhat1"
+    return worst, yk
+
+
+@example("S1-2.2", SEED, "2.2", "softmax: d yhat_k / d z_k")
+def s1_2_2() -> Result:
+    def seed(k, i, y, z):
+        if i != k:
+            return None
+        Z = sum(math.exp(v) for v in z)
+        quotient = (math.exp(z[k]) * Z - math.exp(z[k]) ** 2) / Z ** 2
+        simple = y[k] * (1 - y[k])
+        return quotient if abs(quotient - simple) < 1e-15 else float("inf")
+    err, g = _softmax_jacobian_errors(seed)
+    return Result(seed_says="yhat_k (1 - yhat_k)", engine_says=f"autodiff agrees to {err:.1e} "
+                  "(both of the seed's forms, 20 entries)",
+                  verdict="confirmed" if err < 1e-12 else "erratum",
+                  values={"max_error": err}, graph=g)
+
+
+@example("S1-2.3", SEED, "2.3", "softmax: d yhat_k / d z_i, i != k")
+def s1_2_3() -> Result:
+    def seed(k, i, y, z):
+        if i == k:
+            return None
+        Z = sum(math.exp(v) for v in z)
+        quotient = -math.exp(z[k]) * math.exp(z[i]) / Z ** 2
+        simple = -y[k] * y[i]
+        return quotient if abs(quotient - simple) < 1e-15 else float("inf")
+    err, g = _softmax_jacobian_errors(seed)
+    return Result(seed_says="-yhat_k yhat_i", engine_says=f"autodiff agrees to {err:.1e} "
+                  "(both of the seed's forms, 60 entries)",
+                  verdict="confirmed" if err < 1e-12 else "erratum",
+                  values={"max_error": err}, graph=g)
+
+
+@example("S1-2.4", SEED, "2.4", "softmax + cross-entropy: d L / d z_i, i = k and i != k")
+def s1_2_4() -> Result:
+    worst = {"i=k": 0.0, "i!=k": 0.0}
+    loss = None
+    for s in range(5):
+        z = _logits(4, s)
+        for k in range(len(z)):
+            y = _naive_softmax(z)
+            loss = -y[k].log()              # L = -sum_i y_i log yhat_i with one-hot y
+            dz = grad(loss, z)
+            yv = [v.data for v in y]
+            for i in range(len(z)):
+                seed = yv[k] - 1 if i == k else yv[i]
+                key = "i=k" if i == k else "i!=k"
+                worst[key] = max(worst[key], abs(seed - dz[i]))
+    loss.label = "L"
+    ok = max(worst.values()) < 1e-12
+    return Result(seed_says="yhat_k - 1 for i = k, yhat_i for i != k",
+                  engine_says=f"autodiff agrees to {max(worst.values()):.1e} (both cases)",
+                  verdict="confirmed" if ok else "erratum", values={"max_error": worst},
+                  graph=loss)
+
+
+def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float = 0.01):
+    rng = _init.Generator(seed)
+    layer1 = nn.Linear(Dx, Da, init="normal", rng=rng, name="layer1")
+    for b in layer1.bias:
+        b.data = rng.uniform(-0.5, 0.5)
+    layer2 = nn.Linear(Da, K, init="normal", rng=rng, name="layer2")
+    x = [Value(rng.uniform(-1, 1), label=f"x{j + 1}") for j in range(Dx)]
+    z1 = layer1(x)
+    a1 = F.leaky_relu(z1, alpha)
+    z2 = layer2(a1)
+    yhat = F.softmax(z2)
+    k = rng.randrange(K)
+    loss = -yhat[k].log()
+    loss.label = "L"
+    return {"layer1": layer1, "layer2": layer2, "x": x, "z1": z1, "a1": a1, "z2": z2,
+            "yhat": yhat, "k": k, "L": loss}
+
+
+@example("S1-2.5", SEED, "2.5", "d z[2] / d a[1]")
+def s1_2_5() -> Result:
+    worst = 0.0
+    z2 = None
+    for s in range(3):
+        rng = _init.Generator(s)
+        layer2 = nn.Linear(4, 3, init="normal", rng=rng)
+        for b in layer2.bias:
+            b.data = rng.uniform(-1, 1)
+        a1 = [Value(rng.uniform(-1, 1), label=f"a{j + 1}") for j in range(4)]
+        z2 = layer2(a1)     # z[2] = W[2] a[1] + b[2], as the seed means it
+        for k, zk in enumerate(z2):
+            row = grad(zk, a1)
+            worst = max(worst, max(abs(r - w.data) for r, w in zip(row, layer2.weight[k])))
+    z2[0].label = "z1"
+    return Result(seed_says="delta_1 = W[2]", engine_says=f"the Jacobian equals W[2] "
+                  f"(max difference {worst:.1e}, 3 random layers 4 -> 3)",
+                  verdict="confirmed" if worst == 0.0 else "erratum",
+                  note="with z[2] = W[2] a[1] + b[2] (see S1-2.1)",
+                  values={"max_error": worst}, graph=z2[0])
+
+
+@example("S1-2.6", SEED, "2.6", "LeakyReLU(alpha = 0.01) derivative")
+def s1_2_6() -> Result:
+    alpha = 0.01
+    f = lambda v: v.leaky_relu(alpha)                      # noqa: E731
+    (left, right), = one_sided(f, [0.0])
+    x0 = Value(0.0)
+    at0_default = grad(f(x0), x0)
+    at0_seed = grad(x0.leaky_relu(alpha, kink=1.0), x0)
+    rng = random.Random(0)
+    away = [rng.uniform(-3, 3) for _ in range(20)]
+    worst = 0.0
+    for z in away:
+        v = Value(z)
+        seed = 1.0 if z >= 0 else alpha
+        worst = max(worst, abs(grad(f(v), v) - seed))
+    return Result(
+        seed_says="1 if z >= 0, 0.01 otherwise (1 at z = 0)",
+        engine_says=f"1 for z > 0, {alpha:g} for z < 0 (20 points, max difference "
+                    f"{worst:.1e}); at 0 left {left:.6g}, right {right:.6g}: no derivative; "
+                    f"engine default {at0_default:g} (PyTorch), kink=1.0 gives the seed's "
+                    f"{at0_seed:g}",
+        verdict="convention" if worst == 0.0 else "erratum",
+        note="at z = 0 the seed takes the right derivative 1; the engine and PyTorch take "
+             "alpha unless leaky_relu(kink=1.0) is asked for",
+        values={"left": left, "right": right, "at0_default": at0_default,
+                "at0_seed_convention": at0_seed, "max_error_away_from_0": worst})
+
+
+@example("S1-2.7", SEED, "2.7", "d L / d W[1] and d L / d b[1] from the seed's expression")
+def s1_2_7() -> Result:
+    worst_w = worst_b = 0.0
+    net = None
+    for s in range(5):
+        net = _two_layer(s)
+        L, W1, b1 = net["L"], net["layer1"].weight, net["layer1"].bias
+        W2 = [[w.data for w in row] for row in net["layer2"].weight]
+        yhat = [v.data for v in net["yhat"]]
+        y = [1.0 if i == net["k"] else 0.0 for i in range(len(yhat))]
+        d0 = [p - t for p, t in zip(yhat, y)]                             # delta_0 (2.4)
+        d2 = [1.0 if z.data >= 0 else 0.01 for z in net["z1"]]            # delta_2 (2.6)
+        # delta_1^T delta_0, elementwise with delta_2 (delta_1 = W[2], 2.5), then times x^T.
+        back = [sum(W2[k][j] * d0[k] for k in range(len(d0))) * d2[j] for j in range(len(d2))]
+        x = [v.data for v in net["x"]]
+        seed_W = [[back[j] * x[i] for i in range(len(x))] for j in range(len(back))]
+        gW = grad(L, [w for row in W1 for w in row])
+        gb = grad(L, b1)
+        for j, row in enumerate(seed_W):
+            for i, v in enumerate(row):
+                worst_w = max(worst_w, abs(v - gW[j * len(x) + i]))
+        worst_b = max(worst_b, max(abs(v - g) for v, g in zip(back, gb)))
+    ok = max(worst_w, worst_b) < 1e-12
+    return Result(
+        seed_says="dL/dW[1] = (W[2]^T delta_0 o delta_2) x^T, dL/db[1] = W[2]^T delta_0 o "
+                  "delta_2",
+        engine_says=f"autodiff agrees to {worst_w:.1e} (W[1]) and {worst_b:.1e} (b[1]) on 5 "
+                    "random 3-4-3 networks",
+        verdict="confirmed" if ok else "erratum",
+        note="delta_0 = yhat - y, delta_2 = LeakyReLU'(z[1]); with z[2] = W[2] a[1] + b[2]",
+        values={"max_error_W1": worst_w, "max_error_b1": worst_b}, graph=net["L"])
+
+
+@example("S1-2.8", SEED, "2.8", "softmax overflow and the max-shifted form")
+def s1_2_8() -> Result:
+    big = [Value(1000.0), Value(999.0), Value(0.0)]
+    try:
+        _naive_softmax(big)
+        naive_big = "finite"
+    except DomainError:
+        naive_big = "overflow"
+    shifted_big = [v.data for v in F.softmax(big)]
+    tiny = [Value(-1000.0), Value(-1001.0)]
+    try:
+        _naive_softmax(tiny)
+        naive_tiny = "finite"
+    except DomainError:
+        naive_tiny = "division by zero"
+    shifted_tiny = [v.data for v in F.softmax(tiny)]
+    rng = random.Random(0)
+    worst = 0.0
+    min_denominator = math.inf
+    for _ in range(50):
+        z = [rng.uniform(-30, 30) for _ in range(5)]
+        a = [v.data for v in _naive_softmax([Value(x) for x in z])]
+        b = [v.data for v in F.softmax(z)]
+        worst = max(worst, max(abs(p - q) for p, q in zip(a, b)))
+        m = max(z)
+        min_denominator = min(min_denominator, sum(math.exp(x - m) for x in z))
+    finite = all(math.isfinite(p) for p in shifted_big + shifted_tiny)
+    ok = (naive_big == "overflow" and naive_tiny == "division by zero" and finite
+          and worst < 1e-15 and min_denominator >= 1.0)
+    return Result(
+        seed_says="large z overflows, very small z divide by zero; shifting by the max makes "
+                  "the largest exponential 1 and the denominator > 1",
+        engine_says=f"naive on [1000, 999, 0]: {naive_big}; on [-1000, -1001]: {naive_tiny}; "
+                    f"shifted: finite ({_fmt(shifted_big[0])}, ...), equal to naive where "
+                    f"both are defined (max difference {worst:.1e}); denominator >= "
+                    f"{min_denominator:.3g}",
+        verdict="confirmed" if ok else "erratum",
+        note="the shifted denominator is at least 1 (exactly 1 when the other terms "
+             "underflow)",
+        values={"naive_large": naive_big, "naive_small": naive_tiny,
+                "shifted_large": shifted_big, "shifted_small": shifted_tiny,
+                "max_difference": worst, "min_denominator": min_denominator})
+
+
+# ---- 3 Two-layer network -----------------------------------------------------------------------
+
+@example("S1-3.1", SEED, "3.1", "forward pass of the 2-2-2 ReLU network")
+def s1_3_1() -> Result:
+    net = build_s1_3()
+    names = ("h1", "h2", "h3", "h4", "o1", "o2")
+    vals = {k: net[k].data for k in names}
+    seed = {"h1": 2.0, "h2": -0.5, "h3": 2.0, "h4": 0.0, "o1": 0.0, "o2": -1.5}
+    ok = all(vals[k] == seed[k] for k in names)
+    return Result(
+        seed_says="h1 2.0, h2 -0.5, h3 2, h4 0, o1 0, o2 -1.5",
+        engine_says=", ".join(f"{k} {_fmt(vals[k])}" for k in names),
+        verdict="confirmed" if ok else "erratum", values=vals, graph=net["MSE"],
+        extra=_s1_3_extra(net, ("given", "forward")))
+
+
+@example("S1-3.2", SEED, "3.2", "mean squared error of the outputs")
+def s1_3_2() -> Result:
+    net = build_s1_3()
+    mse = net["MSE"].data
+    mean = F.mse([net["o1"], net["o2"]], [net["t1"], net["t2"]], reduction="mean").data
+    return Result(
+        seed_says="1/2 (t1 - o1)^2 + 1/2 (t2 - o2)^2 = 0.5*1.0 + 0.5*4.0 = 2.5",
+        engine_says=f"{_fmt(mse)} (1/2 sum of squares; the mean over the 2 outputs is the "
+                    f"same here: {_fmt(mean)})",
+        verdict="confirmed" if mse == 2.5 else "erratum",
+        note="the seed's MSE is 1/2 * sum of squares; with 2 outputs it equals the mean",
+        values={"MSE": mse, "mean": mean}, graph=net["MSE"],
+        extra=_s1_3_extra(net, ("loss",)))
+
+
+@example("S1-3.3", SEED, "3.3", "d MSE / d w21 and one gradient-descent step at lr 0.1")
+def s1_3_3() -> Result:
+    net = build_s1_3()
+    w = net["w21"]
+    g = grad(net["MSE"], w)
+    new = w.data - 0.1 * g
+    ok = g == -1.5 and abs(new - 0.65) < 1e-12
+    return Result(
+        seed_says="dMSE/dw21 = 0.5 + -2.0 = -1.5; w21 <- 0.5 - 0.1 * -1.5 = 0.65",
+        engine_says=f"dMSE/dw21 = {_fmt(g)}; w21 <- {_fmt(new)}",
+        verdict="confirmed" if ok else "erratum",
+        values={"dMSE/dw21": g, "w21_new": new}, graph=net["MSE"],
+        extra=_s1_3_extra(net, ("backward", "update")))
