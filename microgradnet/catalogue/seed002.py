@@ -37,12 +37,12 @@ def _dot(ws: Sequence, xs: Sequence) -> Value:
 
 
 def _matrix(rng: random.Random, rows: int, cols: int, name: str) -> list:
-    return [[Value(rng.uniform(-1.0, 1.0), f"{name}[{i + 1},{j + 1}]") for j in range(cols)]
-            for i in range(rows)]
+    return [[Value(round(rng.uniform(-1.0, 1.0), 2), f"{name}[{i + 1},{j + 1}]")
+             for j in range(cols)] for i in range(rows)]
 
 
 def _vector(rng: random.Random, size: int, name: str) -> list:
-    return [Value(rng.uniform(-1.0, 1.0), f"{name}[{i + 1}]") for i in range(size)]
+    return [Value(round(rng.uniform(-1.0, 1.0), 2), f"{name}[{i + 1}]") for i in range(size)]
 
 
 def _data(xs):
@@ -68,8 +68,8 @@ def _sigmoid_net(n: int, m: int, r: int, s: int, seed: int = 2) -> dict:
     """h = W1 x + b1, a = sigmoid(W2 h + b2), o = W3 a + b3, L = 1/2 sum (o - y)^2, built from
     Values on seeded random numbers. Returns every named node by name."""
     rng = random.Random(seed)
-    x = [Value(rng.uniform(-1.0, 1.0), f"x[{i + 1}]") for i in range(n)]
-    y = [rng.uniform(-1.0, 1.0) for _ in range(s)]
+    x = [Value(round(rng.uniform(-1.0, 1.0), 2), f"x[{i + 1}]") for i in range(n)]
+    y = [round(rng.uniform(-1.0, 1.0), 2) for _ in range(s)]
     W1, b1 = _matrix(rng, m, n, "W1"), _vector(rng, m, "b1")
     W2, b2 = _matrix(rng, r, m, "W2"), _vector(rng, r, "b2")
     W3, b3 = _matrix(rng, s, r, "W3"), _vector(rng, s, "b3")
@@ -181,7 +181,7 @@ def q1_1_gradient_expressions() -> Result:
              "written it is applied twice in dL/dh, dL/dW1, dL/db1 (with the right dL/da those "
              "lines are correct)",
         values=values, graph=net["L"],
-        extra={"nodes": net, "params": _flat(net, PARAM_NAMES)})
+        extra={"nodes": net, "params": _flat(net, PARAM_NAMES), "wrt": [net["W1"][0][0]]})
 
 
 def _kept_for_backward(net: dict) -> list:
@@ -590,16 +590,30 @@ def q2_4_receptive_field() -> Result:
 def q3_mixture_network() -> Result:
     rng = random.Random(3)
     d, K = 3, 4
-    w = [[rng.uniform(-2.0, 2.0) for _ in range(d)] for _ in range(K)]
-    raw = [rng.uniform(0.2, 1.0) for _ in range(K)]
-    pi = [v / sum(raw) for v in raw]
-    x = [Value(rng.uniform(-1.5, 1.5), f"x[{j + 1}]") for j in range(d)]
+    # Short decimals, as on a worked sheet; the mixing weights sum to one.
+    w = [[round(rng.uniform(-2.0, 2.0), 1) for _ in range(d)] for _ in range(K)]
+    raw = [rng.randint(1, 5) for _ in range(K)]
+    pi = [round(v / sum(raw), 2) for v in raw[:-1]]
+    pi.append(round(1.0 - sum(pi), 2))
+    x = [Value(round(rng.uniform(-1.5, 1.5), 1), f"x[{j + 1}]") for j in range(d)]
     # The network: input x (d units), hidden a_k = sigmoid(w_k . x) (K units, no bias),
     # output sum_k pi_k a_k (one linear unit, no bias, weights pi).
-    with scope("hidden"):
-        a = [_dot(w[k], x).sigmoid() for k in range(K)]
-    with scope("output"):
-        out = _dot(pi, a)
+    from ..nn import Linear, Sequential, Sigmoid
+
+    def network(hidden_activation: bool) -> Sequential:
+        layers = [Linear.from_weights(w, None, w_labels=lambda k, j: f"w{k}[{j}]",
+                                      name="hidden")]
+        if hidden_activation:
+            layers.append(Sigmoid(name="sigmoid"))
+        layers.append(Linear.from_weights([pi], None, w_labels=lambda k, j: f"pi{j}",
+                                          name="output"))
+        return Sequential(*layers)
+
+    model = network(True)
+    a = model.layers[1](model.layers[0](x))
+    for k, v in enumerate(a):
+        v.label = f"a[{k + 1}]"
+    out = model.layers[2](a)[0]
     out.label = "P(y=1|x)"
     # The generative model, sampled: z ~ Categorical(pi), then y ~ Bernoulli(sigmoid(w_z . x)).
     xs = [v.data for v in x]
@@ -612,7 +626,7 @@ def q3_mixture_network() -> Result:
     freq = ones / draws
     stderr = math.sqrt(out.data * (1.0 - out.data) / draws)
     # The seed's hidden layer as written: a_k = w_k . x, output sum_k a_k pi_k.
-    as_written = sum(pi[k] * sum(wj * xj for wj, xj in zip(w[k], xs)) for k in range(K))
+    as_written = network(False)(x)[0].data
     seed_formula = sum(p * s for p, s in zip(pi, p_given_z))  # sum_k sigma(w_k . x) pi_k
     agree = abs(freq - out.data) < 4 * stderr
     formula_ok = abs(seed_formula - out.data) < 1e-12
@@ -630,7 +644,7 @@ def q3_mixture_network() -> Result:
         values={"w": w, "pi": pi, "x": xs, "network": out.data, "sampled": freq,
                 "stderr": stderr, "draws": draws, "seed_formula": seed_formula,
                 "as_written": as_written, "hidden": [v.data for v in a]},
-        graph=out, extra={"params": list(x)})
+        graph=out, extra={"model": model})
 
 
 # ---- Q4: cross-entropy, KL divergence and entropy ----------------------------------------------
@@ -728,20 +742,25 @@ def q5_gradient_step() -> Result:
         va, vb = Value(a), Value(b)
         ga, gb = grad(_q5_f(va, vb), [va, vb])
         formula_gap = max(formula_gap, abs(ga - (-2 * (b - a))), abs(gb - (2 * b + 2 * (b - a))))
-    steps, graph, records = {}, None, {}
+    from ..optim import SGD
+
+    steps, records = {}, {}
     for s in Q5_STEPS:
         x, y = Value(start[0], "x"), Value(start[1], "y")
         f = _q5_f(x, y)
-        f.label = "f"
         f.backward()
-        new = (x.data - s * x.grad, y.data - s * y.grad)
+        step = SGD([x, y], lr=s).step()        # x <- x - s df/dx, y <- y - s df/dy
+        new = (x.data, y.data)
         dist = math.hypot(new[0] - minimum[0], new[1] - minimum[1])
         steps[s] = {"x1": new[0], "y1": new[1], "distance": dist,
                     "f0": f.data, "f1": _q5_f(Value(new[0]), Value(new[1])).data,
-                    "grad": (x.grad, y.grad)}
-        records[s] = [("x", x.data, x.grad, new[0]), ("y", y.data, y.grad, new[1])]
-        if graph is None:
-            graph, params = f, [x, y]
+                    "grad": (step[0].grad, step[1].grad)}
+        records[s] = [(name, rec.old, rec.grad, rec.new)
+                      for name, rec in zip(("x", "y"), step)]
+    # The graph at the starting point, for step-through and pictures (s = 0.1 as the example).
+    x, y = Value(start[0], "x"), Value(start[1], "y")
+    graph = _q5_f(x, y)
+    graph.label = "f"
     ok = (formula_gap < 1e-12 and all(abs(v) < 1e-12 for v in minimum) and
           all(abs(steps[s]["x1"] - Q5_SEED[s][0]) < 1e-12 and
               abs(steps[s]["y1"] - Q5_SEED[s][1]) < 1e-12 and
@@ -761,4 +780,4 @@ def q5_gradient_step() -> Result:
         values={"minimum": minimum, "grad_at_min": grad_at_min, "hessian": H,
                 "eigenvalues": [lam_min, lam_max], "formula_gap": formula_gap,
                 "grad_at_start": g0, "steps": steps},
-        graph=graph, extra={"params": params, "lr": Q5_STEPS, "updates": records})
+        graph=graph, extra={"wrt": [x, y], "lr": 0.1, "updates": records})
