@@ -568,12 +568,42 @@ def _latex_text(s: str) -> str:
 
 # ---- sections ----------------------------------------------------------------------------------
 
-def _given(g: _Graph) -> Section:
+def _leaves_in(e: _E, out: list) -> None:
+    stack = [e]
+    while stack:
+        f = stack.pop()
+        if f.kind == "sym":
+            out.append(f.val)
+        stack.extend(reversed(f.args))
+
+
+def _given(g: _Graph, lines: Sequence[Value]) -> Section:
+    """The named leaves, grouped by name stem (w, i, b, t) in order of first use and in
+    natural order within a group: i1, i2, w11, w12, ..., as a sheet's table lists them."""
+    seen: list = []
+    found: list = []
+    for n in lines:
+        _leaves_in(g.expr[n], found)
+    found += [n for n in g.order if n.is_leaf]
+    for n in found:
+        if n.is_leaf and n in g.name and n not in seen:
+            seen.append(n)
+    stems: list = []
+    for n in seen:
+        stem = re.sub(r"[\d\W_].*$", "", g.name[n])
+        if stem not in stems:
+            stems.append(stem)
+
+    def key(n: Value) -> tuple:
+        nm = g.name[n]
+        stem = re.sub(r"[\d\W_].*$", "", nm)
+        parts = [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", nm)]
+        return (stems.index(stem), parts)
+
     sec = Section("given", "Given")
-    for n in g.order:
-        if n.is_leaf and n in g.name:
-            nm = g.name[n]
-            sec.steps.append(Step(nm, latex_name(nm), [], n.data, n.data))
+    for n in sorted(seen, key=key):
+        nm = g.name[n]
+        sec.steps.append(Step(nm, latex_name(nm), [], n.data, n.data))
     return sec
 
 
@@ -588,6 +618,16 @@ def _line(g: _Graph, n: Value) -> Step:
 
 def _forward(g: _Graph, split_root: bool) -> list:
     fwd = Section("forward", "Forward pass")
+    for n in _forward_nodes(g):
+        if not (split_root and n is g.root):
+            fwd.steps.append(_line(g, n))
+    secs = [fwd]
+    if split_root and g.root in g.expr:
+        secs.append(Section("loss", "Loss", [_line(g, g.root)]))
+    return secs
+
+
+def _forward_nodes(g: _Graph) -> list:
     # Textbook order: layer by layer (h1, h2 before h3, h4), where a node's level is one more
     # than its deepest named input; still a valid order, as a parent's level is lower.
     level: dict = {}
@@ -595,13 +635,7 @@ def _forward(g: _Graph, split_root: bool) -> list:
         lv = max((level[p] for p in n.parents), default=0)
         level[n] = lv + (1 if n in g.expr else 0)
     index = {n: i for i, n in enumerate(g.order)}
-    for n in sorted(g.expr, key=lambda n: (level[n], index[n])):
-        if not (split_root and n is g.root):
-            fwd.steps.append(_line(g, n))
-    secs = [fwd]
-    if split_root and g.root in g.expr:
-        secs.append(Section("loss", "Loss", [_line(g, g.root)]))
-    return secs
+    return sorted(g.expr, key=lambda n: (level[n], index[n]))
 
 
 def count_paths(root: Value, wrt: Value) -> int:
@@ -868,8 +902,9 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         if not ws:
             raise ValueError("explain: lr needs wrt (the parameters to update)")
     g = _Graph(root, names, keep=ws, decimals=decimals)
-    secs = [_given(g)] if given else []
-    secs += _forward(g, split_root=bool(ws))
+    fwd = _forward(g, split_root=bool(ws))
+    secs = [_given(g, _forward_nodes(g))] if given else []
+    secs += fwd
     for w in ws:
         if w not in g.values:
             raise ValueError(f"explain: {w!r} is not in the graph of the root")

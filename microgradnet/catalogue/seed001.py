@@ -88,7 +88,7 @@ def _s1_3_extra(net: dict, sections: Sequence[str]) -> dict:
     w = net["w21"]
     g = grad(net["MSE"], w)
     lr = 0.1
-    return {"params": net["params"], "nodes": {k: net[k] for k in
+    return {"params": list(net["params"].values()), "nodes": {k: net[k] for k in
                                                ("i1", "i2", "t1", "t2", "h1", "h2", "h3",
                                                 "h4", "o1", "o2", "MSE")},
             "wrt": "w21", "lr": lr, "sections": tuple(sections),

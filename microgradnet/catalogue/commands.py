@@ -1,0 +1,368 @@
+"""The catalogue's commands: ``list``, ``show`` and ``verify``.
+
+``microgradnet show S1-3 --render out/s1-3.svg`` prints the worked examples S1-3.1 to S1-3.3
+as one step-through (forward pass, loss, chain rule for w21, update) and writes the pictures
+``out/s1-3-forward.svg``, ``out/s1-3-backward.svg`` and ``out/s1-3-update.svg``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Optional, Sequence, TextIO
+
+from ..engine import Value, topological_order
+from ..explain import Explanation, explain
+from .base import EXAMPLES, Example, Result
+
+__all__ = ["add_commands", "resolve_ids", "sort_ids", "run_all", "explain_result",
+           "render_result", "json_safe", "MAX_FORWARD_LINES"]
+
+#: A worked example's graph with more named nodes than this is summarised, not printed.
+MAX_FORWARD_LINES = 80
+
+
+# ---- helpers usable from Python ----------------------------------------------------------------
+
+def _key(i: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", i)]
+
+
+def sort_ids(ids) -> list:
+    """Claim ids in reading order (``S1-2.10`` after ``S1-2.9``)."""
+    return sorted(ids, key=_key)
+
+
+def resolve_ids(query: str) -> list:
+    """The ids matching ``query``: the id itself, or every id in the group it starts
+    (``S1-3`` gives S1-3.1, S1-3.2, S1-3.3; ``S1`` all of seed 001); case-insensitive."""
+    q = query.strip().lower()
+    exact = [i for i in EXAMPLES if i.lower() == q]
+    if exact:
+        return exact
+    return sort_ids(i for i in EXAMPLES if re.match(re.escape(q) + r"[-.]", i.lower()))
+
+
+def json_safe(x: Any) -> Any:
+    """``x`` with tuples as lists, non-finite floats and other objects as strings."""
+    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else repr(x)
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, dict):
+        return {str(k): json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return repr(x)
+
+
+def run_all(ids: Optional[Sequence[str]] = None) -> list:
+    """Run worked examples and return one dict per claim: id, seed_file, section, title,
+    verdict (``"error"`` when the example raised), seed, engine, note, values, error."""
+    rows = []
+    for i in sort_ids(ids if ids is not None else EXAMPLES):
+        ex = EXAMPLES[i]
+        row = {"id": i, "seed_file": ex.seed, "section": ex.section, "title": ex.title}
+        try:
+            r = ex.run()
+            if not isinstance(r, Result):
+                raise TypeError(f"worked example {i} returned {type(r).__name__}, not Result")
+            row.update(verdict=r.verdict, seed=r.seed_says, engine=r.engine_says, note=r.note,
+                       values=json_safe(r.values), error="")
+        except Exception as e:  # a broken check is reported, the others still run
+            row.update(verdict="error", seed="", engine="", note="", values={},
+                       error=f"{type(e).__name__}: {e}",
+                       traceback=traceback.format_exc(limit=6))
+        rows.append(row)
+    return rows
+
+
+def _param(result: Result, label: str) -> Optional[Value]:
+    params = (result.extra or {}).get("params") or []
+    if isinstance(params, dict):
+        params = list(params.values())
+    for p in params:
+        if isinstance(p, Value) and p.label == label:
+            return p
+    if isinstance(result.graph, Value):
+        for n in topological_order(result.graph):
+            if n.label == label:
+                return n
+    return None
+
+
+def explain_result(result: Result, wrt: Optional[str] = None, lr: Optional[float] = None,
+                   decimals: Optional[int] = None) -> Optional[Explanation]:
+    """The step-through of a worked example's graph (``None`` if it has no graph).
+
+    ``wrt`` and ``lr`` default to the example's ``extra["wrt"]`` and ``extra["lr"]``; the
+    sections shown are ``extra["sections"]`` and the ones before them (given, forward, ...),
+    or all of them.
+
+    Raises:
+        ValueError: ``wrt`` names no node of the graph.
+    """
+    if not isinstance(result.graph, Value):
+        return None
+    extra = result.extra or {}
+    label = wrt or extra.get("wrt")
+    node = None
+    if label:
+        node = _param(result, label)
+        if node is None:
+            raise ValueError(f"no node labelled {label!r} in this example's graph")
+    rate = lr if lr is not None else extra.get("lr")
+    return explain(result.graph, wrt=node, lr=rate if node is not None else None,
+                   decimals=decimals)
+
+
+def render_result(result: Result, path: str, wrt: Optional[str] = None,
+                  lr: Optional[float] = None) -> list:
+    """Write the pictures of a worked example's graph: ``<stem>-forward<suffix>``,
+    ``<stem>-backward<suffix>`` and, with a parameter to update, ``<stem>-update<suffix>``
+    (the parameter's paths highlighted in the last two).
+
+    Returns:
+        The paths written.
+
+    Raises:
+        ImportError: the pictures part (``microgradnet.viz``, needs graphviz) is missing.
+    """
+    from .. import viz   # only the pictures part imports graphviz
+    root = result.graph
+    if not isinstance(root, Value):
+        raise ValueError("this worked example has no graph to draw")
+    extra = result.extra or {}
+    label = wrt or extra.get("wrt")
+    target = _param(result, label) if label else None
+    rate = lr if lr is not None else extra.get("lr")
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix or ".svg"
+    stem = p.with_suffix("")
+    params = extra.get("params")
+    if isinstance(params, dict):
+        params = list(params.values())
+    root.zero_grad()
+    root.backward()
+    written = []
+    common = {"params": params} if params else {}
+    out = Path(f"{stem}-forward{suffix}")
+    viz.render(root, out, stage="forward", **common)
+    written.append(out)
+    out = Path(f"{stem}-backward{suffix}")
+    viz.render(root, out, stage="backward", highlight=target, **common)
+    written.append(out)
+    if target is not None and rate is not None:
+        updates = extra.get("updates")
+        if lr is not None or not updates:
+            g = target.grad
+            updates = {target: (target.data, g, float(rate), target.data - float(rate) * g)}
+        out = Path(f"{stem}-update{suffix}")
+        viz.render(root, out, stage="update", highlight=target, updates=updates, **common)
+        written.append(out)
+    return written
+
+
+# ---- the commands ------------------------------------------------------------------------------
+
+def add_commands(subparsers) -> None:
+    """Add ``list``, ``show`` and ``verify`` to the ``microgradnet`` command line."""
+    p = subparsers.add_parser("list", help="the worked examples, one line each",
+                              description="List the worked examples of the catalogue.")
+    p.add_argument("group", nargs="?", help="only ids in this group, e.g. S1 or S1-3")
+    p.set_defaults(func=_list)
+
+    p = subparsers.add_parser(
+        "show", help="step through a worked example",
+        description="Print a worked example: what the seed says, what the engine says, the "
+                    "verdict, and the step-through (forward pass, loss, chain rule, update). "
+                    "ID may be a group: `show S1-3` steps through S1-3.1 to S1-3.3.")
+    p.add_argument("id", metavar="ID", help="a claim id (S1-3.3) or a group (S1-3)")
+    p.add_argument("--step", action="store_true",
+                   help="pause for Enter between steps (q then Enter stops)")
+    p.add_argument("--render", metavar="FILE",
+                   help="also write the pictures: FILE-forward, FILE-backward, FILE-update "
+                        "(the suffix picks the format: .svg, .png, .pdf, .dot)")
+    p.add_argument("--round", metavar="K", type=int, dest="decimals",
+                   help="round intermediates to K decimals, as a hand-worked sheet does")
+    p.add_argument("--wrt", metavar="LABEL", help="differentiate with respect to this node "
+                   "(default: the example's parameter, e.g. w21)")
+    p.add_argument("--lr", type=float, help="learning rate of the update step")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="print the derivation as LaTeX")
+    fmt.add_argument("--markdown", action="store_true", help="print it as Markdown")
+    p.set_defaults(func=_show)
+
+    p = subparsers.add_parser(
+        "verify", help="check every claim against the engine",
+        description="Run every worked example and print id, what the seed says, what the "
+                    "engine says and the verdict. Exits with 1 if a check breaks.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these ids or groups")
+    p.add_argument("--json", action="store_true", help="print a JSON list, one object per "
+                   "claim (id, verdict, seed, engine, note, values, ...)")
+    p.add_argument("--wide", action="store_true", help="do not shorten the table's cells")
+    p.set_defaults(func=_verify)
+
+
+def _list(args: argparse.Namespace, out: TextIO = None) -> int:
+    out = out or sys.stdout
+    ids = resolve_ids(args.group) if args.group else sort_ids(EXAMPLES)
+    if not ids:
+        print(f"microgradnet list: no worked example in group {args.group!r}", file=sys.stderr)
+        return 2
+    width = max(len(i) for i in ids)
+    for i in ids:
+        ex = EXAMPLES[i]
+        print(f"{i:<{width}}  seed {ex.seed.split('_')[0]} {ex.section:<9} {ex.title}",
+              file=out)
+    return 0
+
+
+def _header(ex: Example, r: Result, style: str) -> str:
+    rows = [("seed says", r.seed_says), ("engine says", r.engine_says),
+            ("verdict", r.verdict)] + ([("note", r.note)] if r.note else [])
+    title = f"{ex.id}: {ex.title} (seed {ex.seed}, section {ex.section})"
+    if style == "markdown":
+        return f"## {title}\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in rows) + "\n"
+    if style == "latex":
+        return "% " + title + "\n" + "\n".join(f"% {k}: {v}" for k, v in rows) + "\n"
+    return title + "\n" + "\n".join(f"  {k + ':':<13}{v}" for k, v in rows) + "\n"
+
+
+def _pause(stdin: TextIO, state: dict) -> bool:
+    """Wait for Enter; False when the user typed q (stop). EOF stops the pausing only."""
+    if not state["pausing"]:
+        return True
+    print("-- Enter: next step, q: quit --", flush=True)
+    line = stdin.readline()
+    if not line:
+        state["pausing"] = False
+        return True
+    return line.strip().lower() != "q"
+
+
+def _show(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    ids = resolve_ids(args.id)
+    if not ids:
+        known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
+        print(f"microgradnet show: no worked example {args.id!r}; known ids: {known}",
+              file=err)
+        return 2
+    if args.decimals is not None and args.decimals < 0:
+        print("microgradnet show: --round needs K >= 0", file=err)
+        return 2
+    style = "latex" if args.latex else "markdown" if args.markdown else "text"
+    state = {"pausing": bool(args.step)}
+    shown: set = set()
+    last: Optional[Result] = None
+    status = 0
+    first = True
+    for i in ids:
+        ex = EXAMPLES[i]
+        try:
+            r = ex.run()
+        except Exception as e:
+            print(f"{i}: the check broke: {type(e).__name__}: {e}", file=err)
+            status = 1
+            continue
+        chunks = [_header(ex, r, style)]
+        try:
+            e = explain_result(r, args.wrt, args.lr, args.decimals)
+        except ValueError as exc:
+            print(f"microgradnet show: {i}: {exc}", file=err)
+            return 2
+        if e is not None:
+            last = r
+            want = (r.extra or {}).get("sections")
+            secs = [s for s in e.sections if (not want or s.key in want) and s.key not in shown]
+            if len(ids) == 1 and want:
+                # A single claim shows what leads up to it too (given, forward, loss...).
+                upto = max(i for i, s in enumerate(e.sections) if s.key in want)
+                secs = e.sections[:upto + 1]
+            forward = [s for s in secs if s.key == "forward"]
+            if forward and len(forward[0].steps) > MAX_FORWARD_LINES:
+                n = len(forward[0].steps)
+                secs = [s for s in secs if s.key not in ("given", "forward")]
+                chunks.append(f"(the forward pass has {n} named nodes; use --render to see "
+                              "the graph)\n")
+            shown.update(s.key for s in secs)
+            sub = Explanation(secs, args.decimals)
+            if style == "latex":
+                if secs:
+                    chunks.append(sub.latex())
+            elif style == "markdown":
+                chunks += [Explanation([s], args.decimals).markdown() for s in secs]
+            else:
+                chunks += [sub.section_text(s) + "\n" for s in secs]
+        for c in chunks:
+            if not first and not _pause(sys.stdin, state):
+                return status
+            first = False
+            print(c)
+    if args.render:
+        if last is None:
+            print("microgradnet show: nothing to draw: these worked examples have no graph",
+                  file=err)
+            return 1
+        try:
+            written = render_result(last, args.render, args.wrt, args.lr)
+        except ImportError as exc:
+            print(f"microgradnet show: cannot draw pictures: the pictures part is not "
+                  f"available ({exc}); install graphviz support with `pip install graphviz`",
+                  file=err)
+            return 1
+        except Exception as exc:
+            print(f"microgradnet show: cannot draw pictures: {type(exc).__name__}: {exc}",
+                  file=err)
+            return 1
+        for w in written:
+            print(f"wrote {w}")
+    return status
+
+
+def _cell(s: str, width: int, wide: bool) -> str:
+    s = " ".join(str(s).split())
+    if wide or len(s) <= width:
+        return s
+    return s[:width - 3] + "..."
+
+
+def _verify(args: argparse.Namespace) -> int:
+    ids: Optional[list] = None
+    if args.ids:
+        ids = []
+        for q in args.ids:
+            got = resolve_ids(q)
+            if not got:
+                print(f"microgradnet verify: no worked example {q!r}", file=sys.stderr)
+                return 2
+            ids += [i for i in got if i not in ids]
+    rows = run_all(ids)
+    broken = [r for r in rows if r["verdict"] == "error"]
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k != "traceback"} for r in rows],
+                         indent=2))
+    else:
+        idw = max([len(r["id"]) for r in rows] + [2])
+        print(f"{'id':<{idw}}  {'verdict':<10}  {'seed says':<44}  engine says")
+        print("-" * (idw + 104))
+        for r in rows:
+            engine = r["engine"] if r["verdict"] != "error" else r["error"]
+            print(f"{r['id']:<{idw}}  {r['verdict']:<10}  "
+                  f"{_cell(r['seed'], 44, args.wide):<44}  {_cell(engine, 44, args.wide)}")
+        counts: dict = {}
+        for r in rows:
+            counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        print()
+        print(f"{len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+        for r in broken:
+            print(f"\n{r['id']} broke:\n{r['traceback']}", file=sys.stderr)
+    return 1 if broken else 0
