@@ -906,8 +906,8 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
     secs = [_given(g, _forward_nodes(g))] if given else []
     secs += fwd
     for w in ws:
-        if w not in g.values:
-            raise ValueError(f"explain: {w!r} is not in the graph of the root")
+        if w not in g.values:   # the root does not depend on it: no path, derivative 0
+            g.name[w] = (names or {}).get(w) or w.label or "x"
         secs.append(_backward(g, w, max_paths))
     if lr is not None:
         upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
