@@ -263,7 +263,7 @@ def l1_update() -> Result:
         note=("The learning rate multiplies the whole gradient, data term included: "
               "w - eta (dL/dw + lam sign(w)); the seed's rule leaves eta off dL/dw (and takes "
               "lam = 1). The sparsity argument holds: a constant pull of eta*lam per step."),
-        values={"w0": w0, "step": step, "seed_step": seed_step, "lr": lr, "lam": lam,
+        values={"w0": w0, "a": a, "step": step, "seed_step": seed_step, "lr": lr, "lam": lam,
                 "err_seed_step": _max_diff(seed_step, step), "err_autodiff_step": err_autodiff,
                 "targets": targets,
                 "lam_run": lam2, "lr_run": lr2, "steps": steps,

@@ -1,0 +1,208 @@
+"""Worked examples of seed 004: each claim's engine values against an independent oracle
+(PyTorch float64, least squares, or math) and its verdict."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from helpers import assert_all_close, assert_close
+from microgradnet.catalogue import EXAMPLES
+
+IDS = ["S4-Q1a", "S4-Q1b", "S4-Q1c", "S4-Q2a", "S4-Q3a", "S4-Q3b", "S4-Q3c", "S4-Q3d",
+       "S4-Q4a", "S4-Q4b", "S4-Xavier"]
+
+
+def run(claim: str):
+    ex = EXAMPLES[claim]
+    assert ex.seed == "004_cb0f231e9ae3b1c7.txt"
+    return ex.run()
+
+
+def test_every_seed004_claim_is_registered():
+    assert sorted(k for k in EXAMPLES if k.startswith("S4-")) == sorted(IDS)
+
+
+def test_regression_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q1a")
+    assert r.verdict == "confirmed"
+    X = torch.tensor(r.extra["x"], dtype=torch.float64)
+    y = torch.tensor(r.extra["y"], dtype=torch.float64)
+    w = torch.tensor([v.data for v in r.extra["w"]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(r.extra["b"].data, dtype=torch.float64, requires_grad=True)
+    (((y - (X @ w + b)) ** 2).sum() / (2 * len(y))).backward()
+    assert_all_close(r.values["grad_w"], w.grad.tolist(), what="dL/dw")
+    assert_close(r.values["grad_b"], b.grad.item(), what="dL/db")
+    assert r.values["err"] < 1e-12
+
+
+def test_normal_equation_equals_gradient_descent_limit():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q1b")
+    assert r.verdict == "erratum"
+    X = torch.tensor(r.extra["x"], dtype=torch.float64)
+    A = torch.cat([torch.ones(len(X), 1, dtype=torch.float64), X], dim=1)
+    y = torch.tensor(r.extra["y"], dtype=torch.float64)[:, None]
+    lstsq = torch.linalg.lstsq(A, y).solution[:, 0].tolist()
+    assert_all_close(r.values["theta_normal"], lstsq, rtol=1e-10, atol=1e-12, what="normal")
+    assert_all_close(r.values["theta_gd"], lstsq, rtol=1e-9, atol=1e-10, what="GD limit")
+    # The seed's design matrix [1, -x^T] gives the same bias and negated weights.
+    b, *w = lstsq
+    assert_all_close(r.values["theta_seed_X"], [b] + [-v for v in w], rtol=1e-10, atol=1e-12)
+
+
+def test_closed_form_cost_grows_linearly_in_n():
+    r = run("S4-Q1c")
+    assert r.verdict == "erratum"
+    v = r.values
+    # Doubling n doubles both costs (n^3 would multiply the closed form by 8).
+    for counts in (v["gd_nodes_n"], v["closed_nodes_n"]):
+        for a, b in zip(counts, counts[1:]):
+            assert 1.9 < b / a < 2.1, counts
+    assert 0.95 < v["closed_in_n"] < 1.05
+    assert 0.95 < v["gd_in_n"] < 1.05
+    assert v["closed_in_d"] > 1.5 > v["gd_in_d"]   # O(n d^2 + d^3) against O(n d)
+
+
+def test_sigmoid_slope_at_most_a_quarter_and_relu_kink_convention():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q2a")
+    assert r.verdict == "convention"
+    x = torch.linspace(-10, 10, 2001, dtype=torch.float64, requires_grad=True)
+    torch.sigmoid(x).sum().backward()
+    assert_close(r.values["max_sigmoid_slope"], x.grad.max().item(), what="max sigma'")
+    assert_close(r.values["max_sigmoid_slope"], 0.25)
+    assert_close(r.values["argmax"], 0.0, atol=1e-12)
+    assert_close(r.values["second_derivative_at_0"], 0.0, atol=1e-15)
+    assert r.values["err_sigmoid"] < 1e-15
+    left, right = r.values["relu_one_sided_at_0"]
+    assert_close(left, 0.0, atol=1e-6)
+    assert_close(right, 1.0, atol=1e-6)
+    assert r.values["relu_seed_at_0"] == 1.0
+    z = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    torch.relu(z).backward()
+    assert r.values["relu_default_at_0"] == z.grad.item() == 0.0
+
+
+def test_l1_step_multiplies_the_whole_gradient_by_the_learning_rate():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q3a")
+    assert r.verdict == "erratum"
+    v = r.values
+    w = torch.tensor(v["w0"], dtype=torch.float64, requires_grad=True)
+    lr, lam = v["lr"], v["lam"]
+    a = torch.tensor(v["a"], dtype=torch.float64)
+    loss = 0.5 * ((w - a) ** 2).sum() + lam * w.abs().sum()
+    loss.backward()
+    assert_all_close(v["step"], (w - lr * w.grad).tolist(), what="L1 step")
+    assert v["err_autodiff_step"] < 1e-12
+    assert v["err_seed_step"] > 0.1
+    # Long runs: L1 parks small targets within lr*(lam + |a|) of 0; L2 stops at a/(1 + lam).
+    lam2, lr2 = v["lam_run"], v["lr_run"]
+    for w1, w2, t in zip(v["final_l1"], v["final_l2"], v["targets"]):
+        assert_close(w2, t / (1 + lam2), rtol=1e-6, what="L2 fixed point")
+        if abs(t) < lam2:
+            assert abs(w1) <= lr2 * (lam2 + abs(t)) + 1e-12
+            assert abs(w2) > 0.04
+        else:
+            assert_close(w1, t - math.copysign(lam2, t), rtol=1e-5, what="soft threshold")
+
+
+def test_input_noise_adds_half_the_stated_penalty():
+    r = run("S4-Q3b")
+    assert r.verdict == "erratum"
+    v = r.values
+    norm2 = sum(w * w for w in v["w"])
+    assert_close(v["norm2"], norm2)
+    expected = v["clean_loss"] + v["s"] ** 2 * norm2 / 2          # math: E[(d.w)^2] = s^2|w|^2
+    assert v["samples"] >= 5000 and v["standard_error"] < 0.01
+    assert abs(v["monte_carlo"] - expected) < 5 * v["standard_error"]
+    assert abs(v["monte_carlo"] - v["seed_value"]) > 15 * v["standard_error"]
+
+
+def test_batch_statistics_noise_shrinks_with_batch_size():
+    r = run("S4-Q3c")
+    assert r.verdict == "confirmed"
+    v = r.values
+    s, K = v["s"], v["batches"]
+    assert K >= 400
+    for B, sd_m, sd_v in zip(v["sizes"], v["sd_batch_mean"], v["sd_batch_var"]):
+        # math: sd of the batch mean s/sqrt(B); of the biased variance sqrt(2(B-1)) s^2 / B.
+        assert_close(sd_m, s / math.sqrt(B), rtol=0.15, what=f"sd mean B={B}")
+        assert_close(sd_v, math.sqrt(2 * (B - 1)) * s * s / B, rtol=0.25, what=f"sd var B={B}")
+    assert all(a > b for a, b in zip(v["sd_batch_mean"], v["sd_batch_mean"][1:]))
+
+
+def test_adam_first_moment_against_torch_and_the_geometric_sum():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q3d")
+    assert r.verdict == "erratum"
+    v = r.values
+    b1 = v["beta1"]
+    theta = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([theta], lr=0.01, betas=(b1, 0.999))
+    for g, m in zip(v["grads"], v["m"]):
+        opt.zero_grad()
+        (theta * g).sum().backward()
+        opt.step()
+        assert_close(m, opt.state[theta]["exp_avg"].item(), what="m_t")
+    assert_all_close(v["m"], v["unrolled"], rtol=1e-12, atol=1e-15)
+    t_max = len(v["factor"])
+    assert_all_close(v["factor"], [1 - b1 ** t for t in range(1, t_max + 1)], rtol=1e-12)
+    assert_all_close(v["m_hat_const"], [v["const_g"]] * t_max, rtol=1e-12)
+    t = v["t"]
+    assert_close(v["geometric_sum"], (1 - b1 ** t) / (1 - b1), rtol=1e-12)
+    assert abs(v["seed_geometric_sum"] - v["geometric_sum"]) > 1.0
+
+
+def test_zero_initialised_sigmoid_network():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q4a")
+    assert r.verdict == "confirmed"
+    v = r.values
+    assert v["outputs"] and all(o == 0.5 for o in v["outputs"])
+    assert v["two_layer_output"] == 0.5
+    assert v["signs"][0] != v["signs"][1]
+    # torch: the 3-2-1 sigmoid network from zero, one example.
+    x = torch.tensor([0.3, -1.2, 0.8], dtype=torch.float64)
+    W1 = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    W2 = torch.zeros(1, 2, dtype=torch.float64, requires_grad=True)
+    p = torch.sigmoid(W2 @ torch.sigmoid(W1 @ x))
+    torch.nn.functional.binary_cross_entropy(p, torch.ones(1, dtype=torch.float64)).backward()
+    assert_all_close(v["hidden_weight_grads"], W1.grad.flatten().tolist(), what="hidden")
+    assert_all_close(v["output_weight_grads"], W2.grad.flatten().tolist(), what="output")
+    assert all(g == 0.0 for g in v["hidden_weight_grads"])
+    assert len(set(v["output_weight_grads"])) == 1
+
+
+def test_zero_initialised_softmax_model_gradients():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q4b")
+    assert r.verdict == "erratum"
+    v = r.values
+    d = len(v["du"])
+    u = torch.zeros(d, dtype=torch.float64, requires_grad=True)
+    m = v["seed_du_formula"].index(min(v["seed_du_formula"]))
+    torch.nn.functional.cross_entropy(u[None], torch.tensor([m])).backward()
+    assert_all_close(v["du"], u.grad.tolist(), what="dL/du")
+    assert_all_close(v["du"], [1 / d - (j == m) for j in range(d)], what="1/d - I")
+    assert max(abs(g) for g in v["du"]) > 0.1          # the seed's "= 0" is wrong
+    assert v["max_abs_dW"] == 0.0 and v["max_abs_dWp"] == 0.0
+    assert v["err_du_formula_random"] < 1e-12
+
+
+def test_variance_preserving_initialisation():
+    r = run("S4-Xavier")
+    assert r.verdict == "convention"
+    v = r.values
+    assert v["networks"] >= 1000
+    for layer, (var, se) in enumerate(zip(v["var"], v["se"]), start=1):
+        assert se < 0.04
+        assert_close(var, 1.0, rtol=0.15, what=f"Var(z) layer {layer}")          # math: 1
+        assert_close(v["var_2_over_N"][layer - 1], 2.0 ** layer, rtol=0.3)         # 2^layer
+        assert_close(v["var_half_over_N"][layer - 1], 0.5 ** layer, rtol=0.3)      # 2^-layer
+    # fan_in 8, fan_out 24: LeCun keeps 1, Glorot gives 8 * 2 / (8 + 24) = 1/2.
+    assert v["se_fan_8_to_24_lecun"] < 0.04 and v["se_fan_8_to_24_xavier"] < 0.04
+    assert_close(v["var_fan_8_to_24_lecun"], 1.0, rtol=0.15)
+    assert_close(v["var_fan_8_to_24_xavier"], 0.5, rtol=0.15)
