@@ -33,7 +33,8 @@ def _rand(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
 
 
 def _values(xs, label: str = ""):
-    """Wrap a nested list of floats into Values, labelled ``label[i,j,...]``."""
+    """Wrap a nested list of floats into Values, labelled ``label[i,j,...]`` (1-based, as the
+    seeds index)."""
     out = []
     stack = [(xs, out, ())]
     while stack:
@@ -44,7 +45,7 @@ def _values(xs, label: str = ""):
                 dst.append(sub)
                 stack.append((x, sub, idx + (i,)))
             else:
-                name = f"{label}[{','.join(str(k) for k in idx + (i,))}]" if label else ""
+                name = f"{label}[{','.join(str(k + 1) for k in idx + (i,))}]" if label else ""
                 dst.append(Value(x, label=name))
     return out
 
@@ -435,7 +436,8 @@ def dropout_inference() -> Result:
             total_sq[k] += y[k].data ** 2
     mc = [t / samples for t in total]
     se = [math.sqrt((s / samples - m * m) / samples) for s, m in zip(total_sq, mc)]
-    seed_y = [v.data for v in layer([q] * d)]                        # W (x * p), p = keep
+    inference = layer([q] * d)                                       # W (x * p), p = keep
+    seed_y = [v.data for v in inference]
     drop_y = [v.data for v in layer([1 - q] * d)]                    # if p were the drop prob
     err = _max_diff(seed_y, exact)
     return Result(
@@ -448,7 +450,8 @@ def dropout_inference() -> Result:
         values={"exact": exact, "monte_carlo": mc, "standard_error": se, "seed_y": seed_y,
                 "drop_reading_y": drop_y, "err": err, "samples": samples, "keep": q,
                 "x": xs, "W": _data(W)},
-        extra={"W": W},
+        graph=inference[0],
+        extra={"W": W, "layer": linear},
     )
 
 

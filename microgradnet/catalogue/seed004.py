@@ -201,8 +201,9 @@ def activation_derivatives() -> Result:
         slopes.append(grad(v.sigmoid(), v))
     best = max(range(len(grid)), key=lambda k: slopes[k])
     # At the maximum the second derivative vanishes.
-    v0 = Value(0.0)
-    d2_at_0 = grad(grad(v0.sigmoid(), v0, create_graph=True), v0)
+    v0 = Value(0.0, "x")
+    s0 = v0.sigmoid()
+    d2_at_0 = grad(grad(s0, v0, create_graph=True), v0)
     # ReLU: the seed takes 1 at x >= 0; the left and right slopes at 0 differ.
     left, right = one_sided(lambda x: x.relu(), [0.0])[0]
     z = Value(0.0)
@@ -220,6 +221,7 @@ def activation_derivatives() -> Result:
                 "argmax": grid[best], "second_derivative_at_0": d2_at_0,
                 "relu_one_sided_at_0": (left, right), "relu_seed_at_0": relu_seed,
                 "relu_default_at_0": relu_default},
+        graph=s0,
     )
 
 
@@ -286,7 +288,8 @@ def input_noise() -> Result:
         return _sum([(y - _sum([wj * xj for wj, xj in zip(w, x)])) ** 2
                      for x, y in zip(inputs, ys)]) / (2 * n)
 
-    clean = loss(xs).data
+    clean_graph = loss(xs)
+    clean = clean_graph.data
     mc_rng = random.Random(461)
     total = total_sq = 0.0
     for _ in range(samples):
@@ -308,6 +311,7 @@ def input_noise() -> Result:
         values={"monte_carlo": mean, "standard_error": se, "clean_loss": clean,
                 "seed_value": seed_value, "half_penalty_value": half_value, "s": s,
                 "norm2": norm2, "samples": samples, "w": [wj.data for wj in w]},
+        graph=clean_graph,
     )
 
 
