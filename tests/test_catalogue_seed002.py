@@ -268,6 +268,18 @@ def test_S2_Q2_1d_conv_bias_cancels_in_batchnorm():
     assert_all_close(v["outputs_without_bias"], outs[1], rtol=1e-9, atol=1e-12)
     assert v["max_output_gap"] < 1e-12 and v["max_weight_grad_gap"] < 1e-12
     assert max(abs(g) for g in v["bias_grads"]) < 1e-12
+    # The two-image case drawn for the step-through: its paths to b add up to zero too.
+    assert abs(v["demo_bias_grad"]) < 1e-12
+    leaves = {n.label: n.data for n in _leaves(r.graph)}
+
+    def demo_loss(b):   # batch norm written out by hand, as a function of the bias
+        z = [leaves["w"] * leaves["x1"] + b, leaves["w"] * leaves["x2"] + b]
+        mu = (z[0] + z[1]) * 0.5
+        sd = (((z[0] - mu) ** 2 + (z[1] - mu) ** 2) * 0.5 + 1e-5).sqrt()
+        return (z[0] - mu) / sd * 1.0 + (z[1] - mu) / sd * -2.0
+
+    assert_close(r.graph.data, demo_loss(Value(leaves["b"])).data, rtol=1e-12)
+    assert abs(numerical_grad(demo_loss, [leaves["b"]])[0]) < 1e-7
     assert r.verdict == "confirmed"
 
 
