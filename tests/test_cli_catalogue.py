@@ -1,0 +1,167 @@
+"""The catalogue's command line: list, show, verify."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from microgradnet.catalogue import EXAMPLES
+from microgradnet.cli import main
+
+TEXTBOOK = Path(__file__).resolve().parents[1].parent / "shared" / "TEXTBOOK.md"
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_one_line_per_example(capsys):
+    code, out, _ = cli(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(EXAMPLES)
+    assert any(re.match(r"S1-3\.3\s+seed 001\s+3\.3\s+d MSE / d w21", l) for l in lines)
+
+
+def test_list_group(capsys):
+    code, out, _ = cli(capsys, "list", "S1-3")
+    assert code == 0 and [l.split()[0] for l in out.splitlines()] == ["S1-3.1", "S1-3.2",
+                                                                      "S1-3.3"]
+
+
+def test_show_s1_3_group_prints_forward_loss_chain_rule_update_once(capsys):
+    code, out, _ = cli(capsys, "show", "S1-3")
+    assert code == 0
+    for header in ("S1-3.1: forward pass", "S1-3.2: mean squared error", "S1-3.3: d MSE"):
+        assert header in out
+    assert out.count("Forward pass\n") == 1 and out.count("Loss\n") == 1
+    assert "  h1 = w11*i1 + w21*i2 + b1 = 1.0*2.0 + 0.5*(-1.0) + 0.5 = 2.0" in out
+    assert "  MSE = ((o1 - t1)**2 + (o2 - t2)**2)*0.5 = " \
+           "((0.0 - 1.0)**2 + (-1.5 - 0.5)**2)*0.5 = 2.5" in out
+    assert "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5" in out
+    assert "  w21 <- 0.5 - 0.1 * (-1.5) = 0.65" in out
+    assert out.index("Forward pass") < out.index("Loss") < out.index("Backward pass") \
+        < out.index("Update")
+
+
+def test_show_single_claim_includes_what_leads_up_to_it(capsys):
+    code, out, _ = cli(capsys, "show", "S1-3.3")
+    assert code == 0
+    assert "Given" in out and "Forward pass" in out and "Update" in out
+    assert "verdict:     confirmed" in out
+
+
+def test_show_other_parameter_and_rounding(capsys):
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--wrt", "w12", "--round", "2")
+    assert code == 0
+    assert "dead path: relu is off at h4" in out
+    assert "  w12 <- -0.5 - 0.1 * 0.0 = -0.5" in out
+
+
+def test_show_latex_and_markdown(capsys):
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--latex")
+    assert code == 0 and "\\begin{align*}" in out and "w_{21} &\\leftarrow" in out
+    assert out.startswith("% S1-3.3")
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--markdown")
+    assert code == 0 and out.startswith("## S1-3.3") and "### Backward pass" in out
+
+
+def test_show_step_pauses_between_steps_and_q_stops(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n\nq\n"))
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--step")
+    assert code == 0
+    assert out.count("-- Enter: next step, q: quit --") == 3
+    assert "Forward pass" in out and "Update" not in out
+
+
+def test_show_step_without_input_prints_everything(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--step")
+    assert code == 0 and "Update" in out
+
+
+def test_show_unknown_id(capsys):
+    code, _, err = cli(capsys, "show", "S9-9")
+    assert code == 2 and "no worked example 'S9-9'" in err and "S1-3.3" in err
+
+
+def test_show_unknown_wrt(capsys):
+    code, _, err = cli(capsys, "show", "S1-3.3", "--wrt", "nope")
+    assert code == 2 and "no node labelled 'nope'" in err
+
+
+def test_show_render_writes_forward_backward_update_pictures(capsys, tmp_path):
+    pytest.importorskip("microgradnet.viz")
+    target = tmp_path / "out" / "s1-3.svg"
+    code, out, err = cli(capsys, "show", "S1-3", "--render", str(target))
+    assert code == 0, err
+    names = ["s1-3-forward.svg", "s1-3-backward.svg", "s1-3-update.svg"]
+    for n in names:
+        p = tmp_path / "out" / n
+        assert f"wrote {p}" in out
+        root = ET.parse(p).getroot()
+        text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+        assert "w21" in text and "MSE" in text
+    update = " ".join(t.text or "" for t in ET.parse(tmp_path / "out" / names[2]).getroot()
+                      .iter() if t.tag.endswith("text"))
+    assert "0.65" in update
+
+
+@pytest.fixture(scope="module")
+def verify_json():
+    import contextlib
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["verify", "--json"])
+    return code, json.loads(buf.getvalue())
+
+
+def test_verify_json_has_the_required_keys(verify_json):
+    code, rows = verify_json
+    assert code in (0, 1)
+    for r in rows:
+        assert {"id", "verdict", "seed", "engine", "seed_file", "section", "note"} <= set(r)
+    s133 = next(r for r in rows if r["id"] == "S1-3.3")
+    assert s133["verdict"] == "confirmed" and s133["values"]["dMSE/dw21"] == -1.5
+
+
+def test_verify_json_covers_every_textbook_id(verify_json):
+    if not TEXTBOOK.exists():
+        pytest.skip(f"{TEXTBOOK} not found")
+    wanted = re.findall(r"^\|\s*(S\d-[^\s|]+)\s*\|", TEXTBOOK.read_text(), flags=re.M)
+    assert len(wanted) > 40
+    _, rows = verify_json
+    got = {r["id"] for r in rows}
+    missing = [i for i in wanted if i not in got]
+    assert not missing, f"claims of TEXTBOOK.md with no worked example: {missing}"
+    broken = [(r["id"], r["error"]) for r in rows if r["verdict"] == "error"]
+    assert not broken, f"worked examples that broke: {broken}"
+
+
+def test_verify_table_and_exit_code(capsys):
+    code, out, _ = cli(capsys, "verify", "S1-3", "S1-2.6")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["id", "verdict", "seed"]
+    assert [l.split()[0] for l in lines[2:6]] == ["S1-2.6", "S1-3.1", "S1-3.2", "S1-3.3"]
+    assert re.search(r"^S1-2\.6\s+convention\s", out, flags=re.M)
+    assert lines[-1] == "4 claims: 1 convention, 3 confirmed"
+
+
+def test_verify_reports_a_broken_check_and_exits_1(capsys, monkeypatch):
+    from microgradnet.catalogue.base import Example
+
+    def broken():
+        raise RuntimeError("boom")
+    monkeypatch.setitem(EXAMPLES, "S9-9.9", Example("S9-9.9", "x.txt", "9.9", "broken",
+                                                    broken))
+    code, out, err = cli(capsys, "verify", "S9-9.9", "S1-3.1")
+    assert code == 1
+    assert "S9-9.9" in out and "error" in out and "RuntimeError: boom" in out
+    assert "boom" in err
