@@ -44,8 +44,18 @@ def _param(op: ops.Op, name: str) -> float:
     return dict(op.params)[name]
 
 
+_KINDS: dict = {}
+
+
 def _kind(op: ops.Op) -> str:
     """A short tag for ops whose forward and rule are written inline; ``"call"`` otherwise."""
+    kind = _KINDS.get(op)
+    if kind is None:
+        kind = _KINDS[op] = _find_kind(op)
+    return kind
+
+
+def _find_kind(op: ops.Op) -> str:
     fixed = {ops.ADD: "add", ops.SUB: "sub", ops.MUL: "mul", ops.DIV: "div", ops.NEG: "neg",
              ops.EXP: "exp", ops.LOG: "log", ops.SQRT: "sqrt", ops.TANH: "tanh",
              ops.SIGMOID: "sigmoid"}

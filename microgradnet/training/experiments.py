@@ -1,0 +1,274 @@
+"""The two experiments of the seeds, run on scikit-learn's 8x8 digits with replayed graphs.
+
+- :func:`run_classifiers` (S3-Q2-5, seed ``003_46b4f35227c027e8.txt``, Q2-Q5): the eight
+  classifiers, each hyper-parameter chosen on the validation set, test accuracy next to the
+  seed's MNIST figure.
+- :func:`run_lr_curves` (S1-1.4, seed ``001_34f8d7f6bc1ecf0d.txt``, section 1.4): one model
+  trained with SGD + L2 at four learning rates, the four loss curves in one figure, and the
+  behaviour each rate shows.
+
+Both write their results (CSV, JSON, Markdown; a PNG for the curves) to a directory.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import asdict
+
+from .data import load_digits
+from .models import build_model
+from .trainer import History, TrainConfig, accuracy, fit
+
+__all__ = ["SEED_MNIST_ACCURACY", "CLASSIFIER_GRID", "run_classifiers", "run_lr_curves",
+           "LEARNING_RATES", "SEED_LR_LABELS", "classify_curves"]
+
+#: Test accuracies (%) the seed reports on MNIST (S3-Q2-5, seed 003, Q2.3 to Q5.4).
+SEED_MNIST_ACCURACY = {"logistic": 93.6, "mlp_logistic": 94.0, "svm": 92.8, "mlp_hinge": 94.0,
+                       "softmax": 92.0, "mlp_softmax": 93.63, "cnn": 97.24,
+                       "cnn_bn_dropout": 90.58}
+
+#: What each model is, for the table.
+DESCRIPTIONS = {
+    "logistic": "logistic regression, one-vs-rest (10 binary sigmoid classifiers)",
+    "mlp_logistic": "2-layer net (ReLU) + one-vs-rest logistic output",
+    "svm": "linear SVM, one-vs-rest (10 binary hinge classifiers)",
+    "mlp_hinge": "2-layer net (ReLU) + one-vs-rest hinge output",
+    "softmax": "softmax regression (multinomial)",
+    "mlp_softmax": "2-layer net (ReLU) + softmax output",
+    "cnn": "conv-ReLU-maxpool-FC-ReLU-FC + softmax",
+    "cnn_bn_dropout": "conv-BN-ReLU-maxpool-FC-BN-ReLU-dropout-FC + softmax",
+}
+
+#: The candidates tried on the validation set, per model (keyword arguments of build_model and
+#: TrainConfig). The seed tunes hidden units (Q2-Q4), filter size and hidden units (Q5.3) and the
+#: dropout rate (Q5.4); the linear models get a learning-rate choice instead.
+CLASSIFIER_GRID = {
+    "logistic": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
+    "svm": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
+    "softmax": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
+    "mlp_logistic": [{"hidden": h} for h in (16, 32, 64)],
+    "mlp_hinge": [{"hidden": h} for h in (16, 32, 64)],
+    "mlp_softmax": [{"hidden": h} for h in (16, 32, 64)],
+    "cnn": [{"kernel": k, "hidden": h} for k in (3, 5) for h in (16, 32)],
+    "cnn_bn_dropout": [{"p_drop": p} for p in (0.2, 0.5, 0.8)],
+}
+
+_MODEL_KEYS = ("hidden", "filters", "kernel", "p_drop")
+
+
+def _split_kwargs(cand: dict, base: TrainConfig) -> tuple:
+    model_kw = {k: v for k, v in cand.items() if k in _MODEL_KEYS}
+    train_kw = {k: v for k, v in cand.items() if k not in _MODEL_KEYS}
+    cfg = TrainConfig(**{**asdict(base), **train_kw})
+    return model_kw, cfg
+
+
+def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
+                    batch_size: int = 16, train_subset: int | None = None, seed: int = 0,
+                    show_progress: bool = True, grid: dict | None = None) -> list:
+    """Train the eight classifiers of S3-Q2-5 and write the table.
+
+    For each model every candidate of ``grid`` is trained on the training split and scored on
+    the validation split; the best one (ties: the first) is scored once on the test split.
+
+    Args:
+        out_dir: where to write ``s3_q2_5.csv``, ``.json`` and ``.md`` (None: write nothing).
+        kinds: the models to run (default: all eight).
+        epochs, batch_size, seed: training settings shared by all runs.
+        train_subset: use only the first n training images (for quick runs).
+        grid: the candidates per model (default :data:`CLASSIFIER_GRID`).
+
+    Returns:
+        One dict per model: kind, chosen hyper-parameters, validation and test accuracy (%),
+        the seed's MNIST figure, parameters, seconds.
+    """
+    data = load_digits(seed=seed)
+    train = data.train if train_subset is None else data.train.subset(train_subset)
+    grid = grid or CLASSIFIER_GRID
+    kinds = list(kinds or SEED_MNIST_ACCURACY)
+    base = TrainConfig(lr=0.05, epochs=epochs, batch_size=batch_size, momentum=0.9,
+                       weight_decay=1e-4, seed=seed)
+    rows = []
+    for kind in kinds:
+        start = time.perf_counter()
+        best = None
+        tried = []
+        for cand in grid[kind]:
+            model_kw, cfg = _split_kwargs(cand, base)
+            model = build_model(kind, seed=seed, **model_kw)
+            desc = f"{kind} {' '.join(f'{k}={v}' for k, v in cand.items())}"
+            hist = fit(model, train, cfg, show_progress=show_progress, desc=desc)
+            val = accuracy(model, data.val)
+            tried.append({**cand, "val_accuracy": round(100 * val, 2),
+                          "final_loss": hist.epoch_loss[-1] if hist.epoch_loss else None})
+            if best is None or val > best[0]:
+                best = (val, cand, model, cfg)
+        val, cand, model, cfg = best
+        test = accuracy(model, data.test)
+        rows.append({
+            "model": kind, "description": DESCRIPTIONS[kind],
+            "chosen": cand, "lr": cfg.lr, "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+            "parameters": model.num_parameters(),
+            "val_accuracy": round(100 * val, 2), "test_accuracy": round(100 * test, 2),
+            "seed_mnist_accuracy": SEED_MNIST_ACCURACY[kind],
+            "candidates": tried, "seconds": round(time.perf_counter() - start, 1),
+        })
+    if out_dir:
+        _write_table(rows, out_dir, data, train)
+    return rows
+
+
+def _write_table(rows: list, out_dir: str, data, train) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    meta = {"data": "scikit-learn 8x8 digits", "train": len(train), "val": len(data.val),
+            "test": len(data.test), "optimiser": "SGD momentum 0.9, L2 weight decay 1e-4",
+            "selection": "best validation accuracy over the candidates"}
+    with open(os.path.join(out_dir, "s3_q2_5.json"), "w") as f:
+        json.dump({"meta": meta, "rows": rows}, f, indent=1)
+    with open(os.path.join(out_dir, "s3_q2_5.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["model", "chosen", "parameters", "val_accuracy", "test_accuracy",
+                    "seed_mnist_accuracy", "seconds"])
+        for r in rows:
+            w.writerow([r["model"], json.dumps(r["chosen"]), r["parameters"], r["val_accuracy"],
+                        r["test_accuracy"], r["seed_mnist_accuracy"], r["seconds"]])
+    lines = ["# S3-Q2-5: eight classifiers on the 8x8 digits (seed 003 figures are on MNIST)", "",
+             f"Data: {meta['data']}, {meta['train']} train / {meta['val']} validation / "
+             f"{meta['test']} test images. {meta['optimiser']}, mini-batches of "
+             f"{rows[0]['batch_size'] if rows else '-'}, {rows[0]['epochs'] if rows else '-'} "
+             "epochs; hyper-parameters chosen by validation accuracy.", "",
+             "| model | what | chosen | params | val % | test % | seed (MNIST) % |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        chosen = ", ".join(f"{k}={v}" for k, v in r["chosen"].items())
+        lines.append(f"| {r['model']} | {r['description']} | {chosen} | {r['parameters']} | "
+                     f"{r['val_accuracy']:.2f} | {r['test_accuracy']:.2f} | "
+                     f"{r['seed_mnist_accuracy']:.2f} |")
+    with open(os.path.join(out_dir, "s3_q2_5.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# ---- S1-1.4: four learning rates ---------------------------------------------------------------
+
+#: The learning rates of S1-1.4 and the behaviour the seed assigns to each (curve letter).
+LEARNING_RATES = (4e-1, 8e-3, 3e-4, 2e-5)
+SEED_LR_LABELS = {4e-1: ("A", "way too high"), 8e-3: ("C", "too high"),
+                  3e-4: ("D", "good"), 2e-5: ("B", "too low")}
+
+
+def classify_curves(histories: dict) -> dict:
+    """Name the behaviour of each loss curve from the curves alone.
+
+    Rules: a curve that diverges or whose loss ever exceeds its first value by half is
+    "way too high"; of the others the one with the lowest final loss (mean of its last epoch) is
+    "good"; the rest are "too high" or "too low" as their rate is above or below the good one.
+    """
+    labels = {}
+    calm = {}
+    for lr, h in histories.items():
+        first = h.step_loss[0] if h.step_loss else float("inf")
+        if h.diverged or not h.step_loss or max(h.step_loss) > 1.5 * first:
+            labels[lr] = "way too high"
+        else:
+            calm[lr] = h.epoch_loss[-1]
+    if calm:
+        good = min(calm, key=calm.get)
+        for lr in calm:
+            labels[lr] = "good" if lr == good else ("too high" if lr > good else "too low")
+    return labels
+
+
+def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 16,
+                  weight_decay: float = 1e-3, kind: str = "softmax", scale: float = 1.0,
+                  train_subset: int | None = None, seed: int = 0,
+                  show_progress: bool = True, plot: bool = True) -> dict:
+    """Train one model (softmax regression on raw pixel values 0..16 by default) with plain SGD
+    + L2 at the four learning rates of S1-1.4, from the same initial weights.
+
+    Returns:
+        ``{"curves": {lr: step losses}, "labels": {lr: behaviour}, "seed": {lr: (curve,
+        behaviour)}, "match": {lr: bool}}``; also writes ``s1_1_4_lr_curves.csv``, ``.json``,
+        ``.md`` and (with matplotlib, ``plot=True``) ``.png`` to ``out_dir``.
+    """
+    data = load_digits(seed=seed, scale=scale)
+    train = data.train if train_subset is None else data.train.subset(train_subset)
+    histories: dict = {}
+    for lr in LEARNING_RATES:
+        model = build_model(kind, seed=seed)
+        cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, momentum=0.0,
+                          weight_decay=weight_decay, seed=seed)
+        histories[lr] = fit(model, train, cfg, show_progress=show_progress, desc=f"lr={lr:g}")
+    labels = classify_curves(histories)
+    result = {
+        "model": kind, "scale": scale, "epochs": epochs, "batch_size": batch_size,
+        "weight_decay": weight_decay, "train": len(train),
+        "curves": {repr(lr): h.step_loss for lr, h in histories.items()},
+        "diverged": {repr(lr): h.diverged for lr, h in histories.items()},
+        "final_epoch_loss": {repr(lr): h.epoch_loss[-1] if h.epoch_loss else None
+                             for lr, h in histories.items()},
+        "labels": {repr(lr): labels[lr] for lr in LEARNING_RATES},
+        "seed": {repr(lr): list(SEED_LR_LABELS[lr]) for lr in LEARNING_RATES},
+        "match": {repr(lr): labels[lr] == SEED_LR_LABELS[lr][1] for lr in LEARNING_RATES},
+    }
+    if out_dir:
+        _write_curves(result, histories, out_dir, plot)
+    return result
+
+
+def _write_curves(result: dict, histories: dict, out_dir: str, plot: bool) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "s1_1_4_lr_curves.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    with open(os.path.join(out_dir, "s1_1_4_lr_curves.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step"] + [f"lr={lr:g}" for lr in LEARNING_RATES])
+        n = max(len(h.step_loss) for h in histories.values())
+        for s in range(n):
+            w.writerow([s + 1] + [repr(histories[lr].step_loss[s])
+                                  if s < len(histories[lr].step_loss) else ""
+                                  for lr in LEARNING_RATES])
+    lines = ["# S1-1.4: which learning rate gives which loss curve", "",
+             f"Model: {result['model']} on the 8x8 digits (pixel values divided by "
+             f"{result['scale']:g}), plain SGD, L2 weight decay {result['weight_decay']:g}, "
+             f"mini-batches of {result['batch_size']}, {result['epochs']} epochs, same initial "
+             "weights for every rate. Figure: `s1_1_4_lr_curves.png`.", "",
+             "| learning rate | final epoch loss | behaviour here | seed's curve | seed says | "
+             "same |", "|---|---|---|---|---|---|"]
+    for lr in LEARNING_RATES:
+        k = repr(lr)
+        fl = result["final_epoch_loss"][k]
+        curve, says = SEED_LR_LABELS[lr]
+        lines.append(f"| {lr:g} | {fl:.4g} | {result['labels'][k]} | {curve} | {says} | "
+                     f"{'yes' if result['match'][k] else 'no'} |")
+    with open(os.path.join(out_dir, "s1_1_4_lr_curves.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if plot:
+        _plot_curves(result, histories, os.path.join(out_dir, "s1_1_4_lr_curves.png"))
+
+
+def _plot_curves(result: dict, histories: dict, path: str) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the figure needs matplotlib: pip install 'microgradnet[plot]'") from e
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for lr in LEARNING_RATES:
+        losses = histories[lr].step_loss
+        window = 10
+        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
+                  for i in range(len(losses))]
+        curve, says = SEED_LR_LABELS[lr]
+        ax.plot(range(1, len(smooth) + 1), smooth,
+                label=f"lr={lr:g}: {result['labels'][repr(lr)]} (seed: {curve}, {says})")
+    ax.set_yscale("log")
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel("training loss + L2 (mean of 10 steps)")
+    ax.set_title("S1-1.4: one model, four learning rates")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

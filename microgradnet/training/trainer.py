@@ -1,0 +1,196 @@
+"""Training loops on replayed graphs: the mini-batch graph is built and compiled once, then every
+step feeds it a new batch and the current parameters (see :mod:`microgradnet.replay`).
+
+The optimiser is SGD with momentum and L2 weight decay in PyTorch's form:
+``g <- dL/dp + wd * p`` (weights only, not biases), ``v <- mu v + g``, ``p <- p - lr v``; weight
+decay ``wd`` is the gradient of the penalty ``(wd / 2) * sum w^2``, which the reported loss
+includes.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from ..engine import Value
+from ..replay import compile_forward, compile_graph
+from .data import Split
+from .models import Model
+from .progress import Progress
+
+__all__ = ["TrainConfig", "History", "fit", "predict", "accuracy", "fit_batchnorm"]
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run.
+
+    Attributes:
+        lr: learning rate.
+        epochs: passes over the training set (the last incomplete batch of each is dropped).
+        batch_size: samples per step.
+        momentum: SGD momentum (0 = plain SGD).
+        weight_decay: L2 coefficient ``wd`` (penalty ``wd/2 * sum w^2`` on weights).
+        seed: seed of the shuffling and of the dropout masks.
+        max_steps: stop after this many steps (None: run all epochs).
+    """
+    lr: float = 0.05
+    epochs: int = 10
+    batch_size: int = 16
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = 0
+    max_steps: int | None = None
+
+
+@dataclass
+class History:
+    """What a run recorded: the loss of every step (data loss + L2 penalty) and per epoch."""
+    step_loss: list = field(default_factory=list)
+    epoch_loss: list = field(default_factory=list)
+    diverged: bool = False
+    seconds: float = 0.0
+
+
+def _one_hot(label: int, n: int) -> list:
+    t = [0.0] * n
+    t[label] = 1.0
+    return t
+
+
+def fit(model: Model, data: Split, config: TrainConfig, show_progress: bool = True,
+        desc: str = "") -> History:
+    """Train ``model`` on ``data`` with mini-batch SGD, replaying one compiled batch graph.
+
+    A step whose loss or gradient is not finite (a learning rate far too high) ends the run
+    with ``History.diverged`` set; the parameters keep their last finite values.
+
+    Returns:
+        The :class:`History` of the run; the model's parameter Values hold the trained values.
+    """
+    import time
+    start = time.perf_counter()
+    B = config.batch_size
+    if B < 1 or B > len(data):
+        raise ValueError(f"fit: batch_size must lie in 1..{len(data)}, got {B}")
+    n_in, n_out = math.prod(model.in_shape), model.n_out
+    xs = [[Value(0.0, "x") for _ in range(n_in)] for _ in range(B)]
+    ts = [[Value(0.0, "t") for _ in range(n_out)] for _ in range(B)]
+    loss = model.loss(model.logits(xs, train=True), ts)
+    extra = [m for layer in model.dropout_layers() for m in layer.extra_leaves()]
+    leaves = [v for x in xs for v in x] + [v for t in ts for v in t] + extra + model.params
+    fn = compile_graph(loss, leaves, grad_leaves=model.params)
+    n_fixed = len(leaves) - len(model.params)
+    params = [p.data for p in model.params]
+    velocity = [0.0] * len(params)
+    decay = [config.weight_decay if d else 0.0 for d in model.decay_mask]
+    rng = random.Random(config.seed)
+    steps_per_epoch = len(data) // B
+    total = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    hist = History()
+    bar = Progress(total, desc or model.name, disable=not show_progress)
+    mu, lr = config.momentum, config.lr
+    step = 0
+    for epoch in range(config.epochs):
+        order = list(range(len(data)))
+        rng.shuffle(order)
+        epoch_losses = []
+        for s in range(steps_per_epoch):
+            if step >= total:
+                break
+            idx = order[s * B:(s + 1) * B]
+            values = [v for i in idx for v in data.X[i]]
+            for i in idx:
+                values.extend(_one_hot(data.y[i], n_out))
+            values.extend(model.draw_masks(rng))
+            assert len(values) == n_fixed
+            try:
+                out, grads = fn(values + params)
+            except ArithmeticError:
+                hist.diverged = True
+                break
+            penalty = 0.5 * sum(d * p * p for d, p in zip(decay, params))
+            total_loss = out + penalty
+            if not math.isfinite(total_loss):
+                hist.diverged = True
+                break
+            g = grads[n_fixed:]
+            new = []
+            for k, p in enumerate(params):
+                v = mu * velocity[k] + g[k] + decay[k] * p
+                velocity[k] = v
+                new.append(p - lr * v)
+            if not all(math.isfinite(p) for p in new):
+                hist.diverged = True
+                break
+            params = new
+            hist.step_loss.append(total_loss)
+            epoch_losses.append(total_loss)
+            step += 1
+            bar.set_postfix(epoch=epoch + 1, loss=total_loss)
+            bar.update()
+        if epoch_losses:
+            hist.epoch_loss.append(sum(epoch_losses) / len(epoch_losses))
+        if hist.diverged or step >= total:
+            break
+    bar.close()
+    for p, v in zip(model.params, params):
+        p.data = v
+    if model.batchnorm_layers():
+        fit_batchnorm(model, data, B)
+    hist.seconds = time.perf_counter() - start
+    return hist
+
+
+def fit_batchnorm(model: Model, data: Split, batch_size: int) -> None:
+    """Set every batch-norm layer's fixed statistics from the training data: the average over
+    the training batches of the batch means and of the unbiased batch variances (with dropout
+    off), as PyTorch's running statistics with ``momentum=None`` do."""
+    B = batch_size
+    n_in = math.prod(model.in_shape)
+    xs = [[Value(0.0, "x") for _ in range(n_in)] for _ in range(B)]
+    model.logits(xs, train=True)
+    stats = [(layer, layer.batch_stats) for layer in model.batchnorm_layers()]
+    outs = [node for _, st in stats for mean, var, _ in st for node in (mean, var)]
+    mask_leaves = [m for layer in model.dropout_layers() for m in layer.extra_leaves()]
+    leaves = [v for x in xs for v in x] + mask_leaves + model.params
+    fwd = compile_forward(outs, leaves)
+    ones = [1.0] * len(mask_leaves)
+    params = [p.data for p in model.params]
+    sums = [0.0] * len(outs)
+    n_batches = len(data) // B
+    for s in range(n_batches):
+        values = [v for i in range(s * B, (s + 1) * B) for v in data.X[i]]
+        for k, v in enumerate(fwd(values + ones + params)):
+            sums[k] += v
+    k = 0
+    for layer, st in stats:
+        for f, (_, _, n) in enumerate(st):
+            layer.mean[f].data = sums[k] / n_batches
+            layer.var[f].data = sums[k + 1] / n_batches * n / (n - 1)
+            k += 2
+
+
+def predict(model: Model, X: list) -> list:
+    """The predicted class (arg-max of the outputs) of every sample of ``X``, by replaying the
+    evaluation graph of one sample."""
+    n_in = math.prod(model.in_shape)
+    x = [Value(0.0, "x") for _ in range(n_in)]
+    z = model.logits([x], train=False)[0]
+    stats = [v for layer in model.batchnorm_layers() for v in layer.extra_leaves()]
+    leaves = x + stats + model.params
+    fwd = compile_forward(z, leaves)
+    rest = [v.data for v in stats] + [p.data for p in model.params]
+    preds = []
+    for sample in X:
+        out = fwd(list(sample) + rest)
+        preds.append(max(range(len(out)), key=out.__getitem__))
+    return preds
+
+
+def accuracy(model: Model, data: Split) -> float:
+    """The share of ``data`` that ``model`` classifies correctly."""
+    preds = predict(model, data.X)
+    return sum(p == y for p, y in zip(preds, data.y)) / len(data)
