@@ -205,7 +205,7 @@ def _product(factors: Sequence[_E]) -> _E:
             stack.append(f.args[0])
         else:
             syms.append(f)
-    if coef == 0 or not syms:
+    if not syms:
         return _num(coef)
     if coef == -1 and len(syms) == 1 and syms[0].kind == "bin" and syms[0].val == "-":
         a, b = syms[0].args
