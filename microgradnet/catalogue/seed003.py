@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .. import nn
 from ..checks import one_sided
@@ -285,7 +285,8 @@ def batchnorm_backward() -> Result:
         values={"dX": _data(dX), "seed_dX": seed_dX, "err": err,
                 "err_dsigma": _max_diff(seed_dsigma, dsigma), "dsigma_dmu": dsigma_dmu,
                 "seed_dsigma_dmu": seed_dsigma_dmu, "dsigma_dmu_off_mean": dsigma_dmu_off,
-                "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f, "eps": eps},
+                "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f,
+                "eps": eps},
         graph=loss,
         extra={"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G},
     )
@@ -301,7 +302,7 @@ def conv_backward() -> Result:
     N, C, F, H, K = 2, 2, 2, 5, 3
     X = _values(_rand(rng, N, C, H, H), "X")
     layer = nn.Conv2d.from_weights(_rand(rng, F, C, K, K), _rand(rng, F))
-    W, b = layer.weight, layer.bias
+    W = layer.weight
     Y = layer(X)
     Ho = H - K + 1
     G = _rand(rng, N, F, Ho, Ho)

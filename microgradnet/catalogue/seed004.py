@@ -15,7 +15,7 @@ from .. import init, nn, optim
 from ..checks import one_sided
 from ..engine import Value, grad, topological_order
 from .base import Result, example
-from .seed003 import _batchnorm, _data, _max_diff, _rand, _sum, _values
+from .seed003 import _data, _max_diff, _rand, _sum, _values
 
 __all__: list[str] = []
 
@@ -486,7 +486,7 @@ def zero_init_softmax() -> Result:
         seed_says="dL/du_j = yhat_j - I{j=m} = 0; dL/dW' = 0; dL/dW = 0",
         engine_says=(f"dL/du = {[round(g, 3) for g in du]}; dL/dW' = 0; dL/dW = 0"),
         verdict="erratum",
-        note=(f"At zero weights u = 0 and yhat = 1/d, so dL/du_j = 1/d - I{{j=m}}, not 0; the "
+        note=("At zero weights u = 0 and yhat = 1/d, so dL/du_j = 1/d - I{j=m}, not 0; the "
               "weight gradients are exactly 0 anyway (h = 0 and W' = 0), so gradient descent "
               "never leaves zero."),
         values={"du": du, "seed_du_formula": seed_du_formula,
@@ -537,9 +537,9 @@ def variance_preserving_init() -> Result:
         verdict="convention",
         note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x. Var(w) = 1/fan_in "
               "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
-              "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); the seed follows the usage that "
-              f"calls 1/N Xavier. Monte Carlo: {networks} networks of {layers} layers of width "
-              f"{N} ({contrast} for the 2/N and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
+              "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); "
+              "the seed follows the usage that calls 1/N Xavier. Monte Carlo: "
+              f"{networks} networks of {layers} layers of width {N} ({contrast} for the 2/N and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
         values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
                 "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
                 "networks": networks, "contrast_networks": contrast,
