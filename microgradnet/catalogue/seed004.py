@@ -539,7 +539,8 @@ def variance_preserving_init() -> Result:
               "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
               "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); "
               "the seed follows the usage that calls 1/N Xavier. Monte Carlo: "
-              f"{networks} networks of {layers} layers of width {N} ({contrast} for the 2/N and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
+              f"{networks} networks of {layers} layers of width {N} ({contrast} for the 2/N "
+              f"and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
         values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
                 "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
                 "networks": networks, "contrast_networks": contrast,
