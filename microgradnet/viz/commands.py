@@ -1,0 +1,158 @@
+"""``microgradnet render``: a picture of a worked example's graph, or of a graph built by a
+Python file of your own.
+
+    microgradnet render S1-3.3 -o w21.svg --highlight w21
+    microgradnet render S1-3.3 -o step.svg --stage update --lr 0.1 --highlight w21
+    microgradnet render --file mygraph.py -o graph.png --stage forward
+    microgradnet render --file mygraph.py -o backward.html      # the backward-pass frames page
+
+A user file is run as a script and must leave a ``Value`` named ``root``, or define a function
+``build()`` that returns one (the output of the graph). It may also define ``params`` (the
+parameter leaves, to colour them) and ``updates`` (for ``--stage update``: a mapping
+``{param: (old, grad, lr, new)}`` or a list of optimiser step records). For example::
+
+    from microgradnet import Value
+    def build():
+        x = Value(2.0, label="x"); w = Value(-3.0, label="w")
+        y = (x * w).tanh(); y.label = "y"
+        return y
+
+The suffix of ``-o`` picks the format: .svg (works without Graphviz), .png, .pdf, .jpg (need the
+Graphviz ``dot`` program), .dot/.gv (the DOT text), .html (the backward pass, frame by frame).
+If the graph has no gradients yet, ``backward()`` is called on it before drawing them.
+"""
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+from ..engine import Value
+from .backends import BACKENDS, GraphvizNotFoundError
+from .dot import STAGES
+
+__all__ = ["add_commands", "load_user_graph"]
+
+
+def add_commands(subparsers) -> None:
+    """Add the ``render`` subcommand to the CLI's subparsers."""
+    p = subparsers.add_parser(
+        "render", help="draw the computation graph of a worked example or of your own file",
+        description="Draw a computation graph with every node's value and gradient.",
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("example", nargs="?", metavar="EXAMPLE_ID",
+                   help="a worked example of the catalogue (see `microgradnet list`)")
+    p.add_argument("--file", "-f", metavar="PY",
+                   help="a Python file that sets `root` or defines `build()`")
+    p.add_argument("-o", "--output", required=True, metavar="PATH",
+                   help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
+    p.add_argument("--stage", choices=STAGES, default="backward",
+                   help="forward: values; backward: values and gradients (default); update: "
+                        "a gradient-descent step on the parameters")
+    p.add_argument("--highlight", metavar="LABEL",
+                   help="pick out the paths from the output to the parameter with this label")
+    p.add_argument("--lr", type=float, metavar="LR",
+                   help="with --stage update and no recorded updates: the learning rate of a "
+                        "plain gradient-descent step (new = old - lr * grad)")
+    p.add_argument("--precision", type=int, default=4, help="decimals shown (default 4)")
+    p.add_argument("--color-grad", action="store_true", help="shade gradients by sign and size")
+    p.add_argument("--no-clusters", action="store_true", help="no boxes around scoped nodes")
+    p.add_argument("--title", help="a caption for the picture")
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="Graphviz: the dot program, the in-process WebAssembly build, or auto "
+                        "(default; also $MICROGRADNET_GRAPHVIZ)")
+    p.set_defaults(func=_run)
+
+
+def load_user_graph(path: str | Path) -> dict:
+    """Run a user's file and return what it defines: ``root`` (from the variable or from
+    ``build()``), and ``params``, ``updates`` if it sets them.
+
+    Raises:
+        ValueError: the file defines neither ``root`` nor ``build``, or not a Value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
+    root = ns.get("root")
+    if root is None:
+        build = ns.get("build")
+        if not callable(build):
+            raise ValueError(f"{path} must set a variable `root` (a Value) or define a "
+                             "function `build()` that returns one")
+        root = build()
+    if isinstance(root, tuple) and root and isinstance(root[0], Value):
+        root = root[0]
+    if not isinstance(root, Value):
+        raise ValueError(f"{path}: `root` must be a Value, got {type(root).__name__}")
+    return {"root": root, "params": ns.get("params"), "updates": ns.get("updates")}
+
+
+def _load_example(example_id: str) -> dict:
+    from ..catalogue import EXAMPLES
+    if example_id not in EXAMPLES:
+        known = ", ".join(sorted(EXAMPLES)) or "(none registered)"
+        raise ValueError(f"no worked example {example_id!r}; known: {known}")
+    result = EXAMPLES[example_id].run()
+    root = result.graph
+    if not isinstance(root, Value):
+        raise ValueError(f"worked example {example_id} has no graph to draw")
+    extra = result.extra or {}
+    return {"root": root, "params": extra.get("params"), "updates": extra.get("updates"),
+            "lr": extra.get("lr")}
+
+
+def _sgd_updates(root: Value, params, targets, lr: float) -> dict:
+    from .graph import analyse
+    graph = analyse(root, params, targets)
+    chosen = targets or [n for n, k in zip(graph.order, graph.kinds) if k == "param"]
+    return {p: (p.data, p.grad, lr, p.data - lr * p.grad) for p in chosen}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .frames import frames_html
+    from .graph import analyse, find_labelled
+    from .picture import render
+    err = sys.stderr
+    if (args.example is None) == (args.file is None):
+        print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
+        return 2
+    try:
+        got = _load_example(args.example) if args.example else load_user_graph(args.file)
+        root = got["root"]
+        if args.stage != "forward" and root.grad == 0.0:
+            root.backward()
+        target = None
+        if args.highlight:
+            target = find_labelled(analyse(root), args.highlight)
+        updates = None
+        if args.stage == "update":
+            updates = got.get("updates")
+            lr = args.lr if args.lr is not None else got.get("lr")
+            if updates is None:
+                if lr is None:
+                    print("microgradnet render: --stage update needs --lr (or updates "
+                          "recorded by the example or file)", file=err)
+                    return 2
+                updates = _sgd_updates(root, got.get("params"),
+                                       [target] if target is not None else [], float(lr))
+        out = Path(args.output)
+        if out.suffix.lower() == ".html":
+            frames_html(root, out, precision=args.precision, title=args.title,
+                        clusters=not args.no_clusters, params=got.get("params"),
+                        backend=args.backend)
+        else:
+            render(root, out, backend=args.backend, stage=args.stage,
+                   precision=args.precision, highlight=target,
+                   clusters=not args.no_clusters, color_grad=args.color_grad,
+                   updates=updates, params=got.get("params"), title=args.title)
+    except GraphvizNotFoundError as e:
+        print(f"microgradnet render: {e}", file=err)
+        return 3
+    except (ValueError, TypeError, OSError) as e:
+        print(f"microgradnet render: {e}", file=err)
+        return 2
+    print(f"wrote {out}")
+    return 0
