@@ -204,7 +204,10 @@ class Dropout(_Layer):
     def forward(self, batch, shape, train):
         if not train:
             return batch
-        self.masks = [[Value(1.0, f"{self.name}.mask") for _ in x] for x in batch]
+        # The mask leaves are made once per batch shape and reused, like parameters, so a
+        # rebuilt graph reads the same leaves.
+        if [len(x) for x in batch] != [len(row) for row in self.masks]:
+            self.masks = [[Value(1.0, f"{self.name}.mask") for _ in x] for x in batch]
         return [[v * m for v, m in zip(x, row)] for x, row in zip(batch, self.masks)]
 
 
