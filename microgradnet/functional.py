@@ -84,7 +84,7 @@ def mean(values: Sequence[Scalar]) -> Value:
     if not values:
         raise ValueError("mean: needs at least one value")
     s = sum(values)
-    return s * (1.0 / len(values)) if len(values) > 1 else _value(s, "mean")
+    return s / len(values) if len(values) > 1 else _value(s, "mean")
 
 
 def dot(ws: Sequence[Scalar], xs: Sequence[Scalar], bias: Scalar | None = None) -> Value:
@@ -263,7 +263,7 @@ def mse(pred, target, reduction: str = "mean") -> Value:
     if reduction == "sum":
         return total
     if reduction == "mean":
-        return total * (1.0 / len(ps)) if len(ps) > 1 else total
+        return total / len(ps) if len(ps) > 1 else total
     if reduction == "half":
         return total * 0.5
     raise ValueError(f"mse: reduction must be 'mean', 'sum' or 'half', got {reduction!r}")

@@ -891,7 +891,7 @@ class AvgPool2d(_Pool2d):
     """The mean of each window (stride = kernel size by default, no padding)."""
 
     def _reduce(self, window):
-        return F.sum(window) * (1.0 / len(window))
+        return F.sum(window) / len(window)
 
 
 class Flatten(Module):
@@ -951,9 +951,9 @@ class _BatchNorm(Module):
             if n < 2:
                 raise ValueError(f"{self.display_name}: training mode needs more than one "
                                  f"value per channel to compute batch statistics, got {n}")
-            mu = F.sum(xs) * (1.0 / n)
+            mu = F.sum(xs) / n
             d = [x - mu for x in xs]
-            var = F.sum([e * e for e in d]) * (1.0 / n)
+            var = F.sum([e * e for e in d]) / n
             std = (var + self.eps).sqrt()
             xhat = [e / std for e in d]
             if self.training and self.track_running_stats:
