@@ -118,3 +118,14 @@ def test_curve_labels_follow_divergence_and_final_loss():
          3e-4: History([1.0, 0.5], [0.6]), 2e-5: History([1.0, 0.9], [0.95])}
     assert classify_curves(h) == {0.4: "way too high", 8e-3: "good", 3e-4: "too low",
                                   2e-5: "too low"}
+
+
+def test_train_command_writes_the_lr_curve_results(tmp_path, capsys):
+    from microgradnet.cli import main
+    code = main(["train", "lr-curves", "--subset", "32", "--epochs", "1", "--quiet",
+                 "--no-plot", "--out", str(tmp_path)])
+    assert code == 0
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "s1_1_4_lr_curves.csv", "s1_1_4_lr_curves.json", "s1_1_4_lr_curves.md"}
+    assert "lr=0.4" in capsys.readouterr().out
+    assert main(["train"]) == 2
