@@ -354,3 +354,22 @@ def test_chain_of_100k_nodes_has_no_recursion_error():
     assert len(topological_order(y)) > sys.getrecursionlimit() * 50
     dot = to_dot(y, stage="forward", clusters=False)
     assert dot.count(" -> ") == 3 * 50_000
+
+
+def test_record_labels_exact_dot_for_a_plus_a():
+    a = Value(2.0, label="a")
+    b = a + a
+    b.label = "b"
+    b.backward()
+    expected = (HEAD
+                + f'  n0 [shape=record, style=filled, fillcolor="{INPUT}", '
+                  'label="{a|data 2.0000|grad 2.0000}"];\n'
+                + f'  n1 [shape=record, style=filled, fillcolor="{OUT}", '
+                  'label="{b|data 4.0000|grad 1.0000}", penwidth=2];\n'
+                + op_line(1, "+", "a + b")
+                + "  n0 -> n1op;\n  n0 -> n1op;\n  n1op -> n1;\n}\n")
+    assert to_dot(b, labels="record") == expected
+    x = Value(1.0, label="{w|b}")
+    y = x * 1.0
+    y.backward()
+    assert 'label="{\\{w\\|b\\}|data 1.0000|grad 1.0000}"' in to_dot(y, labels="record")

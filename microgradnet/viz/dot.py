@@ -77,7 +77,7 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
            highlight: Value | str | None = None, clusters: bool = True,
            color_grad: bool = False, updates=None, params: Iterable[Value] | None = None,
            rankdir: str = "LR", title: str | None = None,
-           grads: Mapping[Value, float] | None = None) -> str:
+           grads: Mapping[Value, float] | None = None, labels: str = "html") -> str:
     """The DOT text of the graph that ends at ``root``.
 
     Args:
@@ -99,6 +99,10 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
         rankdir: ``"LR"`` (inputs left, output right) or ``"TB"``, ``"RL"``, ``"BT"``.
         title: a caption at the top of the picture.
         grads: the gradient to show for each node instead of its ``.grad``.
+        labels: ``"html"`` (tables: bold labels, a shaded gradient cell) or ``"record"``
+            (Graphviz records, for renderers without HTML-like labels such as the in-process
+            WebAssembly Graphviz; ``color_grad`` then shades the whole node). ``draw`` and
+            ``render`` pick the one their renderer supports.
 
     Returns:
         The DOT source, one statement a line.
@@ -116,6 +120,8 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
     if stage == "update" and updates is None:
         raise ValueError("stage='update' needs updates={param: (old, grad, lr, new)} or the "
                          "records of an optimiser step")
+    if labels not in ("html", "record"):
+        raise ValueError(f"labels must be 'html' or 'record', got {labels!r}")
     if color_grad and stage == "forward":
         raise ValueError("color_grad shades gradients; stage='forward' shows none")
     graph = analyse(root, params)
@@ -142,7 +148,7 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
     else:
         grad_list = [float(grads.get(n, 0.0)) for n in graph.order]
     return _emit(graph, stage, precision, target, clusters, color_grad, upd, rankdir, title,
-                 grad_list)
+                 grad_list, labels)
 
 
 def _value_label(graph: Graph, i: int, stage: str, p: int, grad: float, upd: dict,
@@ -175,9 +181,54 @@ def _value_label(graph: Graph, i: int, stage: str, p: int, grad: float, upd: dic
     return f"<<table {attrs}><tr>{cells}</tr></table>>"
 
 
+def _rec(text: str) -> str:
+    """Text for one field of a record label: the record syntax characters escaped."""
+    out = []
+    for ch in text:
+        if ch in '\\{}|<>"':
+            out.append("\\")
+        out.append(ch)
+    return "".join(out).replace("\n", " ")
+
+
+def _record_node(graph: Graph, i: int, stage: str, p: int, grad: float, upd: dict,
+                 grad_bg: str | None, border: str | None, rankdir: str) -> str:
+    """A value node as a Graphviz record (for renderers without HTML-like labels)."""
+    node = graph.order[i]
+    kind = graph.kinds[i]
+    name = _rec(node.label) if node.label else graph.id(node)
+    across = rankdir in ("LR", "RL")       # in LR records, braces lay fields out in a row
+    if stage == "update" and node in upd:
+        old, g, lr, new = upd[node]
+        cells = [name, f"old {fmt_number(old, p)}", f"grad {fmt_number(g, p)}"]
+        if lr is not None:
+            cells.append(f"lr {fmt_number(lr, p)}")
+        cells.append(f"new {fmt_number(new, p)}")
+        step = ""
+        if lr is not None and math.isclose(new, old - lr * g, rel_tol=1e-9, abs_tol=1e-12):
+            step = (f"{fmt_number(old, p)} - {fmt_number(lr, p)} × ({fmt_number(g, p)}) = "
+                    f"{fmt_number(new, p)}")
+        row = "{" + "|".join(cells) + "}"
+        label = (f"{row}|{step}" if across else f"{{{row}|{step}}}") if step else \
+            (row if across else "|".join(cells))
+    else:
+        cells = [name, f"data {fmt_number(node.data, p)}"]
+        if stage != "forward":
+            cells.append(f"grad {fmt_number(grad, p)}")
+        label = "{" + "|".join(cells) + "}" if across else "|".join(cells)
+    fill = grad_bg or FILL[kind]
+    # Not _q: the backslashes _rec put in must reach the record parser as they are.
+    attrs = f'shape=record, style=filled, fillcolor="{fill}", label="{label}"'
+    if border:
+        attrs += f', color="{border}", penwidth=2'
+    elif kind == "output":
+        attrs += ", penwidth=2"
+    return f"n{i} [{attrs}];"
+
+
 def _emit(graph: Graph, stage: str, p: int, target: Value | None, clusters: bool,
           color_grad: bool, upd: dict, rankdir: str, title: str | None,
-          grads: list) -> str:
+          grads: list, labels: str = "html") -> str:
     order = graph.order
     caption = [title] if title else []
     on_path = live = frozenset()
@@ -210,8 +261,12 @@ def _emit(graph: Graph, stage: str, p: int, target: Value | None, clusters: bool
             border = UPDATED
         grad_bg = _grad_colour(grads[i], gmax) if color_grad else None
         lines = groups.setdefault(node.scope if clusters else (), [])
-        label = _value_label(graph, i, stage, p, grads[i], upd, grad_bg, border)
-        lines.append(f"n{i} [shape=none, margin=0, label={label}];")
+        if labels == "record":
+            lines.append(_record_node(graph, i, stage, p, grads[i], upd, grad_bg, border,
+                                      rankdir))
+        else:
+            label = _value_label(graph, i, stage, p, grads[i], upd, grad_bg, border)
+            lines.append(f"n{i} [shape=none, margin=0, label={label}];")
         op = node.primitive
         if op is not None:
             extra = ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..engine import Value
-from .backends import render_source
+from .backends import render_source, resolve_backend
 from .dot import fmt_number, to_dot
 from .graph import Graph, Term, analyse, replay_backward
 
@@ -133,7 +133,8 @@ def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
     fr = _frames(graph, precision)
     final = {f.node: f.grad for f in fr}
     dot = to_dot(root, stage="backward", precision=precision, clusters=clusters,
-                 params=graph.params, grads=final)
+                 params=graph.params, grads=final,
+                 labels="record" if resolve_backend(backend) == "wasm" else "html")
     svg = render_source(dot, "svg", backend).decode("utf-8")
     svg = svg[svg.index("<svg"):]          # drop the XML prolog and its DTD address
     title = title or f"Backward pass of {graph.name(root)}"

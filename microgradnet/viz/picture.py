@@ -8,7 +8,7 @@ from typing import Any
 import graphviz
 
 from ..engine import Value
-from .backends import FORMATS, render_source
+from .backends import FORMATS, GraphvizNotFoundError, render_source, resolve_backend
 from .dot import to_dot
 
 __all__ = ["Picture", "draw", "render"]
@@ -42,6 +42,15 @@ class Picture(graphviz.Source):
         return self.pipe(format="svg", encoding="utf-8")
 
 
+def _labels_for(backend: str | None) -> str:
+    """HTML-like labels for the system Graphviz; records for the WebAssembly build, which
+    does not read HTML-like labels."""
+    try:
+        return "record" if resolve_backend(backend) == "wasm" else "html"
+    except GraphvizNotFoundError:
+        return "html"      # the renderer will raise with install instructions
+
+
 def draw(root: Value, backend: str | None = None, **options: Any) -> Picture:
     """The picture of the graph that ends at ``root``, as an object Jupyter shows inline.
 
@@ -60,6 +69,7 @@ def draw(root: Value, backend: str | None = None, **options: Any) -> Picture:
         >>> draw(y).source.count("n0 -> n1op")
         2
     """
+    options.setdefault("labels", _labels_for(backend))
     pic = Picture(to_dot(root, **options), format="svg")
     pic.backend = backend
     return pic
@@ -93,6 +103,8 @@ def render(root: Value, path: str | os.PathLike, backend: str | None = None,
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path.suffix!r} pictures; use one of "
                          + ", ".join("." + f for f in FORMATS))
+    if fmt not in ("dot", "gv"):
+        options.setdefault("labels", _labels_for(backend))
     data = render_source(to_dot(root, **options), fmt, backend)
     path.write_bytes(data)
     return path

@@ -1,0 +1,267 @@
+"""Rendered pictures, with the system Graphviz and with the in-process WebAssembly build: the
+SVG parsed as XML shows every node's label, value and gradient equal to the engine's; formats
+that need system Graphviz say how to install it; the ``render`` command."""
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from helpers import assert_close
+from microgradnet import Value, topological_order
+from microgradnet.cli import main
+from microgradnet.viz import (GraphvizNotFoundError, draw, render, render_source,
+                              resolve_backend, to_dot)
+from test_viz_dot import neuron, two_two_two
+
+SVG = "{http://www.w3.org/2000/svg}"
+HAS_DOT = shutil.which("dot") is not None
+BACKENDS = [pytest.param("dot", marks=pytest.mark.skipif(not HAS_DOT, reason="no Graphviz dot")),
+            "wasm"]
+PREC = 4
+LABELS = {"dot": "html", "wasm": "record"}
+TOL = 0.5 * 10 ** -PREC + 1e-12     # the rounding of a number printed with PREC decimals
+
+
+def svg_nodes(svg: bytes | str) -> dict:
+    """{node name: [texts]} of every node of a Graphviz SVG."""
+    root = ET.fromstring(svg.encode() if isinstance(svg, str) else svg)
+    out = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") != "node":
+            continue
+        title = g.find(f"{SVG}title").text
+        out[title] = ["".join(t.itertext()).replace("\xa0", " ").strip()
+                      for t in g.iter(f"{SVG}text")]
+    return out
+
+
+def check_svg_matches_engine(svg, root: Value, grads: bool = True) -> None:
+    nodes = svg_nodes(svg)
+    order = topological_order(root)
+    for i, node in enumerate(order):
+        texts = nodes[f"n{i}"]
+        name = node.label or f"n{i}"
+        assert name in texts, (name, texts)
+        data = [t for t in texts if t.startswith("data ")]
+        assert len(data) == 1, texts
+        assert_close(float(data[0][5:]), node.data, rtol=0, atol=TOL, what=f"{name}.data")
+        grad = [t for t in texts if t.startswith("grad ")]
+        if grads:
+            assert len(grad) == 1, texts
+            assert_close(float(grad[0][5:]), node.grad, rtol=0, atol=TOL, what=f"{name}.grad")
+        else:
+            assert grad == []
+        if node.primitive is not None:
+            assert nodes[f"n{i}op"] == [node.op]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_svg_of_the_2_2_2_network_shows_engine_numbers(backend):
+    mse, v = two_two_two()
+    mse.backward()
+    svg = render_source(to_dot(mse, highlight="w21", labels=LABELS[backend]), "svg",
+                        backend)
+    check_svg_matches_engine(svg, mse)
+    # The S1-3.1 forward values and S1-3.3 gradient, as the seed works them by hand.
+    nodes = svg_nodes(svg)
+    texts = {t for ts in nodes.values() for t in ts}
+    assert {"data 2.0000", "data -0.5000", "data -1.5000", "grad -1.5000"} <= texts
+    title = ET.fromstring(svg).find(f"{SVG}g/{SVG}text")
+    assert "d MSE / d w21 = -1.5000" in "".join(title.itertext()).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("stage", ["forward", "backward"])
+def test_render_writes_svg_of_a_neuron(tmp_path, backend, stage):
+    o = neuron()
+    path = render(o, tmp_path / "n.svg", backend=backend, stage=stage)
+    check_svg_matches_engine(path.read_bytes(), o, grads=stage == "backward")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reused_operand_has_two_edges_in_the_svg(backend):
+    a = Value(2.0, label="a")
+    b = a * a
+    b.label = "b"
+    b.backward()
+    root = ET.fromstring(render_source(to_dot(b, labels=LABELS[backend]), "svg", backend))
+    titles = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert sorted(titles) == ["n0->n1op", "n0->n1op", "n1op->n1"]
+
+
+def test_update_stage_svg_shows_w21_step():
+    mse, v = two_two_two()
+    mse.backward()
+    w = v["w21"]
+    svg = render_source(to_dot(
+        mse, stage="update", updates={w: (w.data, w.grad, 0.1, w.data - 0.1 * w.grad)},
+        labels="record"),
+        "svg", "wasm")
+    texts = {t for ts in svg_nodes(svg).values() for t in ts}
+    assert {"old 0.5000", "grad -1.5000", "lr 0.1000", "new 0.6500"} <= texts
+
+
+def test_png_and_pdf_without_dot_say_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` to be found
+    assert resolve_backend() == "wasm"
+    o = neuron()
+    for suffix in (".png", ".pdf"):
+        with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+            render(o, tmp_path / f"o{suffix}")
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        render(o, tmp_path / "o.svg", backend="dot")
+    # SVG and DOT still work.
+    check_svg_matches_engine(render(o, tmp_path / "o.svg").read_bytes(), o)
+    assert render(o, tmp_path / "o.dot").read_text().startswith("digraph microgradnet {")
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="no Graphviz dot")
+def test_png_and_pdf_with_dot(tmp_path):
+    o = neuron()
+    assert render(o, tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert render(o, tmp_path / "o.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_backend_is_chosen_by_argument_or_environment(monkeypatch):
+    monkeypatch.setenv("MICROGRADNET_GRAPHVIZ", "wasm")
+    assert resolve_backend() == "wasm"
+    assert resolve_backend("auto") == ("dot" if HAS_DOT else "wasm")
+    monkeypatch.setenv("MICROGRADNET_GRAPHVIZ", "nonsense")
+    with pytest.raises(ValueError, match="MICROGRADNET_GRAPHVIZ"):
+        resolve_backend()
+    with pytest.raises(ValueError, match="cannot write '.bmp'"):
+        render(neuron(), "x.bmp", backend="wasm")
+    with pytest.raises(ValueError, match="svg only"):
+        render_source("digraph { a }", "png", "wasm")
+
+
+def test_draw_shows_inline_svg_without_system_graphviz(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    o = neuron()
+    pic = draw(o, stage="backward")
+    assert pic.source.startswith("digraph microgradnet {")
+    bundle = pic._repr_mimebundle_()          # what Jupyter calls to show it
+    check_svg_matches_engine(bundle["image/svg+xml"], o)
+    check_svg_matches_engine(pic.svg(), o)
+
+
+def test_a_graph_of_thousands_of_nodes_renders():
+    # A neuron with 500 inputs summed as a balanced tree: 2000 value nodes, 1000 op nodes.
+    terms = [Value(0.01 * i, label=f"x{i}") * Value(1.0 - 0.001 * i, label=f"w{i}")
+             for i in range(500)]
+    while len(terms) > 1:
+        terms = [terms[k] + terms[k + 1] if k + 1 < len(terms) else terms[k]
+                 for k in range(0, len(terms), 2)]
+    y = terms[0].tanh()
+    y.backward()
+    order = topological_order(y)
+    assert len(order) == 2000
+    svg = render_source(to_dot(y, labels="html" if HAS_DOT else "record"), "svg")
+    nodes = svg_nodes(svg)
+    assert len(nodes) == 2000 + 1000
+    top = nodes[f"n{len(order) - 1}"]
+    assert_close(float(top[1][5:]), y.data, rtol=0, atol=TOL)
+
+
+def test_a_chain_too_deep_for_the_in_process_graphviz_gets_a_clear_error():
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(6000):
+        y = y * 1.0
+    dot = to_dot(y, stage="forward")
+    with pytest.raises(RuntimeError, match="too deep.*apt-get install graphviz"):
+        render_source(dot, "svg", "wasm")
+    # and the in-process renderer still works afterwards
+    assert b"<svg" in render_source("digraph { a -> b }", "svg", "wasm")
+
+
+# ---- the command line -----------------------------------------------------------------------
+
+USER_FILE_ROOT = """
+from microgradnet import Value
+x = Value(2.0, label="x"); w = Value(-3.0, label="w")
+root = (x * w).tanh(); root.label = "y"
+"""
+USER_FILE_BUILD = """
+from microgradnet import Value
+def build():
+    a = Value(3.0, label="a"); b = a + a; b.label = "b"; c = b + b; c.label = "c"
+    return c
+"""
+
+
+@pytest.mark.parametrize("text,name", [(USER_FILE_ROOT, "y"), (USER_FILE_BUILD, "c")])
+def test_render_command_draws_a_user_file(tmp_path, capsys, text, name):
+    src = tmp_path / "user.py"
+    src.write_text(text)
+    out = tmp_path / "g.svg"
+    assert main(["render", "--file", str(src), "-o", str(out), "--backend", "wasm"]) == 0
+    nodes = svg_nodes(out.read_bytes())
+    assert any(name in texts for texts in nodes.values())
+    assert "wrote" in capsys.readouterr().out
+    if name == "c":     # the diamond: a.grad == 4
+        assert "grad 4.0000" in nodes["n0"]
+
+
+def test_render_command_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\n")
+    assert main(["render", "--file", str(bad), "-o", str(tmp_path / "g.svg")]) == 2
+    assert "`root`" in capsys.readouterr().err
+    assert main(["render", "-o", str(tmp_path / "g.svg")]) == 2
+    assert main(["render", "NO-SUCH-ID", "-o", str(tmp_path / "g.svg")]) == 2
+    assert "no worked example" in capsys.readouterr().err
+    good = tmp_path / "good.py"
+    good.write_text(USER_FILE_ROOT)
+    assert main(["render", "--file", str(good), "-o", str(tmp_path / "g.svg"), "--stage",
+                 "update"]) == 2
+    assert "--lr" in capsys.readouterr().err
+
+
+def _examples_with_graphs():
+    from microgradnet.catalogue import EXAMPLES
+    return sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("example_id", _examples_with_graphs())
+def test_render_command_writes_dot_for_every_worked_example_with_a_graph(tmp_path, example_id):
+    from microgradnet.catalogue import EXAMPLES
+    if not isinstance(EXAMPLES[example_id].run().graph, Value):
+        pytest.skip(f"{example_id} has no graph")
+    out = tmp_path / "g.dot"
+    assert main(["render", example_id, "-o", str(out)]) == 0
+    assert out.read_text().startswith("digraph microgradnet {")
+
+
+@pytest.mark.parametrize("example_id", ["S1-3.1", "S1-3.3"])
+def test_render_command_draws_the_seed_001_network(tmp_path, example_id):
+    from microgradnet.catalogue import EXAMPLES
+    if example_id not in EXAMPLES:
+        pytest.skip(f"{example_id} is not in the catalogue yet")
+    out = tmp_path / "g.svg"
+    args = ["render", example_id, "-o", str(out), "--highlight", "w21", "--backend", "wasm"]
+    if example_id == "S1-3.3":
+        args += ["--stage", "update", "--lr", "0.1"]
+    assert main(args) == 0
+    texts = {t for ts in svg_nodes(out.read_bytes()).values() for t in ts}
+    # Each number comes from the engine on our own copy of the network.
+    mse, v = two_two_two()
+    mse.backward()
+    assert f"data {v['o2'].data:.4f}" in texts
+    assert f"grad {v['w21'].grad:.4f}" in texts
+    if example_id == "S1-3.3":
+        assert f"new {v['w21'].data - 0.1 * v['w21'].grad:.4f}" in texts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_labels_with_record_and_html_characters_survive_rendering(backend):
+    x = Value(1.25, label='w{1|2} <"x"> & \\')
+    y = x * 2.0
+    y.label = "y"
+    y.backward()
+    svg = render_source(to_dot(y, labels=LABELS[backend]), "svg", backend)
+    assert x.label in svg_nodes(svg)["n0"]
