@@ -11,7 +11,7 @@ shows the gradient of the latest pass only.
 """
 from __future__ import annotations
 
-import math
+import gc
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence, Union
 
@@ -42,10 +42,16 @@ def _check_number(data, what: str = "Value") -> float:
     return data
 
 
-def _fail(op: Op, args: Sequence["Value"], why: str, domain: bool = True) -> DomainError:
-    operands = ", ".join(_describe(a) for a in args)
+def _fail(op: Op, args: Sequence["Value | None"], why: str, domain: bool = True) -> DomainError:
+    operands = ", ".join(_describe(a) for a in args if a is not None)
     need = f"; it needs {op.domain}" if op.domain and domain else ""
     return DomainError(f"{op.name}({operands}): {why}{need}")
+
+
+def _local_fail(node: "Value", e: Exception) -> DomainError:
+    operands = ", ".join(_describe(p) for p in node.parents)
+    return DomainError(f"the derivative of {node.op}({operands}) is undefined or infinite "
+                       f"there ({e}); the node is {_describe(node)}")
 
 
 class Value:
@@ -62,17 +68,21 @@ class Value:
         >>> round(a.grad, 6), b.grad
         (-2.929349, 2.0)
     """
-    __slots__ = ("data", "grad", "label", "_op", "_parents", "_scope", "__weakref__")
+    # Two parent slots instead of a tuple: every op has one or two inputs, and a tuple would be
+    # a second garbage-collected object per node (memory, and time in the cyclic collector).
+    # _mark: which walk last visited the node (replaces a set of seen nodes: less memory).
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_scope", "_mark")
 
     def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _check_number(data)
-        self.grad = 0.0
         if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
+        self.data = _check_number(data, f"Value(label={label!r})" if label else "Value")
+        self.grad = 0.0
         self.label = label
         self._op = None
-        self._parents = ()
+        self._a = self._b = None
         self._scope = _SCOPE
+        self._mark = None
 
     # ---- read-only views ---------------------------------------------------------------------
     @property
@@ -88,12 +98,14 @@ class Value:
     @property
     def parents(self) -> tuple:
         """The op's inputs, in order, duplicates kept (``a * a`` has two parents)."""
-        return self._parents
+        if self._a is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def scope(self) -> tuple:
         """The names of the :func:`scope` blocks this node was made in, outermost first."""
-        return self._scope
+        return getattr(self, "_scope", ())
 
     @property
     def is_leaf(self) -> bool:
@@ -110,43 +122,57 @@ class Value:
 
     # ---- building nodes ------------------------------------------------------------------------
     @staticmethod
-    def _apply(op: Op, *args: "Value") -> "Value":
+    def _apply(op: Op, a: "Value", b: "Value | None" = None) -> "Value":
+        """Run ``op`` forward on one or two nodes and record the result as a new node."""
         try:
-            data = op.fn(*[a.data for a in args])
+            data = op.fn(a.data) if b is None else op.fn(a.data, b.data)
         except ZeroDivisionError:
-            raise _fail(op, args, "division by zero") from None
+            raise _fail(op, (a, b), "division by zero") from None
         except OverflowError:
-            raise _fail(op, args, "the result overflows a float", False) from None
+            raise _fail(op, (a, b), "the result overflows a float", False) from None
         except (ValueError, TypeError) as e:
-            raise _fail(op, args, f"undefined ({e})") from None
-        if data - data != 0.0:  # inf or nan, e.g. 1e200 * 1e200
-            raise _fail(op, args, f"the result is {data!r}, not a finite number", False)
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = op
-        out._parents = args
-        out._scope = _SCOPE
-        return out
+            raise _fail(op, (a, b), f"undefined ({e})") from None
+        return _node(op, a, b, data)
 
     def _binary(self, op: Op, other) -> "Value":
         if other.__class__ is not Value:
-            other = _lift(other, op)
+            other = _lift(other, op, self)
         return Value._apply(op, self, other)
 
     def _rbinary(self, op: Op, other) -> "Value":
-        return Value._apply(op, _lift(other, op), self)
+        return Value._apply(op, _lift(other, op, self), self)
 
-    def __add__(self, other): return self._binary(ops.ADD, other)
-    def __radd__(self, other): return self._rbinary(ops.ADD, other)
-    def __sub__(self, other): return self._binary(ops.SUB, other)
-    def __rsub__(self, other): return self._rbinary(ops.SUB, other)
-    def __mul__(self, other): return self._binary(ops.MUL, other)
-    def __rmul__(self, other): return self._rbinary(ops.MUL, other)
+    # + - * cannot fail but by overflow, so they skip the generic forward.
+    def __add__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _ADD, self)
+        return _node(_ADD, self, other, self.data + other.data)
+
+    def __radd__(self, other):
+        other = _lift(other, _ADD, self)
+        return _node(_ADD, other, self, other.data + self.data)
+
+    def __mul__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _MUL, self)
+        return _node(_MUL, self, other, self.data * other.data)
+
+    def __rmul__(self, other):
+        other = _lift(other, _MUL, self)
+        return _node(_MUL, other, self, other.data * self.data)
+
+    def __sub__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _SUB, self)
+        return _node(_SUB, self, other, self.data - other.data)
+
+    def __rsub__(self, other):
+        other = _lift(other, _SUB, self)
+        return _node(_SUB, other, self, other.data - self.data)
+
     def __truediv__(self, other): return self._binary(ops.DIV, other)
     def __rtruediv__(self, other): return self._rbinary(ops.DIV, other)
-    def __neg__(self): return Value._apply(ops.NEG, self)
+    def __neg__(self): return _node(ops.NEG, self, None, -self.data)
     def __pos__(self): return self
 
     def __pow__(self, other) -> "Value":
@@ -154,10 +180,13 @@ class Value:
         ``Value`` exponent (``exp(b log a)``; the base must be positive)."""
         if isinstance(other, Value):
             return Value._apply(ops.POW, self, other)
-        return Value._apply(ops.pow_const(_check_number(other, "the exponent of **")), self)
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            raise TypeError(f"**: cannot raise {_describe(self)} to {type(other).__name__} "
+                            f"{other!r}; the exponent must be a number or a Value")
+        return Value._apply(ops.pow_const(_check_number(other, f"the exponent of {_describe(self)} **")), self)
 
     def __rpow__(self, other) -> "Value":
-        return Value._apply(ops.POW, _lift(other, ops.POW), self)
+        return Value._apply(ops.POW, _lift(other, ops.POW, self), self)
 
     def __abs__(self) -> "Value":
         return Value._apply(ops.abs_op(0.0), self)
@@ -196,7 +225,7 @@ class Value:
     def relu(self, kink: float = 0.0) -> "Value":
         """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
         PyTorch; some textbooks take 1)."""
-        return Value._apply(ops.relu(kink), self)
+        return Value._apply(_RELU if kink == 0.0 else ops.relu(kink), self)
 
     def leaky_relu(self, alpha: float = 0.01, kink: float | None = None) -> "Value":
         """x for x>0 else alpha*x; derivative at 0 is ``kink`` (``alpha`` by default)."""
@@ -220,30 +249,39 @@ class Value:
         Raises:
             DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
         """
-        order = topological_order(self)
-        for node in order:
-            if node._op is not None:
-                node.grad = 0.0
-        self.grad += _check_number(gradient, "backward(gradient)")
-        for node in reversed(order):
-            g = node.grad
-            if g - g != 0.0:
-                raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
-            op = node._op
-            if op is None or g == 0.0:
-                continue
-            ps = node._parents
-            if len(ps) == 2:
-                a, b = ps
-                ga, gb = op.rule(g, node.data, a.data, b.data)
-                a.grad += ga
-                b.grad += gb
-            elif len(ps) == 1:
-                a = ps[0]
-                a.grad += op.rule(g, node.data, a.data)[0]
-            else:
-                for p, gp in zip(ps, op.rule(g, node.data, *[p.data for p in ps])):
-                    p.grad += gp
+        seed = _check_number(gradient, "backward(gradient)")
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
+        try:
+            order = topological_order(self)
+            for node in order:
+                if node._op is not None:
+                    node.grad = 0.0
+            self.grad += seed
+            node = self
+            try:
+                for node in reversed(order):
+                    g = node.grad
+                    if g - g != 0.0:
+                        raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
+                    op = node._op
+                    if op is None or g == 0.0:
+                        continue
+                    a = node._a
+                    b = node._b
+                    if b is None:
+                        a.grad += op.rule(g, node.data, a.data)[0]
+                    else:
+                        ga, gb = op.rule(g, node.data, a.data, b.data)
+                        a.grad += ga
+                        b.grad += gb
+            except DomainError:
+                raise
+            except (ArithmeticError, ValueError) as e:
+                raise _local_fail(node, e) from None
+        finally:
+            if gc_was_on:
+                gc.enable()
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
@@ -252,13 +290,33 @@ class Value:
 
 
 _new = object.__new__
+_ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
 
 
-def _lift(x, op: Op) -> Value:
+def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
+    """A new op node; refuses an infinite or NaN result (e.g. 1e200 * 1e200)."""
+    if data - data != 0.0:
+        raise _fail(op, (a, b), f"the result is {data!r}, not a finite number", False)
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._op = op
+    out._a = a
+    out._b = b
+    out._mark = None
+    if _SCOPE:
+        out._scope = _SCOPE
+    return out
+
+
+def _lift(x, op: Op, other: "Value | None" = None) -> Value:
+    """A number as a constant leaf; anything else is refused, naming the op and the operand."""
     if isinstance(x, Value):
         return x
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"{op.name}: cannot combine a Value with {type(x).__name__} {x!r}; "
+        with_ = f"{_describe(other)} with " if other is not None else "a Value with "
+        raise TypeError(f"{op.name}: cannot combine {with_}{type(x).__name__} {x!r}; "
                         "use a number or a Value")
     return Value(x)
 
@@ -289,27 +347,32 @@ def topological_order(*roots: Value) -> list:
     """Every node reachable from ``roots``, each after all of its parents (inputs first).
 
     Iterative depth-first search, so graphs far deeper than the recursion limit work; parents
-    are visited in order, so the order (and anything drawn from it) is deterministic.
+    are visited in order, so the order (and anything drawn from it) is deterministic. A walk
+    marks the nodes it visits, so two walks over one graph must not run at once in threads.
     """
     order: list = []
-    seen: set = set()
+    stamp = object()  # marks the nodes this walk has visited
     for root in roots:
         if not isinstance(root, Value):
             raise TypeError(f"expected a Value, got {type(root).__name__}")
-        if root in seen:
-            continue
-        seen.add(root)
-        stack = [(root, iter(root._parents))]
+        stack = [root]
         while stack:
-            node, it = stack[-1]
-            for p in it:
-                if p not in seen:
-                    seen.add(p)
-                    stack.append((p, iter(p._parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
+            node = stack.pop()
+            if node is None:  # the marker: every parent of the node below it is done
+                order.append(stack.pop())
+                continue
+            if node._mark is stamp:
+                continue
+            node._mark = stamp
+            stack.append(node)
+            stack.append(None)
+            # Push b before a so a's inputs come first in the order.
+            b = node._b
+            if b is not None and b._mark is not stamp:
+                stack.append(b)
+            a = node._a
+            if a is not None and a._mark is not stamp:
+                stack.append(a)
     return order
 
 
@@ -349,11 +412,16 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
             continue
         if not create_graph and g - g != 0.0:
             raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
-        ps = node._parents
-        if create_graph:
-            local = node._op.rule(g, node, *ps)
-        else:
-            local = node._op.rule(g, node.data, *[p.data for p in ps])
+        ps = node.parents
+        try:
+            if create_graph:
+                local = node._op.rule(g, node, *ps)
+            else:
+                local = node._op.rule(g, node.data, *[p.data for p in ps])
+        except DomainError:
+            raise
+        except (ArithmeticError, ValueError) as e:
+            raise _local_fail(node, e) from None
         for p, gp in zip(ps, local):
             prev = grads.get(p)
             grads[p] = gp if prev is None else prev + gp

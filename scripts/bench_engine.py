@@ -1,0 +1,282 @@
+"""Benchmark: the same graphs built and differentiated by microgradnet, micrograd (0.1.0 from
+PyPI) and PyTorch scalar tensors, in one run.
+
+Prints, per workload and engine: ns per op node for the forward pass (building the graph), the
+backward pass and both, bytes per op node at peak (tracemalloc; Python engines only, since
+PyTorch allocates in C++), and the ratio of each peer to microgradnet. Where
+``microgradnet.replay`` is available, the recorded-graph replay of the same workload is timed
+too, next to straight-line Python float code for the demo step.
+
+Workloads:
+  demo   micrograd's demo step: MLP(2, [16, 16, 1]) with ReLU, max-margin loss + L2 (alpha
+         1e-4) on 100 two-moons points.
+  chain  a 100,000-node deep chain: v = relu(1.0001 * v), 50,000 times.
+  sum    a sum of 100,000 products: sum(a_i * b_i) (a left-deep chain of 100,000 additions).
+
+Usage:
+  python scripts/bench_engine.py [--repeat 5] [--workloads demo,chain,sum] [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import random
+import sys
+import time
+import tracemalloc
+from typing import Callable
+
+# micrograd walks the graph recursively; lift the limit so it can run the deep workloads at all
+# (microgradnet does not need this: its walk is iterative).
+sys.setrecursionlimit(1_000_000)
+
+
+# ---- data and a network written once for every engine ------------------------------------------
+
+def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[list, list]:
+    """Two interleaving half circles, labels -1/+1, as scikit-learn's make_moons."""
+    rng = random.Random(seed)
+    xs, ys = [], []
+    for i in range(n):
+        t = math.pi * (i // 2) / (n // 2 - 1)
+        if i % 2 == 0:
+            x, y, label = math.cos(t), math.sin(t), -1
+        else:
+            x, y, label = 1 - math.cos(t), 0.5 - math.sin(t), 1
+        xs.append([x + rng.gauss(0, noise), y + rng.gauss(0, noise)])
+        ys.append(label)
+    return xs, ys
+
+
+def mlp_weights(sizes=(2, 16, 16, 1), seed: int = 1337) -> list:
+    rng = random.Random(seed)
+    return [[([rng.uniform(-1, 1) for _ in range(nin)], 0.0) for _ in range(nout)]
+            for nin, nout in zip(sizes, sizes[1:])]
+
+
+def demo_step(V: Callable, weights: list, X: list, Y: list):
+    """Build micrograd's demo loss with the Value class ``V``; return (loss, parameters)."""
+    layers = [[([V(w) for w in ws], V(b)) for ws, b in layer] for layer in weights]
+    params = [p for layer in layers for ws, b in layer for p in ws + [b]]
+
+    def model(x):
+        for k, layer in enumerate(layers):
+            out = []
+            for ws, b in layer:
+                act = sum((wi * xi for wi, xi in zip(ws, x)), b)
+                out.append(act.relu() if k < len(layers) - 1 else act)
+            x = out
+        return x[0]
+
+    scores = [model([V(a) for a in row]) for row in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(Y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in params)
+    return data_loss + reg_loss, params
+
+
+def chain(V: Callable, n: int = 50_000):
+    x = V(0.5)
+    v = x
+    for _ in range(n):
+        v = (v * 1.0001).relu()
+    return v, [x]
+
+
+def sum_products(V: Callable, n: int = 100_000, seed: int = 7):
+    rng = random.Random(seed)
+    a = [V(rng.uniform(-1, 1)) for _ in range(n)]
+    b = [V(rng.uniform(-1, 1)) for _ in range(n)]
+    return sum(ai * bi for ai, bi in zip(a, b)), a + b
+
+
+# ---- engines ---------------------------------------------------------------------------------
+
+def engines() -> dict:
+    found = {}
+    import microgradnet
+    found["microgradnet"] = (microgradnet.Value, lambda loss: loss.backward())
+    try:
+        from micrograd.engine import Value as MgValue
+        found["micrograd"] = (MgValue, lambda loss: loss.backward())
+    except ImportError:
+        print("micrograd not installed (pip install micrograd==0.1.0): skipped")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+
+        class TorchScalar:
+            """Scalar float64 tensors, created with requires_grad like a Value."""
+            def __new__(cls, x):
+                return torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
+
+        found["pytorch"] = (TorchScalar, lambda loss: loss.backward())
+    except ImportError:
+        print("torch not installed: skipped")
+    return found
+
+
+def count_op_nodes(loss) -> int:
+    from microgradnet import topological_order
+    return sum(1 for n in topological_order(loss) if not n.is_leaf)
+
+
+def measure(build: Callable, backward: Callable, repeat: int) -> dict:
+    fwd, bwd = [], []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.process_time()
+        loss, _ = build()
+        t1 = time.process_time()
+        backward(loss)
+        t2 = time.process_time()
+        fwd.append(t1 - t0)
+        bwd.append(t2 - t1)
+        del loss, _
+    gc.collect()
+    return {"forward_s": min(fwd), "backward_s": min(bwd),
+            "total_s": min(f + b for f, b in zip(fwd, bwd))}
+
+
+def peak_bytes(build: Callable, backward: Callable) -> int:
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    loss, _ = build()
+    backward(loss)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    del loss, _
+    return peak
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--workloads", default="demo,chain,sum")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+
+    X, Y = two_moons()
+    W = mlp_weights()
+    workloads = {
+        "demo": lambda V: demo_step(V, W, X, Y),
+        "chain": lambda V: chain(V),
+        "sum": lambda V: sum_products(V),
+    }
+    found = engines()
+    import microgradnet
+    results: dict = {}
+    for wname in args.workloads.split(","):
+        make = workloads[wname]
+        nodes = count_op_nodes(make(microgradnet.Value)[0])
+        results[wname] = {"op_nodes": nodes, "engines": {}}
+        print(f"\n== {wname}: {nodes} op nodes")
+        print(f"{'engine':<14}{'fwd ns/node':>12}{'bwd ns/node':>12}{'total ns/node':>14}"
+              f"{'bytes/node':>12}{'x slower than microgradnet':>28}")
+        for ename, (V, back) in found.items():
+            build = (lambda V=V: make(V))
+            try:
+                t = measure(build, back, args.repeat if ename != "pytorch" else max(1, args.repeat // 2))
+            except RecursionError:
+                print(f"{ename:<14}  RecursionError")
+                continue
+            mem = peak_bytes(build, back) if ename != "pytorch" else None
+            row = {k: v / nodes * 1e9 for k, v in t.items()}
+            row["bytes_per_node"] = mem / nodes if mem is not None else None
+            results[wname]["engines"][ename] = row
+        replay_row = bench_replay(make, args.repeat, nodes)
+        if replay_row:
+            results[wname]["engines"]["microgradnet replay"] = replay_row
+        if wname == "demo":
+            results[wname]["engines"]["straight-line floats"] = bench_straight_line(W, X, Y, nodes, args.repeat)
+        ref = results[wname]["engines"]["microgradnet"]["total_s"]
+        for ename, row in results[wname]["engines"].items():
+            row["ratio_vs_microgradnet"] = row["total_s"] / ref
+            mem = f"{row['bytes_per_node']:.0f}" if row.get("bytes_per_node") else "-"
+            fw = f"{row['forward_s']:.0f}" if "forward_s" in row else "-"
+            bw = f"{row['backward_s']:.0f}" if "backward_s" in row else "-"
+            print(f"{ename:<14}{fw:>12}{bw:>12}{row['total_s']:>14.0f}{mem:>12}"
+                  f"{row['ratio_vs_microgradnet']:>28.2f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return 0
+
+
+def bench_replay(make: Callable, repeat: int, nodes: int) -> dict | None:
+    """Time ``microgradnet.replay.compile_graph`` re-running the recorded graph."""
+    try:
+        from microgradnet.replay import compile_graph
+    except ImportError:
+        return None
+    import microgradnet
+    loss, leaves = make(microgradnet.Value)
+    leaves = [n for n in microgradnet.topological_order(loss) if n.is_leaf]
+    fn = compile_graph(loss, leaves)
+    values = [v.data for v in leaves]
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn(values)
+        best = min(best, time.process_time() - t0)
+    return {"total_s": best / nodes * 1e9}
+
+
+def bench_straight_line(W: list, X: list, Y: list, nodes: int, repeat: int) -> dict:
+    """The demo step written by hand as float code: forward, then backward, no graph."""
+    def step():
+        params = [(list(ws), b) for layer in W for ws, b in layer]
+        sizes = [len(layer) for layer in W]
+        gW = [[0.0] * len(ws) for ws, _ in params]
+        gB = [0.0] * len(params)
+        total = 0.0
+        for row, yi in zip(X, Y):
+            acts = [row]
+            pre = []
+            k = 0
+            for li, n in enumerate(sizes):
+                x = acts[-1]
+                z = [sum((w * xi for w, xi in zip(params[k + j][0], x)), params[k + j][1])
+                     for j in range(n)]
+                pre.append(z)
+                acts.append([max(v, 0.0) for v in z] if li < len(sizes) - 1 else z)
+                k += n
+            s = acts[-1][0]
+            m = 1 - yi * s
+            total += max(m, 0.0)
+            gs = -yi / len(X) if m > 0 else 0.0
+            grads = [gs]
+            k = len(params)
+            for li in range(len(sizes) - 1, -1, -1):
+                n = sizes[li]
+                k -= n
+                x = acts[li]
+                gx = [0.0] * len(x)
+                for j in range(n):
+                    g = grads[j]
+                    if li < len(sizes) - 1 and pre[li][j] <= 0:
+                        g = 0.0
+                    gB[k + j] += g
+                    ws = params[k + j][0]
+                    gw = gW[k + j]
+                    for i, xi in enumerate(x):
+                        gw[i] += g * xi
+                        gx[i] += g * ws[i]
+                grads = gx
+        reg = 1e-4 * sum(w * w for ws, b in params for w in ws + [b])
+        return total / len(X) + reg
+
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.process_time()
+        step()
+        best = min(best, time.process_time() - t0)
+    return {"total_s": best / nodes * 1e9}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
