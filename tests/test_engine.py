@@ -24,6 +24,13 @@ def test_value_stores_a_float():
     assert Value(1.0).grad == 0.0 and type(Value(1).grad) is float
 
 
+def test_value_accepts_numpy_scalars():
+    np = pytest.importorskip("numpy")
+    for x in (np.float64(0.25), np.float32(0.5), np.int64(3)):
+        v = Value(x)
+        assert type(v.data) is float and v.data == float(x)
+
+
 def test_leaf_has_no_op_no_parents_and_an_empty_label():
     v = Value(1.5)
     assert v.op == "" and v.parents == () and v.primitive is None and v.is_leaf

@@ -64,6 +64,15 @@ def test_grad_of_an_input_by_itself_is_one():
     assert grad(x, x, create_graph=True).data == 1.0
 
 
+def test_grad_with_respect_to_an_intermediate_node():
+    x = Value(1.5)
+    h = x * 2
+    y = h * h + x
+    assert grad(y, h) == 2 * 3.0           # y as a function of h (and x held fixed)
+    assert grad(y, [x, h]) == [2 * 2 * 3.0 + 1, 6.0]
+    assert grad(grad(y, h, create_graph=True), x) == 4.0
+
+
 def test_grad_refuses_non_values():
     x = Value(1.0)
     with pytest.raises(TypeError, match="inputs"):
