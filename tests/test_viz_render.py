@@ -3,10 +3,8 @@ SVG parsed as XML shows every node's label, value and gradient equal to the engi
 that need system Graphviz say how to install it; the ``render`` command."""
 from __future__ import annotations
 
-import re
 import shutil
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 

@@ -18,7 +18,7 @@ from typing import Iterable
 from ..engine import Value
 from .backends import render_source, resolve_backend
 from .dot import fmt_number, to_dot
-from .graph import Graph, Term, analyse, replay_backward
+from .graph import Graph, analyse, replay_backward
 
 __all__ = ["Frame", "frames", "frames_html"]
 
