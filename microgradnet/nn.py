@@ -288,8 +288,11 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def _repr_children(self) -> list:
+        return self.named_children()
+
     def __repr__(self) -> str:
-        kids = self.named_children()
+        kids = self._repr_children()
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not kids:
             return head + ")"
@@ -349,6 +352,9 @@ class Sequential(Module):
         for m in self.layers:
             input_shape = m.output_shape(input_shape)
         return input_shape
+
+    def _repr_children(self) -> list:
+        return [(str(i), m) for i, m in enumerate(self.layers)]
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -505,6 +511,9 @@ class MLP(Module):
 
     def extra_repr(self) -> str:
         return f"{self.layers[0].nin}, {[l.nout for l in self.layers]}"
+
+    def _repr_children(self) -> list:
+        return [(str(i), m) for i, m in enumerate(self.layers)]
 
 
 # ---- Linear --------------------------------------------------------------------------------
