@@ -47,6 +47,8 @@ def train(seed: int, steps: int = 100):
 
 
 def test_micrograd_demo_reaches_full_training_accuracy_deterministically():
+    # Seed 1 draws both the points and the weights. Measured: seeds 1, 2 and 3 reach 100%
+    # in 100 steps, seed 0 ends at 99% (one point), so the claim holds for most draws, not all.
     history, final = train(seed=1)
     assert final == 1.0
     assert history[-1][1] == 1.0                     # as the demo reports it (before the step)
