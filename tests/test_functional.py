@@ -211,3 +211,20 @@ def test_losses_match_torch():
          lambda t: tf.binary_cross_entropy_with_logits(t, ty), Z)
     both(lambda v: F.sum([F.sum([(i + 1) * s for i, s in enumerate(F.softmax(r))]) for r in v]),
          lambda t: (torch.softmax(t, 1) * torch.arange(1, 5, dtype=torch.float64)).sum(), Z)
+
+
+# ---- properties ---------------------------------------------------------------------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+logits = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6)
+
+
+@given(logits)
+def test_softmax_sums_to_one_and_log_softmax_is_finite_for_any_finite_logits(zs):
+    p = [v.data for v in F.softmax(zs)]
+    assert_close(sum(p), 1.0, rtol=1e-12)
+    assert all(0.0 <= v <= 1.0 for v in p)
+    lp = [v.data for v in F.log_softmax(zs)]
+    assert all(math.isfinite(v) and v <= 0.0 for v in lp)
+    assert_close(max(lp), 0.0 - math.log(sum(math.exp(v - max(zs)) for v in zs)), atol=1e-9)
