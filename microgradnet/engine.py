@@ -36,7 +36,11 @@ def _check_number(data, what: str = "Value") -> float:
         else:
             raise TypeError(f"{what} needs a real number (int or float), got "
                             f"{type(data).__name__}: {data!r}")
-    data = float(data)
+    try:
+        data = float(data)
+    except OverflowError:
+        raise ValueError(f"{what} needs a finite number, got an int too large for a float") \
+            from None
     if data - data != 0.0:
         raise ValueError(f"{what} needs a finite number, got {data!r}")
     return data
@@ -318,6 +322,9 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
         with_ = f"{_describe(other)} with " if other is not None else "a Value with "
         raise TypeError(f"{op.name}: cannot combine {with_}{type(x).__name__} {x!r}; "
                         "use a number or a Value")
+    if x - x != 0:  # NaN or infinity
+        with_ = f"{_describe(other)} with " if other is not None else "a Value with "
+        raise ValueError(f"{op.name}: cannot combine {with_}{x!r}; it needs a finite number")
     return Value(x)
 
 
@@ -410,6 +417,8 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
         g = grads.get(node)
         if g is None or node._op is None:
             continue
+        if not create_graph and g == 0.0:  # as in backward: nothing to send, even where the
+            continue                       # local slope is undefined (sqrt at 0 behind a max)
         if not create_graph and g - g != 0.0:
             raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
         ps = node.parents
@@ -418,8 +427,6 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
                 local = node._op.rule(g, node, *ps)
             else:
                 local = node._op.rule(g, node.data, *[p.data for p in ps])
-        except DomainError:
-            raise
         except (ArithmeticError, ValueError) as e:
             raise _local_fail(node, e) from None
         for p, gp in zip(ps, local):

@@ -291,9 +291,6 @@ def test_backward_sends_no_zero_gradient_through_an_undefined_slope():
     assert x.grad == 0.0
 
 
-@pytest.mark.xfail(raises=(ZeroDivisionError, ArithmeticError), strict=False,
-                   reason="engine: grad() applies a rule to a zero gradient where backward() "
-                          "skips it, so it divides by zero where backward gives 0")
 def test_grad_agrees_with_backward_on_a_zero_gradient_through_an_undefined_slope():
     x, y = _sqrt_behind_a_max()
     assert grad(y, x) == 0.0
