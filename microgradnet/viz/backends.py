@@ -8,6 +8,8 @@ The backend is chosen by the ``backend`` argument, else by the environment varia
 """
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import shutil
 import subprocess
@@ -107,6 +109,15 @@ def _run_dot(source: str, fmt: str) -> bytes:
 # without async stacks, and it handles chains of thousands of ops.
 _WASM_STACK = 2 * 1024 * 1024
 _wasm_backend = None
+
+
+@atexit.register
+def _release_wasm() -> None:
+    # Free the wasmtime objects while wasmtime is still importable; left to interpreter
+    # shutdown, their finalisers print "Exception ignored" tracebacks.
+    global _wasm_backend
+    _wasm_backend = None
+    gc.collect()
 
 
 def _wasm():
