@@ -328,6 +328,10 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
     return Value(x)
 
 
+def _value_or_none(x) -> "Value | None":
+    return x if isinstance(x, Value) else None
+
+
 def _data(x) -> float:
     return x.data if isinstance(x, Value) else x
 
@@ -341,13 +345,13 @@ def maximum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) 
         1.0
     """
     op = ops.maximum(tie)
-    return Value._apply(op, _lift(a, op), _lift(b, op))
+    return Value._apply(op, _lift(a, op, _value_or_none(b)), _lift(b, op, _value_or_none(a)))
 
 
 def minimum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
     """min(a, b) as one node; the gradient goes to the smaller input (split by ``tie``)."""
     op = ops.minimum(tie)
-    return Value._apply(op, _lift(a, op), _lift(b, op))
+    return Value._apply(op, _lift(a, op, _value_or_none(b)), _lift(b, op, _value_or_none(a)))
 
 
 def topological_order(*roots: Value) -> list:
