@@ -32,9 +32,13 @@ from microgradnet.checks import numerical_hessian, one_sided
 from microgradnet.explain import explain, explain_backward
 
 
+RESULTS = {}
+
+
 def verdict(claim: str):
     """Print a worked example's claim, the seed's answer, the engine's, and the verdict."""
     ex, r = EXAMPLES[claim], EXAMPLES[claim].run()
+    RESULTS[claim] = r
     print(f"{claim}  [{r.verdict}]  {ex.title}")
     print(f"  seed {ex.seed}, section {ex.section}")
     for name, text in (("seed says", r.seed_says), ("engine says", r.engine_says),
@@ -182,6 +186,5 @@ if plt is not None:
 # ## All verdicts
 
 # %%
-for claim in ("S2-Q1.3", "S2-Q1.4", "S2-Q1.5", "S2-Q1.6"):
-    res = EXAMPLES[claim].run()
+for claim, res in RESULTS.items():
     print(f"{claim:<9}{res.verdict:<12}{EXAMPLES[claim].title}")

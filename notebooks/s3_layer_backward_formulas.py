@@ -33,9 +33,13 @@ from microgradnet.catalogue import EXAMPLES
 from microgradnet.explain import count_paths, explain, explain_backward
 
 
+RESULTS = {}
+
+
 def verdict(claim: str):
     """Print a worked example's claim, the seed's answer, the engine's, and the verdict."""
     ex, r = EXAMPLES[claim], EXAMPLES[claim].run()
+    RESULTS[claim] = r
     print(f"{claim}  [{r.verdict}]  {ex.title}")
     print(f"  seed {ex.seed}, section {ex.section}")
     for name, text in (("seed says", r.seed_says), ("engine says", r.engine_says),
@@ -222,6 +226,5 @@ if viz is not None:
 # ## All verdicts
 
 # %%
-for claim in ("S3-Q1.1", "S3-Q1.2", "S3-Q1.3", "S3-Q1.4", "S3-Q1.5"):
-    res = EXAMPLES[claim].run()
+for claim, res in RESULTS.items():
     print(f"{claim:<9}{res.verdict:<12}{EXAMPLES[claim].title}")
