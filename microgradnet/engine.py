@@ -29,7 +29,10 @@ def _describe(x: "Value") -> str:
 
 
 def _check_number(data, what: str = "Value") -> float:
-    if isinstance(data, bool) or not isinstance(data, (int, float)):
+    if isinstance(data, bool):
+        raise TypeError(f"{what} needs a real number, got the bool {data!r}; "
+                        f"write {float(data)!r} if a number is meant")
+    if not isinstance(data, (int, float)):
         if hasattr(data, "__float__") and not isinstance(data, (str, bytes, complex)):
             # numpy scalars, fractions, decimals: real numbers in another type.
             data = float(data)

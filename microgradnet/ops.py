@@ -142,14 +142,20 @@ SOFTPLUS = Op("softplus", _softplus_f, lambda g, out, a: (g * _sigmoid(a),), 1,
 
 
 # ---- ops with a parameter: one cached record per parameter value ------------------------------
+# Each public factory turns its parameters into floats before the cache, so relu(1),
+# relu(1.0) and relu(kink=1.0) are one and the same record.
 
 def _fmt(x: float) -> str:
     return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
 
-@lru_cache(maxsize=None)
 def pow_const(n: float) -> Op:
     """``a ** n`` for a fixed number ``n``: derivative ``n * a**(n-1)``."""
+    return _pow_const(float(n))
+
+
+@lru_cache(maxsize=None)
+def _pow_const(n: float) -> Op:
     n = float(n)
 
     def fn(a: float) -> float:
@@ -176,9 +182,13 @@ def _step(x: float, left: float, right: float, kink: float) -> float:
     return right if x > 0 else (left if x < 0 else kink)
 
 
-@lru_cache(maxsize=None)
 def relu(kink: float = 0.0) -> Op:
     """``max(0, a)``; its derivative is 0 left of zero, 1 right of it, ``kink`` at zero."""
+    return _relu(float(kink))
+
+
+@lru_cache(maxsize=None)
+def _relu(kink: float = 0.0) -> Op:
     kink = float(kink)
     return Op("relu", lambda a: a if a > 0 else 0.0,
               lambda g, out, a: (g * _step(_f(a), 0.0, 1.0, kink),), 1,
@@ -186,10 +196,14 @@ def relu(kink: float = 0.0) -> Op:
               deriv=(f"1 if a > 0, 0 if a < 0, {_fmt(kink)} at 0",))
 
 
-@lru_cache(maxsize=None)
 def leaky_relu(alpha: float = 0.01, kink: float | None = None) -> Op:
     """``a`` for a > 0 else ``alpha * a``; derivative at zero is ``kink`` (default ``alpha``,
     as in PyTorch)."""
+    return _leaky_relu(float(alpha), None if kink is None else float(kink))
+
+
+@lru_cache(maxsize=None)
+def _leaky_relu(alpha: float = 0.01, kink: float | None = None) -> Op:
     alpha = float(alpha)
     k = alpha if kink is None else float(kink)
     return Op("leaky_relu", lambda a: a if a > 0 else alpha * a,
@@ -198,18 +212,26 @@ def leaky_relu(alpha: float = 0.01, kink: float | None = None) -> Op:
               deriv=(f"1 if a > 0, {_fmt(alpha)} if a < 0, {_fmt(k)} at 0",))
 
 
-@lru_cache(maxsize=None)
 def abs_op(kink: float = 0.0) -> Op:
     """``|a|``; derivative ``sign(a)``, and ``kink`` at zero (0 as in PyTorch)."""
+    return _abs_op(float(kink))
+
+
+@lru_cache(maxsize=None)
+def _abs_op(kink: float = 0.0) -> Op:
     kink = float(kink)
     return Op("abs", abs, lambda g, out, a: (g * _step(_f(a), -1.0, 1.0, kink),), 1,
               params=(("kink", kink),), formula="|a|",
               deriv=(f"sign(a), {_fmt(kink)} at 0",))
 
 
-@lru_cache(maxsize=None)
 def swish(beta: float = 1.0) -> Op:
     """``a * sigmoid(beta * a)``; derivative ``s + beta * a * s * (1 - s)``, s = sigmoid(beta a)."""
+    return _swish(float(beta))
+
+
+@lru_cache(maxsize=None)
+def _swish(beta: float = 1.0) -> Op:
     beta = float(beta)
 
     def rule(g, out, a):
@@ -221,10 +243,14 @@ def swish(beta: float = 1.0) -> Op:
               deriv=(f"s + {_fmt(beta)}*a*s*(1 - s), s = sigmoid({_fmt(beta)}*a)",))
 
 
-@lru_cache(maxsize=None)
 def maximum(tie: float = 0.5) -> Op:
     """``max(a, b)``; the gradient goes to the larger input; on a tie ``a`` gets ``tie`` of it
     and ``b`` the rest (0.5 each, as in PyTorch)."""
+    return _maximum(float(tie))
+
+
+@lru_cache(maxsize=None)
+def _maximum(tie: float = 0.5) -> Op:
     tie = float(tie)
 
     def rule(g, out, a, b):
@@ -236,9 +262,13 @@ def maximum(tie: float = 0.5) -> Op:
               deriv=("1 if a > b", "1 if b > a"))
 
 
-@lru_cache(maxsize=None)
 def minimum(tie: float = 0.5) -> Op:
     """``min(a, b)``; the gradient goes to the smaller input, split by ``tie`` on a tie."""
+    return _minimum(float(tie))
+
+
+@lru_cache(maxsize=None)
+def _minimum(tie: float = 0.5) -> Op:
     tie = float(tie)
 
     def rule(g, out, a, b):

@@ -253,3 +253,14 @@ def test_unary_op_gives_a_finite_result_or_a_domain_error(name, x):
 @given(a=ANY, b=ANY)
 def test_binary_op_gives_a_finite_result_or_a_domain_error(name, a, b):
     _finite_or_domain_error(BINARY[name], [a, b])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Value(True, label="flag"),
+    lambda: Value(1.0, label="flag") + True,
+    lambda: False * Value(1.0, label="flag"),
+    lambda: Value(2.0, label="flag") ** True,
+])
+def test_a_bool_is_refused_everywhere_a_number_is_expected(make):
+    with pytest.raises(TypeError, match="bool"):
+        make()

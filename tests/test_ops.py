@@ -232,3 +232,10 @@ def test_backward_grad_and_create_graph_give_the_same_first_derivative(case, dat
         assert isinstance(f, float) and isinstance(v, Value)
         assert_close(x.grad, f, rtol=0.0, atol=0.0, what=f"backward vs grad, x{i}")
         assert_close(v.data, f, rtol=1e-13, atol=1e-300, what=f"create_graph vs grad, x{i}")
+
+
+def test_a_parameterised_op_is_one_record_whatever_the_spelling_of_its_parameter():
+    assert relu(1) is relu(1.0) is relu(kink=1.0)
+    assert pow_const(2) is pow_const(2.0)
+    assert leaky_relu(0.01) is leaky_relu(alpha=0.01, kink=None)
+    assert max_op(1) is max_op(tie=1.0)
