@@ -139,8 +139,9 @@ print("  L1:", [round(t, 4) for t in v["final_l1"]])
 print("  L2:", [round(t, 4) for t in v["final_l2"]])
 
 # %% [markdown]
-# With L1 the targets smaller than `lam` in size end at (or within one step of) zero; with L2
-# every weight is shrunk by the same factor and none is zero.
+# With L1 the weights whose targets are smaller than `lam` in size end up hopping about zero
+# (within one step of it); with L2 every weight is shrunk by the same factor `1 / (1 + lam)`
+# and none is zero.
 #
 # ## Input noise as a penalty (S4-Q3b)
 #
