@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence, Union
 
-from .engine import Value
+from .engine import Value, maximum
 
 __all__ = [
     "sum", "mean", "dot", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "swish",
@@ -189,11 +189,30 @@ def _vector(xs, where: str) -> list:
     return [_value(x, where) for x in xs]
 
 
-def logsumexp(xs: Sequence[Scalar]) -> Value:
-    """log sum_i e^{x_i}, computed as m + log sum_i e^{x_i - m} with m = max x (a constant),
-    so it never overflows."""
+def _max_node(xs: list) -> Value:
+    m = xs[0]
+    for x in xs[1:]:
+        m = maximum(m, x)
+    return m
+
+
+def logsumexp(xs: Sequence[Scalar], max_node: bool = False) -> Value:
+    """log sum_i e^{x_i}, computed as m + log sum_i e^{x_i - m} with m = max x, so it never
+    overflows.
+
+    Args:
+        xs: Values or numbers.
+        max_node: build ``m`` from ``maximum`` nodes instead of reading it from ``.data`` as a
+            constant. The value and the gradient are the same (the shift cancels), but the
+            graph then has one structure for any data and stays overflow-safe when it is
+            replayed on new values (:mod:`microgradnet.replay`).
+
+    Example:
+        >>> round(logsumexp([0.0, 0.0], max_node=True).data, 6)
+        0.693147
+    """
     xs = _vector(xs, "logsumexp")
-    m = max(x.data for x in xs)
+    m = _max_node(xs) if max_node else max(x.data for x in xs)
     return sum([(x - m).exp() for x in xs]).log() + m
 
 
@@ -295,14 +314,29 @@ def binary_cross_entropy(p, y) -> Value:
     return mean(terms)
 
 
-def binary_cross_entropy_with_logits(z, y) -> Value:
+def _reduce(terms: list, reduction: str, where: str) -> Value:
+    if reduction == "mean":
+        return mean(terms)
+    if reduction == "sum":
+        return _value(sum(terms), where)
+    raise ValueError(f"{where}: reduction must be 'mean' or 'sum', got {reduction!r}")
+
+
+def binary_cross_entropy_with_logits(z, y, reduction: str = "mean") -> Value:
     """BCE of sigmoid(z) computed from the logit z: softplus(z) - y z (never overflows);
-    the mean over a list."""
+    the mean (or with ``reduction="sum"`` the sum) over a list. Targets may be numbers or
+    Values (leaves of the graph, e.g. for a replay).
+
+    Example:
+        >>> round(binary_cross_entropy_with_logits([0.0, 0.0], [1, 0], reduction="sum").data, 6)
+        1.386294
+    """
     zs, ys = _flat(z, "binary_cross_entropy_with_logits"), _flat(y, "binary_cross_entropy")
     if len(zs) != len(ys):
         raise ValueError(f"binary_cross_entropy_with_logits: {len(zs)} logits, "
                          f"{len(ys)} targets")
-    return mean([_value(zi, "bce").softplus() - yi * zi for zi, yi in zip(zs, ys)])
+    return _reduce([_value(zi, "bce").softplus() - yi * zi for zi, yi in zip(zs, ys)],
+                   reduction, "binary_cross_entropy_with_logits")
 
 
 def _check_index(t, n: int, where: str) -> int:
@@ -313,26 +347,46 @@ def _check_index(t, n: int, where: str) -> int:
     return t
 
 
-def cross_entropy(logits, target) -> Value:
+def cross_entropy(logits, target, max_node: bool = False) -> Value:
     """-log softmax(z)_y = logsumexp(z) - z_y, from logits, max-shifted (seed 001, S1-2.4:
     its gradient is softmax(z) - onehot(y)).
 
+    With class probabilities ``t`` as the target (as PyTorch accepts them):
+    ``-sum_k t_k log softmax(z)_k = sum_k t_k (logsumexp(z) - z_k)``; a one-hot ``t`` gives
+    the same loss as its class index. Targets given as Values are leaves of the graph, so a
+    graph built with ``max_node=True`` and one-hot target leaves has one structure for every
+    sample and can be replayed (:mod:`microgradnet.replay`).
+
     Args:
         logits: a list of K Values (one sample) or a list of such lists (a batch).
-        target: the class index (int), or a list of them for a batch (mean loss).
+        target: the class index (int) or K class probabilities (numbers or Values); a list
+            of them for a batch (mean loss).
+        max_node: the max-shift from ``maximum`` nodes (see :func:`logsumexp`).
+
+    Raises:
+        ValueError: a batch and its targets differ in length, an index is out of range, or a
+            probability target does not have K entries.
 
     Example:
         >>> round(cross_entropy([0.0, 0.0], 1).data, 6)
+        0.693147
+        >>> round(cross_entropy([0.0, 0.0], [0.0, 1.0]).data, 6)
         0.693147
     """
     if _is_seq(logits) and logits and _is_seq(logits[0]):
         if not _is_seq(target) or len(target) != len(logits):
             raise ValueError(f"cross_entropy: a batch of {len(logits)} needs as many targets, "
                              f"got {target!r}")
-        return mean([cross_entropy(z, t) for z, t in zip(logits, target)])
+        return mean([cross_entropy(z, t, max_node) for z, t in zip(logits, target)])
     zs = _vector(logits, "cross_entropy")
+    lse = logsumexp(zs, max_node)
+    if _is_seq(target):
+        if len(target) != len(zs):
+            raise ValueError(f"cross_entropy: {len(zs)} logits but {len(target)} class "
+                             f"probabilities in the target")
+        return sum([_value(t, "cross_entropy") * (lse - z) for z, t in zip(zs, target)])
     t = _check_index(target, len(zs), "cross_entropy")
-    return logsumexp(zs) - zs[t]
+    return lse - zs[t]
 
 
 def nll_loss(log_probs, target) -> Value:
@@ -350,14 +404,24 @@ def _sign(y, where: str) -> float:
     return float(yf)
 
 
-def hinge(score, y) -> Value:
+def hinge(score, y, reduction: str = "mean") -> Value:
     """max(0, 1 - y * score) for y in {-1, +1} (the SVM / micrograd "max-margin" loss); the
-    mean over lists of scores and labels."""
+    mean (or with ``reduction="sum"`` the sum) over lists of scores and labels. A label
+    given as a Value (holding -1 or +1) is used as a leaf of the graph, so a replay can feed
+    new labels; a number is a constant.
+
+    Example:
+        >>> hinge([0.5, 2.0], [1, -1], reduction="sum").data
+        3.5
+    """
     ss, ys = _flat(score, "hinge"), _flat(y, "hinge")
     if len(ss) != len(ys):
         raise ValueError(f"hinge: {len(ss)} scores, {len(ys)} labels")
-    return mean([(1 - _sign(yi, "hinge") * _value(s, "hinge")).relu()
-                 for s, yi in zip(ss, ys)])
+    terms = []
+    for s, yi in zip(ss, ys):
+        sign = _sign(yi, "hinge")
+        terms.append((1 - (yi if isinstance(yi, Value) else sign) * _value(s, "hinge")).relu())
+    return _reduce(terms, reduction, "hinge")
 
 
 def multiclass_hinge(scores, target, margin: float = 1.0) -> Value:

@@ -16,6 +16,13 @@ Every module's ``__call__`` runs ``forward`` inside ``with scope(<module name>):
 can draw each layer's nodes in one labelled box. Shape mismatches raise ``ValueError`` naming
 the layer and both shapes.
 
+Replay: in training mode the graph a model builds has one structure for any data, so
+:func:`microgradnet.replay.compile_graph` can record it once and re-run it on new batches:
+max-pooling is built from ``maximum`` nodes, batch norm computes its statistics with ops on the
+batch, and dropout multiplies by mask leaves (:attr:`Dropout.mask_leaves`) that the replay
+feeds with :meth:`Dropout.draw_mask`. (In eval mode batch norm's running statistics are
+constants of the graph, fixed when it is recorded.)
+
 Example:
     >>> from microgradnet.nn import MLP
     >>> model = MLP(2, [4, 1], rng=0)
@@ -887,7 +894,12 @@ class _Pool2d(Module):
 class MaxPool2d(_Pool2d):
     """The maximum of each window (stride = kernel size by default, no padding). The gradient
     goes to the window's largest input; on a tie, to the first in row-major order (as
-    PyTorch does)."""
+    PyTorch does).
+
+    The window is reduced with a chain of ``maximum(acc, v, tie=1.0)`` nodes (a tie goes
+    wholly to ``acc``, the earlier entries), never with Python's ``max()`` on ``.data``, so the
+    graph has the same structure for any input and can be replayed on new values
+    (:mod:`microgradnet.replay`)."""
 
     def _reduce(self, window):
         acc = window[0]
@@ -950,6 +962,16 @@ class _BatchNorm(Module):
         self.running_mean = [0.0] * num_features
         self.running_var = [1.0] * num_features
         self.num_batches_tracked = 0
+        self._batch_stats: list = []
+
+    @property
+    def batch_stats(self) -> list:
+        """``(mean, var, n)`` per feature of the last pass that used batch statistics: the
+        batch mean and biased variance as nodes of that graph, and the number of values
+        ``n`` behind them (empty in eval mode). A replayed training graph does not update the
+        running statistics; evaluating these nodes on the training batches gives them (see
+        :func:`microgradnet.training.fit_batchnorm`)."""
+        return list(self._batch_stats)
 
     def _normalise(self, c: int, xs: list) -> list:
         """Normalise the list ``xs`` of one feature's values over the batch."""
@@ -965,6 +987,7 @@ class _BatchNorm(Module):
             var = F.sum([e * e for e in d]) / n
             std = (var + self.eps).sqrt()
             xhat = [e / std for e in d]
+            self._batch_stats.append((mu, var, n))
             if self.training and self.track_running_stats:
                 m = self.momentum
                 self.running_mean[c] = (1 - m) * self.running_mean[c] + m * mu.data
@@ -1001,6 +1024,7 @@ class BatchNorm1d(_BatchNorm):
                 raise ValueError(f"{self.display_name}: expected samples of shape {nf}, got "
                                  f"{_fmt_shape(shape_of(s))}")
         samples = [_as_values(s) for s in samples]
+        self._batch_stats = []
         if self.training:
             self.num_batches_tracked += 1
         cols = [self._normalise(c, [s[c] for s in samples]) for c in range(nf)]
@@ -1029,6 +1053,7 @@ class BatchNorm2d(_BatchNorm):
                 raise ValueError(f"{self.display_name}: images of different shapes in one "
                                  f"batch: {_fmt_shape(shape)} and {_fmt_shape(shape_of(s))}")
         samples = [_as_values(s) for s in samples]
+        self._batch_stats = []
         if self.training:
             self.num_batches_tracked += 1
         C, H, W = shape
@@ -1063,12 +1088,23 @@ class Dropout(Module):
     describes the non-inverted form with a keep probability ``q``: scale by ``q`` at test time
     instead; both give the same expected output.)
 
+    Each multiplier is a leaf ``Value`` of the graph (labelled ``mask``), not a constant, so a
+    graph recorded once with :func:`microgradnet.replay.compile_graph` can be fed a new mask
+    every step: list :attr:`mask_leaves` among its leaves and feed them :meth:`draw_mask`.
+
     Args:
         p: drop probability in [0, 1].
         rng: seed or generator for the masks.
 
     Attributes:
-        mask: the multipliers of the last training pass, in the input's shape.
+        mask: the multipliers (floats) of the last training pass, in the input's shape.
+        mask_leaves: the leaves holding them, flat in row-major order.
+
+    Example:
+        >>> drop = Dropout(0.5, rng=0)
+        >>> y = drop([1.0, 2.0, 3.0])
+        >>> [m.data for m in drop.mask_leaves] == drop.mask and set(drop.mask) <= {0.0, 2.0}
+        True
     """
 
     def __init__(self, p: float = 0.5, rng=None, name: str | None = None) -> None:
@@ -1078,22 +1114,43 @@ class Dropout(Module):
         self.p = float(p)
         self._rng = _init.get_rng(rng)
         self.mask = None
+        self._mask_leaves: list = []
+
+    @property
+    def mask_leaves(self) -> list:
+        """The mask leaves of the last training pass (flat, row-major); empty before one."""
+        return list(self._mask_leaves)
+
+    def _draw(self) -> float:
+        keep = 1.0 - self.p
+        return (1.0 / keep if keep > 0 else 0.0) if self._rng.random() < keep else 0.0
+
+    def draw_mask(self) -> list:
+        """New multipliers for :attr:`mask_leaves`, in their order, from the layer's generator
+        (0 with probability ``p``, ``1 / (1 - p)`` otherwise), to feed a replayed graph. The
+        leaves themselves are not changed.
+
+        Returns:
+            A list of floats, one per mask leaf.
+        """
+        return [self._draw() for _ in self._mask_leaves]
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        keep = 1.0 - self.p
-        scale = 1.0 / keep if keep > 0 else 0.0
-        rng = self._rng
+        leaves: list = []
 
         def go(e):
             if _is_seq(e):
                 pairs = [go(i) for i in e]
                 return [a for a, _ in pairs], [m for _, m in pairs]
-            m = scale if rng.random() < keep else 0.0
+            m = self._draw()
+            leaf = Value(m, label="mask")
+            leaves.append(leaf)
             v = e if isinstance(e, Value) else _as_values(e)
-            return v * m, m
+            return v * leaf, m
         out, self.mask = go(x)
+        self._mask_leaves = leaves
         return out
 
     def extra_repr(self) -> str:

@@ -228,3 +228,68 @@ def test_softmax_sums_to_one_and_log_softmax_is_finite_for_any_finite_logits(zs)
     lp = [v.data for v in F.log_softmax(zs)]
     assert all(math.isfinite(v) and v <= 0.0 for v in lp)
     assert_close(max(lp), 0.0 - math.log(sum(math.exp(v - max(zs)) for v in zs)), atol=1e-9)
+
+
+# ---- fixed-structure forms for replay -----------------------------------------------------
+
+def test_max_node_shift_gives_the_same_loss_and_gradient_and_never_overflows():
+    z = [0.3, -1.2, 2.0, 0.5]
+    a, b = vals(z), vals(z)
+    F.cross_entropy(a, 2).backward()
+    F.cross_entropy(b, 2, max_node=True).backward()
+    assert_close(F.cross_entropy(b, 2, max_node=True).data, F.cross_entropy(a, 2).data,
+                 rtol=1e-15)
+    assert_all_close([v.grad for v in b], [v.grad for v in a], rtol=1e-14, atol=1e-16)
+    assert "max" in {n.op for n in topological_order(F.logsumexp(b, max_node=True))}
+    assert_close(F.logsumexp([1e4, 1e4], max_node=True).data, 1e4 + math.log(2), rtol=1e-15)
+    check_grad(lambda v: F.logsumexp(v, max_node=True), z)
+
+
+def test_max_node_cross_entropy_replays_on_logits_far_from_the_recorded_ones():
+    from microgradnet.replay import compile_graph
+    z, t = vals([0.1, 0.2, 0.3]), vals([0.0, 1.0, 0.0])
+    fn = compile_graph(F.cross_entropy(z, t, max_node=True), z + t)
+    out, g = fn([800.0, -5.0, 790.0, 0.0, 0.0, 1.0])    # exp(800) would overflow unshifted
+    ref = vals([800.0, -5.0, 790.0])
+    loss = F.cross_entropy(ref, 2)
+    loss.backward()
+    assert_close(out, loss.data, rtol=1e-12)
+    assert_all_close(g[:3], [v.grad for v in ref], rtol=1e-12, atol=1e-300)
+
+
+def test_cross_entropy_with_class_probabilities_matches_its_index_and_torch():
+    z = [0.3, -1.2, 2.0, 0.5]
+    assert_close(F.cross_entropy(vals(z), [0, 1, 0, 0]).data, F.cross_entropy(vals(z), 1).data,
+                 rtol=1e-15)
+    probs = [0.1, 0.6, 0.3, 0.0]
+    check_grad(lambda v: F.cross_entropy(v, probs), z)
+    with pytest.raises(ValueError, match="4 logits but 3"):
+        F.cross_entropy(vals(z), [0.5, 0.5, 0.0])
+    torch = pytest.importorskip("torch")
+    Z = [z, [1.0, 0.0, -1.0, 2.0]]
+    P = [probs, [0.25, 0.25, 0.25, 0.25]]
+    zs = [vals(r) for r in Z]
+    loss = F.cross_entropy(zs, [vals(p) for p in P])
+    loss.backward()
+    tz = torch.tensor(Z, dtype=torch.float64, requires_grad=True)
+    tl = torch.nn.functional.cross_entropy(tz, torch.tensor(P, dtype=torch.float64))
+    tl.backward()
+    assert_close(loss.data, tl.item(), rtol=1e-13)
+    assert_all_close([v.grad for r in zs for v in r], tz.grad.flatten().tolist(), rtol=1e-12,
+                     atol=1e-16)
+
+
+def test_sum_reductions_and_value_labels_keep_targets_in_the_graph():
+    z = [0.3, -1.2, 0.8]
+    assert_close(F.hinge(z, [1, -1, 1], reduction="sum").data,
+                 3 * F.hinge(z, [1, -1, 1]).data, rtol=1e-15)
+    assert_close(F.binary_cross_entropy_with_logits(z, [1, 0, 1], reduction="sum").data,
+                 3 * F.binary_cross_entropy_with_logits(z, [1, 0, 1]).data, rtol=1e-15)
+    with pytest.raises(ValueError, match="reduction"):
+        F.hinge(z, [1, -1, 1], reduction="none")
+    y = vals([1.0, -1.0, 1.0])
+    loss = F.hinge(vals(z), y, reduction="sum")
+    assert all(v in topological_order(loss) for v in y)      # labels are leaves, not constants
+    assert loss.data == F.hinge(z, [1, -1, 1], reduction="sum").data
+    with pytest.raises(ValueError, match="-1 or"):
+        F.hinge(z, vals([1.0, 0.0, 1.0]))

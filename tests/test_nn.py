@@ -501,6 +501,75 @@ def test_dropout_is_identity_in_eval_and_reproducible_by_seed():
         Dropout(1.5)
 
 
+def test_dropout_masks_are_leaves_and_draw_mask_feeds_new_ones():
+    x = values(rand((2, 3), random.Random(6)))
+    drop = Dropout(0.25, rng=5)
+    y = drop(x)
+    leaves = drop.mask_leaves
+    assert [m.data for m in leaves] == flat(drop.mask) and all(m.is_leaf for m in leaves)
+    assert [m.label for m in leaves] == ["mask"] * 6
+    assert all(m in y[i][j].parents for (i, j), m in zip([(0, 0), (0, 1), (0, 2), (1, 0),
+                                                           (1, 1), (1, 2)], leaves))
+    assert drop.parameters() == []           # mask leaves are not parameters
+    again = Dropout(0.25, rng=5)
+    again(x)
+    draws = [again.draw_mask() for _ in range(200)]
+    assert all(len(d) == 6 and set(d) <= {0.0, 1 / 0.75} for d in draws)
+    dropped = sum(v == 0.0 for d in draws for v in d) / (6 * 200)
+    assert abs(dropped - 0.25) < 0.04
+    assert Dropout(0.5).draw_mask() == []    # no training pass yet
+
+
+def test_batchnorm_exposes_its_batch_statistics_as_nodes():
+    torch = pytest.importorskip("torch")
+    X = rand((3, 2, 2, 3), random.Random(12))
+    bn = BatchNorm2d(2)
+    bn(values(X))
+    t = torch.tensor(X, dtype=torch.float64)
+    mean, var = t.mean(dim=(0, 2, 3)), t.var(dim=(0, 2, 3), unbiased=False)
+    st = bn.batch_stats
+    assert [n for _, _, n in st] == [18, 18]        # N * H * W values per channel
+    assert_all_close([m.data for m, _, _ in st], mean.tolist(), rtol=1e-13, atol=1e-16)
+    assert_all_close([v.data for _, v, _ in st], var.tolist(), rtol=1e-13)
+    bn.eval()
+    bn(values(X))
+    assert bn.batch_stats == []
+
+
+def test_a_training_graph_of_every_layer_replays_like_a_fresh_eager_pass():
+    """Conv, batch norm, max-pool (ties included), dropout: the graph is recorded once and
+    replayed on new inputs, parameters and masks; each replay equals a new eager pass."""
+    from microgradnet.replay import compile_graph
+    rng = random.Random(13)
+    drop = Dropout(0.5, rng=3)
+    model = Sequential(Conv2d(1, 2, 2, rng=1), BatchNorm2d(2), ReLU(), MaxPool2d(2), Flatten(),
+                       Linear(8, 3, rng=2), BatchNorm1d(3), ReLU(), drop, Linear(3, 2, rng=4))
+    B = 3
+    xs = [[[[Value(0.0) for _ in range(5)] for _ in range(5)]] for _ in range(B)]
+    out = model(xs)
+    params = model.parameters()
+    masks = drop.mask_leaves
+    leaves = flat(xs) + masks + params
+    fn = compile_graph(probe(out)[0], leaves)
+    for _ in range(3):
+        state = drop._rng.getstate()
+        mask = drop.draw_mask()
+        xv = [rng.choice([0.0, 1.0, 2.0]) for _ in range(B * 25)]   # ties in the pool windows
+        pv = [rng.uniform(-1, 1) for _ in params]
+        r_out, r_grads = fn(xv + mask + pv)
+        drop._rng.setstate(state)                 # the eager pass draws the same mask
+        for p, v in zip(params, pv):
+            p.data, p.grad = v, 0.0
+        fresh = values([[[xv[25 * b + 5 * i:25 * b + 5 * i + 5] for i in range(5)]]
+                        for b in range(B)])
+        loss = probe(model(fresh))[0]
+        loss.backward()
+        assert [m.data for m in drop.mask_leaves] == mask
+        assert r_out == loss.data
+        assert r_grads[:B * 25] == grads(fresh)
+        assert r_grads[len(leaves) - len(params):] == [p.grad for p in params]
+
+
 # ---- S2-Q2.3: the CNN summary --------------------------------------------------------------
 
 def s2q23_cnn():

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from helpers import assert_close
-from microgradnet import Value
+from microgradnet import Value, nn
 from microgradnet.replay import compile_graph
 from microgradnet.training import Progress, TrainConfig, accuracy, build_model, fit, load_digits
 from microgradnet.training.experiments import classify_curves
@@ -63,28 +63,41 @@ def test_progress_bar_draws_count_rate_and_postfix():
     assert last.startswith("run 100%|") and "3/3" in last and "loss=0.25" in last
 
 
-@pytest.mark.parametrize("kind", ["mlp_hinge", "cnn_bn_dropout", "mlp_logistic"])
+@pytest.mark.parametrize("kind", ["mlp_hinge", "cnn_bn_dropout", "mlp_logistic", "cnn"])
 def test_model_batch_graph_replays_exactly_with_new_data_and_masks(kind):
     model = build_model(kind, hidden=6, filters=2, seed=1)
     rng = random.Random(0)
     B = 2
     xs = [[Value(0.0) for _ in range(64)] for _ in range(B)]
-    ts = [[Value(0.0) for _ in range(10)] for _ in range(B)]
-    loss = model.loss(model.logits(xs, train=True), ts)
-    masks = [m for layer in model.dropout_layers() for m in layer.extra_leaves()]
-    leaves = [v for x in xs for v in x] + [v for t in ts for v in t] + masks + model.params
+    ts = [[Value(v) for v in model.encode(0)] for _ in range(B)]
+    loss = model.loss(model(xs), ts)
+    drops = model.layers_of(nn.Dropout)
+    masks = [m for layer in drops for m in layer.mask_leaves]
+    assert len(masks) == (6 * B if kind == "cnn_bn_dropout" else 0)
+    params = model.parameters()
+    leaves = [v for x in xs for v in x] + [v for t in ts for v in t] + masks + params
     fn = compile_graph(loss, leaves)
     for target in (3, 7):
+        states = [layer._rng.getstate() for layer in drops]
+        mask_values = [v for layer in drops for v in layer.draw_mask()]
         values = ([rng.random() for _ in range(64 * B)]
-                  + [float(k == target) for _ in range(B) for k in range(10)]
-                  + model.draw_masks(rng) + [rng.uniform(-0.5, 0.5) for _ in model.params])
+                  + [v for _ in range(B) for v in model.encode(target)]
+                  + mask_values + [rng.uniform(-0.5, 0.5) for _ in params])
         out, grads = fn(values)
-        for leaf, v in zip(leaves, values):     # the eager engine on the same values
-            leaf.data, leaf.grad = v, 0.0
-        eager = model.loss(model.logits(xs, train=True), ts)
+        # The eager engine on the same values: a fresh graph whose dropout layers draw the
+        # same masks (their generators are rewound).
+        for layer, state in zip(drops, states):
+            layer._rng.setstate(state)
+        for p, v in zip(params, values[len(leaves) - len(params):]):
+            p.data, p.grad = v, 0.0
+        fresh = [[Value(v) for v in values[64 * i:64 * (i + 1)]] for i in range(B)]
+        eager = model.loss(model(fresh), [[Value(v) for v in model.encode(target)]
+                                          for _ in range(B)])
         eager.backward()
+        assert [m.data for layer in drops for m in layer.mask_leaves] == mask_values
         assert out == eager.data
-        assert grads == [leaf.grad for leaf in leaves]
+        assert grads[:64 * B] == [v.grad for x in fresh for v in x]
+        assert grads[len(leaves) - len(params):] == [p.grad for p in params]
 
 
 def test_short_training_run_lowers_the_loss(digits):
@@ -102,7 +115,8 @@ def test_short_training_run_lowers_the_loss(digits):
 def _mean_loss(model, data) -> float:
     xs = [[Value(v) for v in x] for x in data.X]
     ts = [[float(k == y) for k in range(10)] for y in data.y]
-    return model.loss(model.logits(xs, train=False), ts).data
+    model.eval()
+    return model.loss(model(xs), ts).data
 
 
 def test_a_far_too_high_learning_rate_is_reported_as_diverged(digits):

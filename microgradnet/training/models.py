@@ -1,332 +1,181 @@
-"""Models and losses for the training experiments, built from engine ops so that their graphs
-keep one structure for any data: every choice that depends on values (ReLU's side, the winner
-of a max-pool window, the max-shift of a softmax) is an op (``relu``, ``maximum``), never a
-Python ``if`` or ``max()`` on ``.data``. That is what lets :mod:`microgradnet.replay` record a
-mini-batch graph once and re-run it on every batch.
+"""The eight classifiers of S3-Q2-5 (seed ``003_46b4f35227c027e8.txt``) and their losses, built
+from the layers of :mod:`microgradnet.nn` and the losses of :mod:`microgradnet.functional`.
 
-A model is a list of layers working on a mini-batch: a batch is a list of samples, a sample a
-flat list of Values with a ``shape`` ((features,) or (channels, height, width)). Dropout masks
-and batch-norm statistics are leaves too, so a replay can feed them new values.
+A :class:`Classifier` is an ``nn.Module``: a ``Sequential`` network plus a loss. Its training
+graph has one structure for any batch (see :mod:`microgradnet.nn` on replay), so
+:mod:`microgradnet.training.trainer` records it once and replays it: the targets are leaves
+(one-hot for the logistic and softmax losses, +-1 for the hinge loss), as are the inputs, the
+parameters and the dropout masks.
 """
 from __future__ import annotations
 
 import math
-import random
-from typing import Sequence
+from typing import Callable
 
-from ..engine import Value, maximum
+from .. import functional as F
+from .. import nn
+from ..engine import Value
 
-__all__ = ["Dense", "ReLU", "Conv2d", "MaxPool2d", "BatchNorm", "Dropout", "Model",
-           "LOSSES", "logistic_ovr_loss", "hinge_ovr_loss", "softmax_loss", "build_model",
-           "MODEL_KINDS"]
-
-
-def _sum(terms: Sequence[Value]) -> Value:
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total
+__all__ = ["Classifier", "LOSSES", "TARGET_ENCODING", "logistic_ovr_loss", "hinge_ovr_loss",
+           "softmax_loss", "build_model", "MODEL_KINDS", "MODEL_KINDS_LOSS"]
 
 
-class _Layer:
-    params: list
-    decay: list       # the parameters that get L2 weight decay (weights, not biases)
-
-    def out_shape(self, shape: tuple) -> tuple:
-        return shape
-
-    def forward(self, batch: list, shape: tuple, train: bool) -> list:
-        raise NotImplementedError
-
-    def extra_leaves(self) -> list:
-        """Leaves besides parameters that a replay must feed (masks, statistics)."""
-        return []
-
-
-class Dense(_Layer):
-    """``y_k = sum_j W[k][j] x_j + b_k``; weights uniform in +-sqrt(6/(nin+nout)) (Xavier)."""
-
-    def __init__(self, nin: int, nout: int, rng: random.Random, name: str) -> None:
-        bound = math.sqrt(6.0 / (nin + nout))
-        self.nin, self.nout, self.name = nin, nout, name
-        self.W = [[Value(rng.uniform(-bound, bound), f"{name}.W[{k}][{j}]") for j in range(nin)]
-                  for k in range(nout)]
-        self.b = [Value(0.0, f"{name}.b[{k}]") for k in range(nout)]
-        self.params = [w for row in self.W for w in row] + self.b
-        self.decay = [w for row in self.W for w in row]
-
-    def out_shape(self, shape: tuple) -> tuple:
-        n = math.prod(shape)
-        if n != self.nin:
-            raise ValueError(f"{self.name}: expected {self.nin} inputs, got shape {shape}")
-        return (self.nout,)
-
-    def forward(self, batch, shape, train):
-        out = []
-        for x in batch:
-            out.append([_sum([w * xi for w, xi in zip(row, x)]) + b
-                        for row, b in zip(self.W, self.b)])
-        return out
-
-
-class ReLU(_Layer):
-    params: list = []
-    decay: list = []
-
-    def forward(self, batch, shape, train):
-        return [[v.relu() for v in x] for x in batch]
-
-
-class Conv2d(_Layer):
-    """A 'valid' convolution (stride 1, no padding) of ``cin`` channels to ``cout`` maps with
-    ``k x k`` kernels (cross-correlation, as in PyTorch); He-uniform weights."""
-
-    def __init__(self, cin: int, cout: int, k: int, rng: random.Random, name: str) -> None:
-        self.cin, self.cout, self.k, self.name = cin, cout, k, name
-        bound = math.sqrt(6.0 / (cin * k * k))
-        self.W = [[Value(rng.uniform(-bound, bound), f"{name}.W[{f}][{i}]")
-                   for i in range(cin * k * k)] for f in range(cout)]
-        self.b = [Value(0.0, f"{name}.b[{f}]") for f in range(cout)]
-        self.params = [w for row in self.W for w in row] + self.b
-        self.decay = [w for row in self.W for w in row]
-
-    def out_shape(self, shape):
-        if len(shape) != 3 or shape[0] != self.cin or shape[1] < self.k or shape[2] < self.k:
-            raise ValueError(f"{self.name}: expected ({self.cin}, >={self.k}, >={self.k}), "
-                             f"got {shape}")
-        return (self.cout, shape[1] - self.k + 1, shape[2] - self.k + 1)
-
-    def forward(self, batch, shape, train):
-        c, h, w = shape
-        k = self.k
-        _, ho, wo = self.out_shape(shape)
-        out = []
-        for x in batch:
-            y = []
-            for f in range(self.cout):
-                wf, bf = self.W[f], self.b[f]
-                for i in range(ho):
-                    for j in range(wo):
-                        terms = [wf[(ch * k + di) * k + dj] * x[(ch * h + i + di) * w + j + dj]
-                                 for ch in range(c) for di in range(k) for dj in range(k)]
-                        y.append(_sum(terms) + bf)
-            out.append(y)
-        return out
-
-
-class MaxPool2d(_Layer):
-    """2x2 max-pooling with stride 2 (an odd last row or column is dropped), from ``maximum``
-    nodes: the gradient goes to the window's largest input."""
-    params: list = []
-    decay: list = []
-
-    def out_shape(self, shape):
-        return (shape[0], shape[1] // 2, shape[2] // 2)
-
-    def forward(self, batch, shape, train):
-        c, h, w = shape
-        _, ho, wo = self.out_shape(shape)
-        out = []
-        for x in batch:
-            y = []
-            for ch in range(c):
-                for i in range(ho):
-                    for j in range(wo):
-                        at = (ch * h + 2 * i) * w + 2 * j
-                        y.append(maximum(maximum(x[at], x[at + 1]),
-                                         maximum(x[at + w], x[at + w + 1])))
-            out.append(y)
-        return out
-
-
-class BatchNorm(_Layer):
-    """Batch normalisation per feature (per channel for images):
-    ``y = gamma (x - mean) / sqrt(var + eps) + beta``, with the batch's mean and (biased)
-    variance in training and fixed statistics in evaluation. The fixed statistics are leaves
-    (``mean``, ``var``), set by :meth:`Model.fit_batchnorm` after training."""
-
-    def __init__(self, features: int, name: str, eps: float = 1e-5) -> None:
-        self.features, self.name, self.eps = features, name, eps
-        self.gamma = [Value(1.0, f"{name}.gamma[{i}]") for i in range(features)]
-        self.beta = [Value(0.0, f"{name}.beta[{i}]") for i in range(features)]
-        self.mean = [Value(0.0, f"{name}.mean[{i}]") for i in range(features)]
-        self.var = [Value(1.0, f"{name}.var[{i}]") for i in range(features)]
-        self.params = self.gamma + self.beta
-        self.decay = []
-        self.batch_stats: list = []   # (mean node, var node) per feature, from the train graph
-
-    def extra_leaves(self):
-        return self.mean + self.var
-
-    def forward(self, batch, shape, train):
-        per = math.prod(shape) // self.features     # positions per feature (h*w for images)
-        if per * self.features != math.prod(shape):
-            raise ValueError(f"{self.name}: {self.features} features do not divide shape {shape}")
-        out = [list(x) for x in batch]
-        self.batch_stats = []
-        for f in range(self.features):
-            idx = range(f * per, (f + 1) * per)
-            if train:
-                xs = [x[i] for x in batch for i in idx]
-                mean = _sum(xs) * (1.0 / len(xs))
-                centred = [v - mean for v in xs]
-                var = _sum([d * d for d in centred]) * (1.0 / len(xs))
-                inv = (var + self.eps) ** -0.5
-                self.batch_stats.append((mean, var, len(xs)))
-                it = iter(centred)
-                for y in out:
-                    for i in idx:
-                        y[i] = self.gamma[f] * (next(it) * inv) + self.beta[f]
-            else:
-                inv = (self.var[f] + self.eps) ** -0.5
-                for x, y in zip(batch, out):
-                    for i in idx:
-                        y[i] = self.gamma[f] * ((x[i] - self.mean[f]) * inv) + self.beta[f]
-        return out
-
-
-class Dropout(_Layer):
-    """Inverted dropout with drop probability ``p`` (PyTorch's meaning): in training each unit
-    is multiplied by a mask leaf, 0 with probability p and 1/(1-p) otherwise; identity in
-    evaluation. The masks are leaves of the graph; :meth:`Model.draw_masks` draws new ones."""
-    params: list = []
-    decay: list = []
-
-    def __init__(self, p: float, name: str) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"{name}: drop probability p must lie in [0, 1), got {p!r}")
-        self.p, self.name = p, name
-        self.masks: list = []
-
-    def extra_leaves(self):
-        return [m for row in self.masks for m in row]
-
-    def forward(self, batch, shape, train):
-        if not train:
-            return batch
-        # The mask leaves are made once per batch shape and reused, like parameters, so a
-        # rebuilt graph reads the same leaves.
-        if [len(x) for x in batch] != [len(row) for row in self.masks]:
-            self.masks = [[Value(1.0, f"{self.name}.mask") for _ in x] for x in batch]
-        return [[v * m for v, m in zip(x, row)] for x, row in zip(batch, self.masks)]
-
-
-# ---- losses: one sample's logits z and target leaves t -> a Value ----------------------------
+# ---- losses: one sample's logits z and its target leaves t -> a Value ------------------------
 
 def logistic_ovr_loss(z: list, t: list) -> Value:
-    """One-vs-rest logistic loss: ``sum_k softplus(z_k) - t_k z_k`` (binary cross-entropy of
-    sigmoid(z_k) against t_k in {0, 1}, one binary classifier per class)."""
-    return _sum([zk.softplus() - tk * zk for zk, tk in zip(z, t)])
+    """One-vs-rest logistic loss: ``sum_k softplus(z_k) - t_k z_k``, the binary cross-entropy
+    of sigmoid(z_k) against t_k in {0, 1}, one binary classifier per class, summed."""
+    return F.binary_cross_entropy_with_logits(z, t, reduction="sum")
 
 
 def hinge_ovr_loss(z: list, t: list) -> Value:
-    """One-vs-rest hinge loss (a binary SVM per class): ``sum_k max(0, 1 - s_k z_k)`` with
-    ``s_k = 2 t_k - 1`` in {-1, +1}."""
-    return _sum([(1.0 - (2.0 * tk - 1.0) * zk).relu() for zk, tk in zip(z, t)])
+    """One-vs-rest hinge loss (a binary SVM per class): ``sum_k max(0, 1 - t_k z_k)`` with
+    ``t_k`` = +1 for the true class and -1 for the others."""
+    return F.hinge(z, t, reduction="sum")
 
 
 def softmax_loss(z: list, t: list) -> Value:
-    """Softmax cross-entropy (multinomial): ``log sum_k exp(z_k - m) + m - sum_k t_k z_k``
-    with the max-shift ``m`` built from ``maximum`` nodes, so no exp overflows."""
-    m = z[0]
-    for zk in z[1:]:
-        m = maximum(m, zk)
-    lse = _sum([(zk - m).exp() for zk in z]).log() + m
-    return lse - _sum([tk * zk for zk, tk in zip(z, t)])
+    """Softmax cross-entropy against a one-hot ``t``: ``logsumexp(z) - z_y``, with the
+    max-shift built from ``maximum`` nodes so that no exp overflows on any batch."""
+    return F.cross_entropy(z, t, max_node=True)
 
 
-LOSSES = {"logistic": logistic_ovr_loss, "hinge": hinge_ovr_loss, "softmax": softmax_loss}
+#: The losses by name.
+LOSSES: dict = {"logistic": logistic_ovr_loss, "hinge": hinge_ovr_loss,
+                "softmax": softmax_loss}
+
+#: How a class label becomes target values for each loss: (value of the true class, others).
+TARGET_ENCODING: dict = {"logistic": (1.0, 0.0), "hinge": (1.0, -1.0), "softmax": (1.0, 0.0)}
 
 
-class Model:
-    """A stack of layers and a loss, with the leaves a replay needs.
+def _reshape(flat: list, shape: tuple):
+    """A flat list as nested lists of ``shape`` (row-major); no nodes are made."""
+    for n in reversed(shape[1:]):
+        flat = [flat[i:i + n] for i in range(0, len(flat), n)]
+    return flat
+
+
+class Classifier(nn.Module):
+    """A network of :mod:`microgradnet.nn` layers and a per-class loss.
 
     Args:
-        layers: the layers, first to last.
+        net: the network; it maps one sample of ``in_shape`` (or a batch) to ``n_classes``
+            logits.
         loss: "logistic", "hinge" or "softmax" (see :data:`LOSSES`).
-        in_shape: one input sample's shape.
+        in_shape: one sample's shape, e.g. ``(64,)`` or ``(1, 8, 8)``.
+        n_classes: the number of classes.
+
+    Inputs are flat lists of ``prod(in_shape)`` Values (or numbers) per sample, reshaped here.
+
+    Example:
+        >>> model = build_model("softmax", seed=0)
+        >>> z = model([[0.0] * 64, [1.0] * 64])       # a batch of two samples
+        >>> len(z), len(z[0])
+        (2, 10)
     """
 
-    def __init__(self, layers: list, loss: str, in_shape: tuple, name: str = "model") -> None:
+    def __init__(self, net: nn.Module, loss: str, in_shape: tuple, n_classes: int,
+                 name: str | None = None) -> None:
+        super().__init__(name)
         if loss not in LOSSES:
-            raise ValueError(f"{name}: loss must be one of {sorted(LOSSES)}, got {loss!r}")
-        self.layers, self.loss_name, self.in_shape, self.name = layers, loss, in_shape, name
-        shape = in_shape
-        for layer in layers:
-            shape = layer.out_shape(shape)
-        self.n_out = math.prod(shape)
-        self.params = [p for layer in layers for p in layer.params]
-        decay = {id(p) for layer in layers for p in layer.decay}
-        self.decay_mask = [id(p) in decay for p in self.params]
+            raise ValueError(f"{name or 'Classifier'}: loss must be one of {sorted(LOSSES)}, "
+                             f"got {loss!r}")
+        out = net.output_shape(tuple(in_shape))
+        if out != (n_classes,):
+            raise ValueError(f"{name or 'Classifier'}: the network gives outputs of shape "
+                             f"{out}, expected ({n_classes},)")
+        self.net = net
+        self.loss_name = loss
+        self.in_shape = tuple(in_shape)
+        self.n_classes = n_classes
 
-    def logits(self, batch: list, train: bool) -> list:
-        """The outputs for a batch of samples (lists of Values)."""
-        shape = self.in_shape
-        for layer in self.layers:
-            batch = layer.forward(batch, shape, train)
-            shape = layer.out_shape(shape)
-        return batch
+    def forward(self, batch: list) -> list:
+        """The logits of a batch of flat samples: ``len(batch)`` lists of ``n_classes``."""
+        n = math.prod(self.in_shape)
+        for i, x in enumerate(batch):
+            if len(x) != n:
+                raise ValueError(f"{self.display_name}: sample {i} has {len(x)} values, "
+                                 f"expected {n} (shape {self.in_shape})")
+        return self.net([_reshape(list(x), self.in_shape) for x in batch])
 
     def loss(self, logits: list, targets: list) -> Value:
-        """The mean over the batch of the per-sample loss."""
-        f = LOSSES[self.loss_name]
-        return _sum([f(z, t) for z, t in zip(logits, targets)]) * (1.0 / len(logits))
+        """The mean over the batch of the per-sample loss; ``targets[i]`` as made by
+        :meth:`encode` (numbers or leaves)."""
+        f: Callable = LOSSES[self.loss_name]
+        return F.mean([f(z, t) for z, t in zip(logits, targets)])
 
-    def extra_leaves(self) -> list:
-        return [v for layer in self.layers for v in layer.extra_leaves()]
+    def encode(self, label: int) -> list:
+        """The target values of class ``label`` for this model's loss."""
+        on, off = TARGET_ENCODING[self.loss_name]
+        return [on if k == label else off for k in range(self.n_classes)]
 
-    def dropout_layers(self) -> list:
-        return [layer for layer in self.layers if isinstance(layer, Dropout)]
+    def decayed(self) -> list:
+        """The parameters that get L2 weight decay: the weights of the dense and convolution
+        layers (not biases, not batch norm's scale and shift)."""
+        out = []
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                out += [w for row in m.weight for w in row]
+            elif isinstance(m, nn.Conv2d):
+                out += [w for f in m.weight for c in f for r in c for w in r]
+        return out
 
-    def batchnorm_layers(self) -> list:
-        return [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+    def layers_of(self, kind: type) -> list:
+        """Every sub-module of type ``kind`` (e.g. ``nn.Dropout``), in order."""
+        return [m for m in self.modules() if isinstance(m, kind)]
 
-    def draw_masks(self, rng: random.Random) -> list:
-        """New mask values for every dropout leaf of the last training graph, in leaf order."""
-        vals = []
-        for layer in self.dropout_layers():
-            keep = 1.0 / (1.0 - layer.p)
-            vals.extend(0.0 if rng.random() < layer.p else keep
-                        for row in layer.masks for _ in row)
-        return vals
-
-    def num_parameters(self) -> int:
-        return len(self.params)
+    def extra_repr(self) -> str:
+        return f"loss={self.loss_name!r}, in_shape={self.in_shape}"
 
 
 def build_model(kind: str, in_shape: tuple = (1, 8, 8), n_classes: int = 10, hidden: int = 32,
-                filters: int = 4, kernel: int = 3, p_drop: float = 0.5, seed: int = 0) -> Model:
+                filters: int = 4, kernel: int = 3, p_drop: float = 0.5,
+                seed: int = 0) -> Classifier:
     """One of the eight classifiers of seed 003 (S3-Q2-5), sized for 8x8 digits.
+
+    Dense layers start Xavier-uniform, convolutions He-uniform (for the ReLU after them), biases
+    at 0, all from one generator seeded with ``seed``.
 
     Args:
         kind: one of :data:`MODEL_KINDS`.
+        in_shape: one image as (channels, height, width).
         hidden: hidden units of the 2-layer networks and of the CNNs' dense layer.
-        filters, kernel: the CNNs' number of filters and kernel size.
+        filters, kernel: the CNNs' number of filters and kernel size (stride 1, no padding,
+            then 2x2 max-pooling).
         p_drop: the drop probability of the dropout layer.
-        seed: the seed of the weights.
+        seed: the seed of the weights and of the dropout masks.
+
+    Returns:
+        A :class:`Classifier`.
     """
     if kind not in MODEL_KINDS:
         raise ValueError(f"build_model: kind must be one of {MODEL_KINDS}, got {kind!r}")
-    rng = random.Random(seed)
+    from ..init import Generator
+    rng = Generator(seed)
     nin = math.prod(in_shape)
-    loss = MODEL_KINDS_LOSS[kind]
     if kind in ("logistic", "svm", "softmax"):
-        layers = [Dense(nin, n_classes, rng, "fc")]
+        net = nn.Sequential(nn.Linear(nin, n_classes, rng=rng, name="fc"))
+        shape = (nin,)
     elif kind.startswith("mlp_"):
-        layers = [Dense(nin, hidden, rng, "fc1"), ReLU(), Dense(hidden, n_classes, rng, "fc2")]
+        net = nn.Sequential(nn.Linear(nin, hidden, rng=rng, name="fc1"), nn.ReLU(name="relu"),
+                            nn.Linear(hidden, n_classes, rng=rng, name="fc2"))
+        shape = (nin,)
     else:
-        c, h, w = in_shape
-        conv = Conv2d(c, filters, kernel, rng, "conv")
-        pooled = MaxPool2d().out_shape(conv.out_shape(in_shape))
-        flat = math.prod(pooled)
+        shape = tuple(in_shape)
+        conv = nn.Conv2d(in_shape[0], filters, kernel, init="he_uniform", rng=rng, name="conv")
+        pool = nn.MaxPool2d(2, name="pool")
+        flat = math.prod(pool.output_shape(conv.output_shape(shape)))
+        fc1 = nn.Linear(flat, hidden, rng=rng, name="fc1")
+        fc2 = nn.Linear(hidden, n_classes, rng=rng, name="fc2")
         if kind == "cnn":
-            layers = [conv, ReLU(), MaxPool2d(), Dense(flat, hidden, rng, "fc1"), ReLU(),
-                      Dense(hidden, n_classes, rng, "fc2")]
+            net = nn.Sequential(conv, nn.ReLU(name="relu1"), pool, nn.Flatten(name="flatten"),
+                                fc1, nn.ReLU(name="relu2"), fc2)
         else:   # seed 003's Conv-BN-ReLU-MaxPool-FC-BN-ReLU-Dropout-FC-Softmax
-            layers = [conv, BatchNorm(filters, "bn1"), ReLU(), MaxPool2d(),
-                      Dense(flat, hidden, rng, "fc1"), BatchNorm(hidden, "bn2"), ReLU(),
-                      Dropout(p_drop, "dropout"), Dense(hidden, n_classes, rng, "fc2")]
-    return Model(layers, loss, in_shape, name=kind)
+            net = nn.Sequential(conv, nn.BatchNorm2d(filters, name="bn1"),
+                                nn.ReLU(name="relu1"), pool, nn.Flatten(name="flatten"),
+                                fc1, nn.BatchNorm1d(hidden, name="bn2"), nn.ReLU(name="relu2"),
+                                nn.Dropout(p_drop, rng=rng, name="dropout"), fc2)
+    return Classifier(net, MODEL_KINDS_LOSS[kind], shape, n_classes, name=kind)
 
 
 #: The eight models of S3-Q2-5 and their losses.

@@ -12,10 +12,11 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from .. import nn
 from ..engine import Value
 from ..replay import compile_forward, compile_graph
 from .data import Split
-from .models import Model
+from .models import Classifier
 from .progress import Progress
 
 __all__ = ["TrainConfig", "History", "fit", "predict", "accuracy", "fit_batchnorm"]
@@ -31,7 +32,7 @@ class TrainConfig:
         batch_size: samples per step.
         momentum: SGD momentum (0 = plain SGD).
         weight_decay: L2 coefficient ``wd`` (penalty ``wd/2 * sum w^2`` on weights).
-        seed: seed of the shuffling and of the dropout masks.
+        seed: seed of the shuffling (the dropout masks come from the layers' own generators).
         max_steps: stop after this many steps (None: run all epochs).
     """
     lr: float = 0.05
@@ -58,9 +59,19 @@ def _one_hot(label: int, n: int) -> list:
     return t
 
 
-def fit(model: Model, data: Split, config: TrainConfig, show_progress: bool = True,
+def _input_leaves(model: Classifier, n: int) -> list:
+    return [[Value(0.0, "x") for _ in range(math.prod(model.in_shape))] for _ in range(n)]
+
+
+def fit(model: Classifier, data: Split, config: TrainConfig, show_progress: bool = True,
         desc: str = "") -> History:
     """Train ``model`` on ``data`` with mini-batch SGD, replaying one compiled batch graph.
+
+    The graph of one training batch (inputs, target leaves, dropout mask leaves, parameters)
+    is built once in training mode and compiled with :func:`microgradnet.replay.compile_graph`;
+    every step feeds it the next batch, new dropout masks (:meth:`nn.Dropout.draw_mask`) and
+    the current parameters. After training, batch norm's running statistics are set by
+    :func:`fit_batchnorm` and the model is left in eval mode.
 
     A step whose loss or gradient is not finite (a learning rate far too high) ends the run
     with ``History.diverged`` set; the parameters keep their last finite values.
@@ -73,24 +84,29 @@ def fit(model: Model, data: Split, config: TrainConfig, show_progress: bool = Tr
     B = config.batch_size
     if B < 1 or B > len(data):
         raise ValueError(f"fit: batch_size must lie in 1..{len(data)}, got {B}")
-    n_in, n_out = math.prod(model.in_shape), model.n_out
-    xs = [[Value(0.0, "x") for _ in range(n_in)] for _ in range(B)]
-    ts = [[Value(0.0, "t") for _ in range(n_out)] for _ in range(B)]
-    loss = model.loss(model.logits(xs, train=True), ts)
-    extra = [m for layer in model.dropout_layers() for m in layer.extra_leaves()]
-    leaves = [v for x in xs for v in x] + [v for t in ts for v in t] + extra + model.params
-    fn = compile_graph(loss, leaves, grad_leaves=model.params)
-    n_fixed = len(leaves) - len(model.params)
-    params = [p.data for p in model.params]
+    model.train()
+    n_out = model.n_classes
+    xs = _input_leaves(model, B)
+    ts = [[Value(v, "t") for v in model.encode(0)] for _ in range(B)]
+    loss = model.loss(model(xs), ts)
+    dropouts = model.layers_of(nn.Dropout)
+    masks = [m for layer in dropouts for m in layer.mask_leaves]
+    model_params = model.parameters()
+    leaves = [v for x in xs for v in x] + [v for t in ts for v in t] + masks + model_params
+    fn = compile_graph(loss, leaves, grad_leaves=model_params)
+    n_fixed = len(leaves) - len(model_params)
+    params = [p.data for p in model_params]
     velocity = [0.0] * len(params)
-    decay = [config.weight_decay if d else 0.0 for d in model.decay_mask]
+    decayed = set(model.decayed())
+    decay = [config.weight_decay if p in decayed else 0.0 for p in model_params]
+    targets = [model.encode(k) for k in range(n_out)]
     rng = random.Random(config.seed)
     steps_per_epoch = len(data) // B
     total = steps_per_epoch * config.epochs
     if config.max_steps is not None:
         total = min(total, config.max_steps)
     hist = History()
-    bar = Progress(total, desc or model.name, disable=not show_progress)
+    bar = Progress(total, desc or model.display_name, disable=not show_progress)
     mu, lr = config.momentum, config.lr
     step = 0
     for epoch in range(config.epochs):
@@ -103,8 +119,9 @@ def fit(model: Model, data: Split, config: TrainConfig, show_progress: bool = Tr
             idx = order[s * B:(s + 1) * B]
             values = [v for i in idx for v in data.X[i]]
             for i in idx:
-                values.extend(_one_hot(data.y[i], n_out))
-            values.extend(model.draw_masks(rng))
+                values.extend(targets[data.y[i]])
+            for layer in dropouts:
+                values.extend(layer.draw_mask())
             assert len(values) == n_fixed
             try:
                 out, grads = fn(values + params)
@@ -136,61 +153,75 @@ def fit(model: Model, data: Split, config: TrainConfig, show_progress: bool = Tr
         if hist.diverged or step >= total:
             break
     bar.close()
-    for p, v in zip(model.params, params):
+    for p, v in zip(model_params, params):
         p.data = v
-    if model.batchnorm_layers():
+    if model.layers_of(nn.BatchNorm1d) or model.layers_of(nn.BatchNorm2d):
         fit_batchnorm(model, data, B)
+    model.eval()
     hist.seconds = time.perf_counter() - start
     return hist
 
 
-def fit_batchnorm(model: Model, data: Split, batch_size: int) -> None:
-    """Set every batch-norm layer's fixed statistics from the training data: the average over
-    the training batches of the batch means and of the unbiased batch variances (with dropout
-    off), as PyTorch's running statistics with ``momentum=None`` do."""
+def fit_batchnorm(model: Classifier, data: Split, batch_size: int) -> None:
+    """Set every batch-norm layer's running statistics from the training data: the average over
+    the training batches (in order, the last incomplete one dropped) of the batch means and of
+    the unbiased batch variances, with the current parameters and dropout off, as PyTorch's
+    running statistics with ``momentum=None`` are. One forward-only replay of the batch
+    statistics (:attr:`nn.BatchNorm1d.batch_stats`) does it.
+
+    Args:
+        model: the classifier.
+        data: the training data.
+        batch_size: the samples per batch.
+    """
     B = batch_size
-    n_in = math.prod(model.in_shape)
-    xs = [[Value(0.0, "x") for _ in range(n_in)] for _ in range(B)]
-    model.logits(xs, train=True)
-    stats = [(layer, layer.batch_stats) for layer in model.batchnorm_layers()]
+    if B < 2 or B > len(data):
+        raise ValueError(f"fit_batchnorm: batch_size must lie in 2..{len(data)}, got {B}")
+    model.train()
+    for layer in model.layers_of(nn.Dropout):
+        layer.training = False
+    bns = model.layers_of(nn.BatchNorm1d) + model.layers_of(nn.BatchNorm2d)
+    xs = _input_leaves(model, B)
+    model(xs)
+    stats = [(layer, layer.batch_stats) for layer in bns]
     outs = [node for _, st in stats for mean, var, _ in st for node in (mean, var)]
-    mask_leaves = [m for layer in model.dropout_layers() for m in layer.extra_leaves()]
-    leaves = [v for x in xs for v in x] + mask_leaves + model.params
-    fwd = compile_forward(outs, leaves)
-    ones = [1.0] * len(mask_leaves)
-    params = [p.data for p in model.params]
+    params = model.parameters()
+    fwd = compile_forward(outs, [v for x in xs for v in x] + params)
+    values = [p.data for p in params]
     sums = [0.0] * len(outs)
     n_batches = len(data) // B
     for s in range(n_batches):
-        values = [v for i in range(s * B, (s + 1) * B) for v in data.X[i]]
-        for k, v in enumerate(fwd(values + ones + params)):
+        batch = [v for i in range(s * B, (s + 1) * B) for v in data.X[i]]
+        for k, v in enumerate(fwd(batch + values)):
             sums[k] += v
     k = 0
     for layer, st in stats:
         for f, (_, _, n) in enumerate(st):
-            layer.mean[f].data = sums[k] / n_batches
-            layer.var[f].data = sums[k + 1] / n_batches * n / (n - 1)
+            layer.running_mean[f] = sums[k] / n_batches
+            layer.running_var[f] = sums[k + 1] / n_batches * n / (n - 1)
             k += 2
+    model.eval()
 
 
-def predict(model: Model, X: list) -> list:
+def predict(model: Classifier, X: list) -> list:
     """The predicted class (arg-max of the outputs) of every sample of ``X``, by replaying the
-    evaluation graph of one sample."""
-    n_in = math.prod(model.in_shape)
-    x = [Value(0.0, "x") for _ in range(n_in)]
-    z = model.logits([x], train=False)[0]
-    stats = [v for layer in model.batchnorm_layers() for v in layer.extra_leaves()]
-    leaves = x + stats + model.params
-    fwd = compile_forward(z, leaves)
-    rest = [v.data for v in stats] + [p.data for p in model.params]
+    eval-mode graph of one sample (batch norm's running statistics are its constants)."""
+    was_training = model.training
+    model.eval()
+    x = _input_leaves(model, 1)
+    z = model(x)[0]
+    params = model.parameters()
+    fwd = compile_forward(z, x[0] + params)
+    rest = [p.data for p in params]
     preds = []
     for sample in X:
         out = fwd(list(sample) + rest)
         preds.append(max(range(len(out)), key=out.__getitem__))
+    model.train(was_training)
     return preds
 
 
-def accuracy(model: Model, data: Split) -> float:
+def accuracy(model: Classifier, data: Split) -> float:
     """The share of ``data`` that ``model`` classifies correctly."""
     preds = predict(model, data.X)
     return sum(p == y for p, y in zip(preds, data.y)) / len(data)
