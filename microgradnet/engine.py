@@ -81,9 +81,11 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_scope", "_mark")
 
     def __init__(self, data: Number, label: str = "") -> None:
-        if not isinstance(label, str):
+        if label.__class__ is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
-        self.data = _check_number(data, f"Value(label={label!r})" if label else "Value")
+        if data.__class__ is not float or data - data != 0.0:  # the common case skips the call
+            data = _check_number(data, f"Value(label={label!r})" if label else "Value")
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._op = None
@@ -151,9 +153,23 @@ class Value:
 
     # + - * cannot fail but by overflow, so they skip the generic forward.
     def __add__(self, other):
+        # + and * are most of every graph: _node is written out here to save a call per node.
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
-        return _node(_ADD, self, other, self.data + other.data)
+        data = self.data + other.data
+        if data - data != 0.0:
+            raise _fail(_ADD, (self, other), f"the result is {data!r}, not a finite number", False)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._op = _ADD
+        out._a = self
+        out._b = other
+        out._mark = None
+        if _SCOPE:
+            out._scope = _SCOPE
+        return out
 
     def __radd__(self, other):
         other = _lift(other, _ADD, self)
@@ -162,7 +178,20 @@ class Value:
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
-        return _node(_MUL, self, other, self.data * other.data)
+        data = self.data * other.data
+        if data - data != 0.0:
+            raise _fail(_MUL, (self, other), f"the result is {data!r}, not a finite number", False)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._op = _MUL
+        out._a = self
+        out._b = other
+        out._mark = None
+        if _SCOPE:
+            out._scope = _SCOPE
+        return out
 
     def __rmul__(self, other):
         other = _lift(other, _MUL, self)
@@ -260,10 +289,7 @@ class Value:
         gc_was_on = gc.isenabled()
         gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
         try:
-            order = topological_order(self)
-            for node in order:
-                if node._op is not None:
-                    node.grad = 0.0
+            order = _walk((self,), reset=True)
             self.grad += seed
             node = self
             try:
@@ -276,7 +302,15 @@ class Value:
                         continue
                     a = node._a
                     b = node._b
-                    if b is None:
+                    # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
+                    # applied in place here to save a call per node. Same floats, same order.
+                    if op is _ADD:
+                        a.grad += g
+                        b.grad += g
+                    elif op is _MUL:
+                        a.grad += g * b.data
+                        b.grad += g * a.data
+                    elif b is None:
                         a.grad += op.rule(g, node.data, a.data)[0]
                     else:
                         ga, gb = op.rule(g, node.data, a.data, b.data)
@@ -364,11 +398,18 @@ def topological_order(*roots: Value) -> list:
     are visited in order, so the order (and anything drawn from it) is deterministic. A walk
     marks the nodes it visits, so two walks over one graph must not run at once in threads.
     """
-    order: list = []
-    stamp = object()  # marks the nodes this walk has visited
     for root in roots:
         if not isinstance(root, Value):
             raise TypeError(f"expected a Value, got {type(root).__name__}")
+    return _walk(roots, reset=False)
+
+
+def _walk(roots: Sequence[Value], reset: bool) -> list:
+    """The topological order; with ``reset``, every op node's grad is set to 0.0 on the way
+    (backward's first step, done here to save a second pass)."""
+    order: list = []
+    stamp = object()  # marks the nodes this walk has visited
+    for root in roots:
         stack = [root]
         while stack:
             node = stack.pop()
@@ -385,8 +426,11 @@ def topological_order(*roots: Value) -> list:
             if b is not None and b._mark is not stamp:
                 stack.append(b)
             a = node._a
-            if a is not None and a._mark is not stamp:
-                stack.append(a)
+            if a is not None:
+                if reset:
+                    node.grad = 0.0
+                if a._mark is not stamp:
+                    stack.append(a)
     return order
 
 
