@@ -151,25 +151,11 @@ class Value:
     def _rbinary(self, op: Op, other) -> "Value":
         return Value._apply(op, _lift(other, op, self), self)
 
-    # + - * cannot fail but by overflow, so they skip the generic forward.
+    # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
     def __add__(self, other):
-        # + and * are most of every graph: _node is written out here to save a call per node.
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
-        data = self.data + other.data
-        if data - data != 0.0:
-            raise _fail(_ADD, (self, other), f"the result is {data!r}, not a finite number", False)
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = _ADD
-        out._a = self
-        out._b = other
-        out._mark = None
-        if _SCOPE:
-            out._scope = _SCOPE
-        return out
+        return _node(_ADD, self, other, self.data + other.data)
 
     def __radd__(self, other):
         other = _lift(other, _ADD, self)
@@ -178,20 +164,7 @@ class Value:
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
-        data = self.data * other.data
-        if data - data != 0.0:
-            raise _fail(_MUL, (self, other), f"the result is {data!r}, not a finite number", False)
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._op = _MUL
-        out._a = self
-        out._b = other
-        out._mark = None
-        if _SCOPE:
-            out._scope = _SCOPE
-        return out
+        return _node(_MUL, self, other, self.data * other.data)
 
     def __rmul__(self, other):
         other = _lift(other, _MUL, self)
