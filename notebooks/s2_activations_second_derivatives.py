@@ -24,10 +24,9 @@
 # command line: `microgradnet show S2-Q1.4`.
 
 # %%
-import textwrap
 
 from microgradnet import Value, grad
-from microgradnet.catalogue import EXAMPLES
+from microgradnet.catalogue import EXAMPLES, report
 from microgradnet.checks import numerical_hessian, one_sided
 from microgradnet.explain import explain, explain_backward
 
@@ -36,17 +35,9 @@ RESULTS = {}
 
 
 def verdict(claim: str):
-    """Print a worked example's claim, the seed's answer, the engine's, and the verdict."""
-    ex, r = EXAMPLES[claim], EXAMPLES[claim].run()
-    RESULTS[claim] = r
-    print(f"{claim}  [{r.verdict}]  {ex.title}")
-    print(f"  seed {ex.seed}, section {ex.section}")
-    for name, text in (("seed says", r.seed_says), ("engine says", r.engine_says),
-                       ("note", r.note)):
-        if text:
-            print(textwrap.fill(text, 96, initial_indent=f"  {name + ':':<13}",
-                                subsequent_indent=" " * 15))
-    return r
+    """Show a worked example (seed's answer, engine's, verdict) and keep its result."""
+    RESULTS[claim] = report(claim)
+    return RESULTS[claim]
 
 
 try:

@@ -1,5 +1,5 @@
 """The catalogue of worked examples, one per claim id of TEXTBOOK.md."""
-from .base import EXAMPLES, Example, Result, example
+from .base import EXAMPLES, Example, Result, example, report
 
 # Importing a seed module registers its examples; a module not written yet is skipped.
 import importlib as _importlib
@@ -11,4 +11,4 @@ for _name in ("seed001", "seed002", "seed003", "seed004", "experiments"):
         if _e.name != f"{__name__}.{_name}":
             raise
 
-__all__ = ["EXAMPLES", "Example", "Result", "example"]
+__all__ = ["EXAMPLES", "Example", "Result", "example", "report"]

@@ -5,10 +5,11 @@ engine (never by re-typing the seed's answer) and returns a :class:`Result`.
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Result", "Example", "EXAMPLES", "example", "VERDICTS"]
+__all__ = ["Result", "Example", "EXAMPLES", "example", "report", "VERDICTS"]
 
 #: confirmed: the seed is right; erratum: the seed is wrong (``note`` says what is right and
 #: why); convention: the answer depends on a stated convention (``note`` names the one used);
@@ -54,8 +55,36 @@ class Example:
     def run(self) -> Result:
         return self.fn()
 
+    def describe(self, result: Result, width: int = 96) -> str:
+        """The claim, where it stands in the seed, the seed's answer, the engine's and the
+        verdict, as a few wrapped lines (``S1-3.3  [confirmed]  title``, then the rest)."""
+        lines = [f"{self.id}  [{result.verdict}]  {self.title}",
+                 f"  seed {self.seed}, section {self.section}"]
+        for name, text in (("seed says", result.seed_says), ("engine says", result.engine_says),
+                           ("note", result.note)):
+            if text:
+                lines.append(textwrap.fill(text, width, initial_indent=f"  {name + ':':<13}",
+                                           subsequent_indent=" " * 15))
+        return "\n".join(lines)
+
 
 EXAMPLES: dict[str, Example] = {}
+
+
+def report(claim_id: str) -> Result:
+    """Run the worked example for ``claim_id``, print :meth:`Example.describe`, return the
+    result (for notebooks and interactive use).
+
+    Example:
+        >>> from microgradnet.catalogue import report
+        >>> r = report("S1-3.3")  # doctest: +SKIP
+    """
+    if claim_id not in EXAMPLES:
+        raise KeyError(f"no worked example {claim_id!r}; `microgradnet list` shows them all")
+    ex = EXAMPLES[claim_id]
+    result = ex.run()
+    print(ex.describe(result))
+    return result
 
 
 def example(id: str, seed: str, section: str, title: str) -> Callable:
