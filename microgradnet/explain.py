@@ -87,8 +87,9 @@ def _const(x: float) -> str:
 # ---- expressions -------------------------------------------------------------------------------
 
 class _E:
-    """A formula: ``num`` (a constant), ``sym`` (a named node), ``bin`` (+ - * / **), ``neg``,
-    ``call`` (a function such as max or tanh)."""
+    """A formula: ``num`` (a constant), ``slope`` (a constant slope of a piecewise op, kept as a
+    factor of its own so ReLU's 1 shows however the path is cut), ``sym`` (a named node),
+    ``bin`` (+ - * / **), ``neg``, ``call`` (a function such as max or tanh)."""
     __slots__ = ("kind", "val", "args")
 
     def __init__(self, kind: str, val=None, args: tuple = ()) -> None:
@@ -139,7 +140,7 @@ class _Printer:
 
     def _p(self, e: _E, minprec: int, leftmost: bool) -> str:
         k = e.kind
-        if k == "num":
+        if k in ("num", "slope"):
             return self._number(_const(e.val), e.val < 0, leftmost)
         if k == "sym":
             if self.values is None:
@@ -161,10 +162,16 @@ class _Printer:
         if self.latex and k == "bin" and e.val == "/":
             a, b = e.args
             return r"\frac{" + self._p(a, 0, True) + "}{" + self._p(b, 0, True) + "}"
-        paren = prec < minprec
+        # A negative term needs brackets wherever it is not the first thing written (inside
+        # a product, after a minus); -(a*b) is (-a)*b, so a product under a minus needs none.
+        paren = prec < minprec or (k == "neg" and not leftmost)
         lm = True if paren else leftmost
         if k == "neg":
-            s = "-" + self._p(e.args[0], 3, False)
+            a = e.args[0]
+            if a.kind == "bin" and a.val in ("*", "/"):
+                s = "-" + self._p(a, 2, False)
+            else:
+                s = "-" + self._p(a, 4 if a.kind == "neg" else 3, False)
         else:
             a, b = e.args
             op = e.val
@@ -287,6 +294,8 @@ def _edge_expr(node: Value, j: int, args: Sequence[_E], out: _E, slope: float) -
         return _bin("*", out, _bin("-", _num(1), out))
     if name == "softplus":
         return _call("sigmoid", args[0])
+    if name in _PIECEWISE:
+        return _E("slope", float(slope))
     return _num(slope)
 
 
@@ -621,7 +630,7 @@ def _forward(g: _Graph, split_root: bool) -> list:
     for n in _forward_nodes(g):
         if not (split_root and n is g.root):
             fwd.steps.append(_line(g, n))
-    secs = [fwd]
+    secs = [fwd] if fwd.steps or not split_root else []   # no empty section before the loss
     if split_root and g.root in g.expr:
         secs.append(Section("loss", "Loss", [_line(g, g.root)]))
     return secs
@@ -732,11 +741,88 @@ def _dname(top: str, bottom: str) -> tuple:
             r"\frac{\partial " + latex_name(top) + r"}{\partial " + latex_name(bottom) + "}")
 
 
-def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
+def _promotions(g: "_Graph", paths: Sequence[Path]) -> list:
+    """Unnamed intermediates to name so that no two paths read alike.
+
+    Two paths whose named nodes are the same (``L -> v1 -> z4`` twice: once through the
+    numerator, once through the sum in the denominator) differ in an unnamed intermediate one
+    of them passes through. Greedily name the intermediate that the fewest of the alike paths
+    pass through (the smallest subexpression first) until the paths split or differ only in
+    which operand they take (``a*a``), which :func:`_operand_notes` says instead.
+    """
+    index = {n: i for i, n in enumerate(g.order)}
+    promoted: set = set()
+
+    def shown(n: Value) -> bool:
+        return n in g.name or n in promoted
+
+    work = [list(paths)]
+    while work:
+        group = work.pop()
+        alike: dict = {}
+        for p in group:
+            alike.setdefault(tuple(n for n in p.nodes if shown(n)), []).append(p)
+        for sub in alike.values():
+            if len(sub) < 2:
+                continue
+            count: dict = {}
+            for p in sub:
+                for n in p.nodes:   # a path visits a node at most once (the graph is acyclic)
+                    if not shown(n) and not n.is_leaf:
+                        count[n] = count.get(n, 0) + 1
+            cands = [n for n, c in count.items() if c < len(sub)]
+            if cands:
+                promoted.add(min(cands, key=lambda n: (count[n], index[n])))
+                work.append(sub)
+    return sorted(promoted, key=index.__getitem__)
+
+
+def _describe(g: "_Graph", node: Value, inside: Value) -> str:
+    """A node for a note: its name, else its formula and the named node it is written in."""
+    if node in g.name:
+        return g.name[node]
+    text = g.printer("text", False)(g.ref[node])
+    if len(text) > 40:
+        text = f"the {node.op} node"
+    return f"{text} in {g.name[inside]}"
+
+
+def _operand_notes(g: "_Graph", paths: Sequence[Path]) -> dict:
+    """For paths through the same nodes that differ only in which operand they take (the two
+    edges of ``v4*v4``): path index -> "via operand 1 of v4*v4"."""
+    alike: dict = {}
+    for i, p in enumerate(paths):
+        alike.setdefault(tuple(n for n in p.nodes if n in g.name), []).append(i)
+    notes: dict = {}
+    for group in alike.values():
+        if len(group) < 2:
+            continue
+        first = paths[group[0]]
+        differ = [k for k in range(len(first.args))
+                  if len({paths[i].args[k] for i in group}) > 1]
+        for i in group:
+            p = paths[i]
+            said = []
+            for k in differ:
+                node = p.nodes[k]
+                inside = next(n for n in reversed(p.nodes[:k + 1]) if n in g.name)
+                e = g.expr.get(node) if node in g.name else g.ref[node]
+                text = g.printer("text", False)(e)
+                if len(text) > 40:
+                    text = _describe(g, node, inside)
+                elif node not in g.name and node is not inside:
+                    text += f" in {g.name[inside]}"
+                said.append(f"operand {p.args[k] + 1} of {text}")
+            notes[i] = "via " + ", ".join(said)
+    return notes
+
+
+def _backward(g: _Graph, wrt: Value, max_paths: int,
+              found: Optional[tuple] = None) -> Section:
     L, X = g.name[g.root], g.name[wrt]
     dtext, dlatex = _dname(L, X)
     sec = Section("backward", f"Backward pass: {dtext}")
-    paths, total = find_paths(g.root, wrt, max_paths)
+    paths, total = found if found is not None else find_paths(g.root, wrt, max_paths)
     exact_total = float(_engine_grad(g.root, wrt)) if total else 0.0
     k = g.decimals
 
@@ -753,7 +839,8 @@ def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
     if len(paths) < total:
         sec.notes.append(f"showing the first {len(paths)} of {total} paths (max_paths="
                          f"{max_paths}); the total below is the engine's gradient")
-    sym_terms, num_terms, path_values, path_exact = [], [], [], []
+    operands = _operand_notes(g, paths)
+    sym_terms, num_terms, path_values = [], [], []
     pt, pl = g.printer("text", False), g.printer("latex", False)
     nt, nl = g.printer("text", True), g.printer("latex", True)
     for i, path in enumerate(paths, 1):
@@ -772,10 +859,9 @@ def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
             seg_val *= sh
             seg_exact *= ex
             if ex == 0.0 and not dead:
-                where = g.name.get(parent, g.name.get(node, ""))
-                dead = (f"dead path: {node.op} is off at {g.name[node]}" if node.op in _PIECEWISE
-                        and node in g.name else f"zero local derivative below "
-                        f"{g.name.get(node, where)}")
+                where = _describe(g, node, start)
+                dead = (f"dead path: {node.op} is off at {where}" if node.op in _PIECEWISE
+                        else f"zero local derivative below {where}")
             if parent in g.name:
                 factors.append(_product(seg))
                 dnames.append(_dname(g.name[start], g.name[parent]))
@@ -790,19 +876,22 @@ def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
         for v in fexact:
             exact *= v
         prod = _product(factors) if len(factors) == 1 else None
-        sym_t = "*".join(_wrap(pt, f) for f in factors) if prod is None else pt(prod)
-        sym_l = r" \cdot ".join(_wrap(pl, f) for f in factors) if prod is None else pl(prod)
-        num_t = "*".join(_wrap(nt, f) for f in factors)
-        num_l = r" \cdot ".join(_wrap(nl, f) for f in factors)
-        parts = [(sym_t, sym_l)] + ([(num_t, num_l)] if num_t != sym_t else [])
+        sym_t = _join_factors(pt, factors, "*") if prod is None else pt(prod)
+        sym_l = _join_factors(pl, factors, r" \cdot ") if prod is None else pl(prod)
+        num_t = _join_factors(nt, factors, "*")
+        num_l = _join_factors(nl, factors, r" \cdot ")
+        parts = [(sym_t, sym_l)]
+        if num_t != sym_t and num_t != format_number(value, k):
+            parts.append((num_t, num_l))
         lhs_t = " * ".join(d[0] for d in dnames)
         lhs_l = r" \cdot ".join(d[1] for d in dnames)
         caption = f"path {i}: " + " -> ".join(g.name[n] for n in path.nodes if n in g.name)
+        if i - 1 in operands:
+            caption += f", {operands[i - 1]}"
         sec.steps.append(Step(lhs_t, lhs_l, parts, value, exact, caption=caption, note=dead))
         sym_terms.append((sym_t, sym_l))
         num_terms.append(value)
         path_values.append(value)
-        path_exact.append(exact)
     if len(paths) < total:
         sec.steps.append(Step(dtext, dlatex, [], rnd(exact_total), exact_total))
         return sec
@@ -812,8 +901,8 @@ def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
         return sec
     parts = []
     if total <= _SUM_FORMULAS:
-        parts.append((" + ".join(t[0] for t in sym_terms),
-                      " + ".join(t[1] for t in sym_terms)))
+        parts.append((_join_terms([t[0] for t in sym_terms]),
+                      _join_terms([t[1] for t in sym_terms])))
     nums = " + ".join(format_number(v, k) for v in num_terms)
     parts.append((nums, nums))
     value = rnd(math.fsum(path_values)) if k is not None else exact_total
@@ -821,9 +910,20 @@ def _backward(g: _Graph, wrt: Value, max_paths: int) -> Section:
     return sec
 
 
-def _wrap(p: _Printer, e: _E) -> str:
-    """A factor of a product: parenthesised when it is a sum or a negative number."""
-    return p._p(e, 2, False)
+def _join_factors(p: _Printer, factors: Sequence[_E], sep: str) -> str:
+    """Factors written side by side: a sum is bracketed, and so is a negative factor after
+    the first; a single factor is written as it is."""
+    if len(factors) == 1:
+        return p(factors[0])
+    return sep.join(p._p(f, 2, i == 0) for i, f in enumerate(factors))
+
+
+def _join_terms(terms: Sequence[str]) -> str:
+    """A sum of formulas: a term that starts with a minus is subtracted (``a - b*c``)."""
+    out = terms[0] if terms else ""
+    for t in terms[1:]:
+        out += f" - {t[1:]}" if t.startswith("-") else f" + {t}"
+    return out
 
 
 def _update_step(name: str, old: float, g: float, g_exact: float, lr: float,
@@ -902,13 +1002,19 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         if not ws:
             raise ValueError("explain: lr needs wrt (the parameters to update)")
     g = _Graph(root, names, keep=ws, decimals=decimals)
+    found = {w: find_paths(root, w, max_paths) for w in ws if w in g.values}
+    promoted = [n for w in found for n in _promotions(g, found[w][0])]
+    if promoted:
+        # Name the intermediates that tell alike paths apart, keeping every name already given.
+        keep = list(ws) + [n for n in g.name if not n.is_leaf] + promoted
+        g = _Graph(root, names, keep=keep, decimals=decimals)
     fwd = _forward(g, split_root=bool(ws))
     secs = [_given(g, _forward_nodes(g))] if given else []
     secs += fwd
     for w in ws:
         if w not in g.values:   # the root does not depend on it: no path, derivative 0
             g.name[w] = (names or {}).get(w) or w.label or "x"
-        secs.append(_backward(g, w, max_paths))
+        secs.append(_backward(g, w, max_paths, found.get(w)))
     if lr is not None:
         upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
         for w, b in zip(ws, [s for s in secs if s.key == "backward"]):

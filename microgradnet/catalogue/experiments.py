@@ -14,7 +14,7 @@ import os
 
 from .base import Result, example
 
-__all__: list[str] = []
+__all__ = ["RESULTS_DIR"]
 
 #: Where the experiments write their results: ``results/`` at the top of the repository.
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
