@@ -881,7 +881,7 @@ def _backward(g: _Graph, wrt: Value, max_paths: int,
         num_t = _join_factors(nt, factors, "*")
         num_l = _join_factors(nl, factors, r" \cdot ")
         parts = [(sym_t, sym_l)]
-        if num_t != sym_t and num_t != format_number(value, k):
+        if num_t != sym_t and not _is_number(num_t, value, k):
             parts.append((num_t, num_l))
         lhs_t = " * ".join(d[0] for d in dnames)
         lhs_l = r" \cdot ".join(d[1] for d in dnames)
@@ -908,6 +908,14 @@ def _backward(g: _Graph, wrt: Value, max_paths: int,
     value = rnd(math.fsum(path_values)) if k is not None else exact_total
     sec.steps.append(Step(dtext, dlatex, parts, value, exact_total))
     return sec
+
+
+def _is_number(text: str, value: float, decimals: Optional[int]) -> bool:
+    """Whether ``text`` is just the number ``value`` (so writing it again says nothing)."""
+    try:
+        return format_number(float(text), decimals) == format_number(value, decimals)
+    except ValueError:
+        return False
 
 
 def _join_factors(p: _Printer, factors: Sequence[_E], sep: str) -> str:

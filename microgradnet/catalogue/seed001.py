@@ -213,10 +213,15 @@ def s1_2_1() -> Result:
 
 
 def _naive_softmax(z: Sequence[Value]) -> list:
-    """The seed's first formula: exp(z_k) / sum_j exp(z_j), no shift."""
+    """The seed's first formula: yhat_k = exp(z_k) / Z, Z = sum_j exp(z_j), no shift; Z and
+    each yhat_k carry the seed's names."""
     e = [zi.exp() for zi in z]
     Z = F.sum(e)
-    return [ei / Z for ei in e]
+    Z.label = "Z"
+    out = [ei / Z for ei in e]
+    for k, y in enumerate(out):
+        y.label = f"yhat{k + 1}"
+    return out
 
 
 def _logits(K: int = 4, seed: int = 0) -> list:
@@ -240,7 +245,6 @@ def _softmax_jacobian_errors(seed_formula) -> tuple:
                 if f is not None:
                     worst = max(worst, abs(f - dz[i]))
         yk = y[0]
-        yk.label = "yhat1"
     return worst, yk
 
 
@@ -257,7 +261,7 @@ def s1_2_2() -> Result:
     return Result(seed_says="yhat_k (1 - yhat_k)", engine_says=f"autodiff agrees to {err:.1e} "
                   "(both of the seed's forms, 20 entries)",
                   verdict="confirmed" if err < 1e-12 else "erratum",
-                  values={"max_error": err}, graph=g)
+                  values={"max_error": err}, graph=g, extra={"wrt": "z1"})
 
 
 @example("S1-2.3", SEED, "2.3", "softmax: d yhat_k / d z_i, i != k")
@@ -273,7 +277,7 @@ def s1_2_3() -> Result:
     return Result(seed_says="-yhat_k yhat_i", engine_says=f"autodiff agrees to {err:.1e} "
                   "(both of the seed's forms, 60 entries)",
                   verdict="confirmed" if err < 1e-12 else "erratum",
-                  values={"max_error": err}, graph=g)
+                  values={"max_error": err}, graph=g, extra={"wrt": "z2"})
 
 
 @example("S1-2.4", SEED, "2.4", "softmax + cross-entropy: d L / d z_i, i = k and i != k")
@@ -296,7 +300,29 @@ def s1_2_4() -> Result:
     return Result(seed_says="yhat_k - 1 for i = k, yhat_i for i != k",
                   engine_says=f"autodiff agrees to {max(worst.values()):.1e} (both cases)",
                   verdict="confirmed" if ok else "erratum", values={"max_error": worst},
-                  graph=loss)
+                  graph=loss, extra={"wrt": f"z{len(z)}"})   # the last k: the case i = k
+
+
+def _label_layer(layer, n: int) -> None:
+    """Name layer ``n``'s parameters as the seed does, W[n] and b[n]: ``W2[k,j]``, ``b2[k]``."""
+    for k, row in enumerate(layer.weight):
+        for j, w in enumerate(row):
+            w.label = f"W{n}[{k + 1},{j + 1}]"
+    for k, b in enumerate(layer.bias or []):
+        b.label = f"b{n}[{k + 1}]"
+
+
+def _label(nodes: Sequence[Value], name: str) -> None:
+    """``name[1]``, ``name[2]``, ... on a layer's outputs (``z1[j]`` is z[1]_j of the seed)."""
+    for j, v in enumerate(nodes):
+        v.label = f"{name}[{j + 1}]"
+
+
+def _label_softmax(yhat: Sequence[Value]) -> None:
+    """Name the softmax's denominator Z, as the seed does, when the outputs are e_k / Z."""
+    for y in yhat:
+        if y.op == "/":
+            y.parents[1].label = "Z"
 
 
 def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float = 0.01):
@@ -305,11 +331,16 @@ def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float
     for b in layer1.bias:
         b.data = rng.uniform(-0.5, 0.5)
     layer2 = nn.Linear(Da, K, init="normal", rng=rng, name="layer2")
-    x = [Value(rng.uniform(-1, 1), label=f"x{j + 1}") for j in range(Dx)]
+    _label_layer(layer1, 1)
+    _label_layer(layer2, 2)
+    x = [Value(rng.uniform(-1, 1), label=f"x[{j + 1}]") for j in range(Dx)]
     z1 = layer1(x)
     a1 = F.leaky_relu(z1, alpha)
     z2 = layer2(a1)
     yhat = F.softmax(z2)
+    for v, name in ((z1, "z1"), (a1, "a1"), (z2, "z2"), (yhat, "yhat")):
+        _label(v, name)
+    _label_softmax(yhat)
     k = rng.randrange(K)
     loss = -yhat[k].log()
     loss.label = "L"
@@ -326,17 +357,18 @@ def s1_2_5() -> Result:
         layer2 = nn.Linear(4, 3, init="normal", rng=rng)
         for b in layer2.bias:
             b.data = rng.uniform(-1, 1)
-        a1 = [Value(rng.uniform(-1, 1), label=f"a{j + 1}") for j in range(4)]
+        _label_layer(layer2, 2)
+        a1 = [Value(rng.uniform(-1, 1), label=f"a{j + 1}") for j in range(4)]   # a[1]_j
         z2 = layer2(a1)     # z[2] = W[2] a[1] + b[2], as the seed means it
+        _label(z2, "z2")
         for k, zk in enumerate(z2):
             row = grad(zk, a1)
             worst = max(worst, max(abs(r - w.data) for r, w in zip(row, layer2.weight[k])))
-    z2[0].label = "z1"
     return Result(seed_says="delta_1 = W[2]", engine_says=f"the Jacobian equals W[2] "
                   f"(max difference {worst:.1e}, 3 random layers 4 -> 3)",
                   verdict="confirmed" if worst == 0.0 else "erratum",
                   note="with z[2] = W[2] a[1] + b[2] (see S1-2.1)",
-                  values={"max_error": worst}, graph=z2[0])
+                  values={"max_error": worst}, graph=z2[0], extra={"wrt": "a2"})
 
 
 @example("S1-2.6", SEED, "2.6", "LeakyReLU(alpha = 0.01) derivative")
@@ -397,7 +429,8 @@ def s1_2_7() -> Result:
                     "random 3-4-3 networks",
         verdict="confirmed" if ok else "erratum",
         note="delta_0 = yhat - y, delta_2 = LeakyReLU'(z[1]); with z[2] = W[2] a[1] + b[2]",
-        values={"max_error_W1": worst_w, "max_error_b1": worst_b}, graph=net["L"])
+        values={"max_error_W1": worst_w, "max_error_b1": worst_b}, graph=net["L"],
+        extra={"wrt": "b1[1]"})
 
 
 @example("S1-2.8", SEED, "2.8", "softmax overflow and the max-shifted form")

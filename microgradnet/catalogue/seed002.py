@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from ..checks import analytic_hessian, numerical_hessian, one_sided
 from ..engine import Value, grad, scope, topological_order
 from .base import Result, example
+from .seed003 import _label_batchnorm
 
 __all__: list[str] = []  # examples register themselves in EXAMPLES; nothing to import by name
 
@@ -413,9 +414,13 @@ def _bias_demo(nn) -> Value:
     conv = nn.Conv2d.from_weights([[[[w]]]], [b], name="conv")
     bn = nn.BatchNorm2d(1, name="bn")
     images = [[[[Value(v, f"x{i + 1}")]]] for i, v in enumerate((0.5, -1.0))]
-    ys = [img[0][0][0] for img in bn(conv(images))]
+    zs = conv(images)
+    for i, z in enumerate(zs):
+        z[0][0][0].label = f"z{i + 1}"
+    ys = [img[0][0][0] for img in bn(zs)]
     for i, y in enumerate(ys):
         y.label = f"y{i + 1}"
+    _label_batchnorm(ys, bn)
     loss = ys[0] * 1.0 + ys[1] * -2.0
     loss.label = "L"
     return loss

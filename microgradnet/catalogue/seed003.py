@@ -111,7 +111,22 @@ def _max_diff(a, b) -> float:
 
 def _upstream_loss(ys, g):
     """L = sum(G * Y): its gradient with respect to Y is G."""
-    return _sum(y * gi for y, gi in zip(_flat(ys), _flat(g)))
+    loss = _sum(y * gi for y, gi in zip(_flat(ys), _flat(g)))
+    loss.label = "L"
+    return loss
+
+
+def _label(xs, name: str) -> None:
+    """Label a layer's outputs (nested lists of Values) ``name[i,j,...]``, 1-based, so a
+    step-through writes Y[1,2] = ... as the seed does instead of inlining each output."""
+    stack = [(xs, ())]
+    while stack:
+        src, idx = stack.pop()
+        for i, x in enumerate(src):
+            if isinstance(x, list):
+                stack.append((x, idx + (i,)))
+            else:
+                x.label = f"{name}[{','.join(str(k + 1) for k in idx + (i,))}]"
 
 
 def _grads(loss: Value, xs):
@@ -143,6 +158,7 @@ def fully_connected() -> Result:
                                    b_labels=lambda k: f"b[{k}]")
     G = _rand(rng, n, m)
     Y = layer(X)
+    _label(Y, "Y")
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     dW = _transpose(_grads(loss, layer.weight))            # back to the seed's d x m
@@ -174,7 +190,7 @@ def fully_connected() -> Result:
                 "err_dX_rows": err_dX_rows, "err_dX_cols": err_dX_cols,
                 "err_db_single": err_db_single, "seed_dX_conforms": conforms},
         graph=loss,
-        extra={"X": X, "W": Wf, "layer": layer, "G": G,
+        extra={"X": X, "W": Wf, "layer": layer, "G": G, "wrt": "X[1,1]",
                "convention": "Y = X W + b, X is n x d, W is d x m"},
     )
 
@@ -189,6 +205,7 @@ def relu_mask() -> Result:
     X = _values(xs, "X")
     G = _rand(rng, 7)
     Y = nn.ReLU()(X)
+    _label(Y, "Y")
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     seed = [g * (1.0 if x > 0 else 0.0) for g, x in zip(G, xs)]    # dY * I(X > 0)
@@ -203,7 +220,7 @@ def relu_mask() -> Result:
         values={"dX": _data(dX), "seed_dX": seed, "err": _max_diff(seed, dX),
                 "one_sided_at_0": (left, right)},
         graph=loss,
-        extra={"X": X, "G": G},
+        extra={"X": X, "G": G, "wrt": "X[3]"},      # the input at the kink
     )
 
 
@@ -218,6 +235,8 @@ def dropout_mask() -> Result:
     G = _rand(rng, 8)
     layer = nn.Dropout(p, rng=330)
     Y = layer(X)
+    _label(Y, "Y")
+    _label([y.parents[1] for y in Y if y.parents[1].is_leaf], "M")   # the mask leaves
     applied = layer.mask                                          # in {0, 1/(1-p)}
     M = [1.0 if a else 0.0 for a in applied]                      # the 0/1 mask
     loss = _upstream_loss(Y, G)
@@ -234,7 +253,7 @@ def dropout_mask() -> Result:
         values={"dX": _data(dX), "mask": M, "p": p, "err_01_mask": _max_diff(seed_01, dX),
                 "err_scaled_mask": _max_diff(scaled, dX)},
         graph=loss,
-        extra={"X": X, "G": G},
+        extra={"X": X, "G": G, "wrt": f"X[{applied.index(max(applied)) + 1}]"},   # kept
     )
 
 
@@ -253,6 +272,8 @@ def batchnorm_backward() -> Result:
     gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
     G = _rand(rng, n)
     Y = layer([[x] for x in X])                    # a batch of n samples of one feature
+    _label([y[0] for y in Y], "Y")
+    _label_batchnorm([y[0] for y in Y], layer)
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     _, mu, sigma = _batchnorm(X, gamma, beta, eps)  # mu and sigma as nodes, for the steps
@@ -288,7 +309,8 @@ def batchnorm_backward() -> Result:
                 "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f,
                 "eps": eps},
         graph=loss,
-        extra={"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G},
+        extra={"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G,
+               "wrt": "gamma[1]"},   # six paths; dL/dX[1] has 91
     )
 
 
@@ -303,7 +325,10 @@ def conv_backward() -> Result:
     X = _values(_rand(rng, N, C, H, H), "X")
     layer = nn.Conv2d.from_weights(_rand(rng, F, C, K, K), _rand(rng, F))
     W = layer.weight
+    _label(W, "W")
+    _label(layer.bias, "b")
     Y = layer(X)
+    _label(Y, "Y")
     Ho = H - K + 1
     G = _rand(rng, N, F, Ho, Ho)
     loss = _upstream_loss(Y, G)
@@ -339,7 +364,7 @@ def conv_backward() -> Result:
               "n for the batch index and a kernel index."),
         values={"dX": _data(dX), "dW": _data(dW), **errs},
         graph=loss,
-        extra={"X": X, "layer": layer, "G": G},
+        extra={"X": X, "layer": layer, "G": G, "wrt": "W[1,1,1,1]"},
     )
 
 
@@ -384,8 +409,13 @@ def positive_inputs_sign() -> Result:
         t = rng.choice((0.0, 1.0))
         for act in ("sigmoid", "tanh"):
             x = [getattr(ai, act)() for ai in a]
+            _label(x, "x")
             f = _sum([wi * xi for wi, xi in zip(w, x)]) + b
-            loss = (f.sigmoid() - t) ** 2
+            f.label = "f"
+            out = f.sigmoid()
+            out.label = "s"
+            loss = (out - t) ** 2
+            loss.label = "L"
             gw = grad(loss, w)
             signs = {math.copysign(1.0, g) for g in gw if g != 0.0}
             if act == "sigmoid":
@@ -403,6 +433,7 @@ def positive_inputs_sign() -> Result:
         values={"frac_same_sign_sigmoid": frac_sig, "frac_same_sign_tanh": frac_tanh,
                 "trials": trials},
         graph=last,
+        extra={"wrt": "w1"},
     )
 
 
@@ -438,6 +469,7 @@ def dropout_inference() -> Result:
     mc = [t / samples for t in total]
     se = [math.sqrt((s / samples - m * m) / samples) for s, m in zip(total_sq, mc)]
     inference = layer([q] * d)                                       # W (x * p), p = keep
+    _label(inference, "y")
     seed_y = [v.data for v in inference]
     drop_y = [v.data for v in layer([1 - q] * d)]                    # if p were the drop prob
     err = _max_diff(seed_y, exact)
@@ -457,6 +489,23 @@ def dropout_inference() -> Result:
 
 
 # ---- batch norm's statistics as nodes ---------------------------------------------------------
+
+def _label_batchnorm(ys: list, layer) -> None:
+    """Name the batch statistics of a one-feature batch norm as the seed does: mu, var, sigma
+    and xhat[i], when the outputs have the form gamma * xhat_i + beta, xhat_i = (X_i - mu)
+    / sigma."""
+    stats = layer.batch_stats
+    if stats:
+        mu, var, _ = stats[0]
+        mu.label, var.label = "mu", "var"
+    for i, y in enumerate(ys):
+        if y.op != "+" or y.parents[0].op != "*":
+            return
+        xhat = y.parents[0].parents[1]
+        if xhat.op != "/":
+            return
+        xhat.label = f"xhat[{i + 1}]"
+        xhat.parents[1].label = "sigma"
 
 def _batchnorm(xs: list, gamma: Value, beta: Value, eps: float) -> tuple:
     """Batch norm of one feature written out, returning (outputs, mu, sigma) so the steps of

@@ -35,11 +35,17 @@ def _regression_data(n: int, d: int, seed: int) -> tuple:
     return xs, ys
 
 
-def _half_mse(xs, ys, w, b) -> Value:
-    """L = 1/(2n) sum_i (y_i - (w . x_i + b))^2."""
+def _half_mse(xs, ys, w, b, label: bool = False) -> Value:
+    """L = 1/(2n) sum_i (y_i - (w . x_i + b))^2; with ``label`` the predictions are named
+    yhat[i] and the loss L, as the seed writes them."""
     n = len(xs)
-    return _sum([(y - (_sum([wj * xj for wj, xj in zip(w, x)]) + b)) ** 2
-                 for x, y in zip(xs, ys)]) / (2 * n)
+    yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) + b for x in xs]
+    loss = _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
+    if label:
+        for i, yh in enumerate(yhat):
+            yh.label = f"yhat[{i + 1}]"
+        loss.label = "L"
+    return loss
 
 
 @example("S4-Q1a", SEED, "Q1.a", "Gradients of the 1/(2n) squared-error linear regression")
@@ -49,7 +55,7 @@ def regression_gradients() -> Result:
     rng = random.Random(410)
     w = [Value(rng.uniform(-1, 1), f"w{j + 1}") for j in range(d)]
     b = Value(rng.uniform(-1, 1), "b")
-    loss = _half_mse(xs, ys, w, b)
+    loss = _half_mse(xs, ys, w, b, label=True)
     gw, gb = grad(loss, w), grad(loss, b)
     yhat = [sum(wj.data * xj for wj, xj in zip(w, x)) + b.data for x in xs]
     # The seed: dL/dw_j = 1/(2n) sum_i 2 x_j (yhat - y); dL/db = 1/(2n) sum_i 2 (yhat - y).
@@ -65,7 +71,7 @@ def regression_gradients() -> Result:
         values={"grad_w": gw, "grad_b": gb, "seed_grad_w": seed_gw, "seed_grad_b": seed_gb,
                 "err": err},
         graph=loss,
-        extra={"w": w, "b": b, "x": xs, "y": ys},
+        extra={"w": w, "b": b, "x": xs, "y": ys, "wrt": "w1"},
     )
 
 
@@ -237,7 +243,9 @@ def l1_update() -> Result:
     a = [rng.uniform(-2, 2) for _ in range(4)]
     w = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
     data_loss = _sum([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
+    data_loss.label = "L"
     total = data_loss + lam * _sum([wi.abs() for wi in w])
+    total.label = "J"
     g_total = grad(total, w)                      # dL/dw + lam sign(w), by autodiff
     g_data = grad(data_loss, w)
     data_loss.backward()
@@ -271,7 +279,7 @@ def l1_update() -> Result:
                 "lam_run": lam2, "lr_run": lr2, "steps": steps,
                 "final_l1": final_l1, "final_l2": final_l2},
         graph=total,
-        extra={"w": w},
+        extra={"w": w, "wrt": "w1", "lr": lr},
     )
 
 
@@ -284,11 +292,16 @@ def input_noise() -> Result:
     rng = random.Random(460)
     w = [Value(rng.uniform(-1.5, 1.5), f"w{j + 1}") for j in range(d)]
 
-    def loss(inputs) -> Value:
-        return _sum([(y - _sum([wj * xj for wj, xj in zip(w, x)])) ** 2
-                     for x, y in zip(inputs, ys)]) / (2 * n)
+    def loss(inputs, label: bool = False) -> Value:
+        yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) for x in inputs]
+        out = _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
+        if label:
+            for i, yh in enumerate(yhat):
+                yh.label = f"yhat[{i + 1}]"
+            out.label = "L"
+        return out
 
-    clean_graph = loss(xs)
+    clean_graph = loss(xs, label=True)
     clean = clean_graph.data
     mc_rng = random.Random(461)
     total = total_sq = 0.0
@@ -311,7 +324,7 @@ def input_noise() -> Result:
         values={"monte_carlo": mean, "standard_error": se, "clean_loss": clean,
                 "seed_value": seed_value, "half_penalty_value": half_value, "s": s,
                 "norm2": norm2, "samples": samples, "w": [wj.data for wj in w]},
-        graph=clean_graph,
+        graph=clean_graph, extra={"wrt": "w1"},
     )
 
 
@@ -432,10 +445,22 @@ def zero_init_sigmoid() -> Result:
         signs.append([math.copysign(1.0, r.new) if r.new else 0.0 for r in records])
     # Two layers: 3 inputs, 2 sigmoid hidden units, all weights and biases zero.
     x, y = [0.3, -1.2, 0.8], 1.0
-    net = nn.Sequential(nn.Linear(3, 2, init="zeros"), nn.Sigmoid(),
-                        nn.Linear(2, 1, init="zeros"), nn.Sigmoid())
-    p = net(x)[0]
+
+    def zeros(nout: int, nin: int, n: int):
+        """Layer n from zero weights, named W1[k,j], b1[k] / W2[k,j], b2[k] so the two
+        layers' names differ."""
+        return nn.Linear.from_weights([[0.0] * nin for _ in range(nout)], [0.0] * nout,
+                                      w_labels=lambda k, j: f"W{n}[{k},{j}]",
+                                      b_labels=lambda k: f"b{n}[{k}]")
+    net = nn.Sequential(zeros(2, 3, 1), nn.Sigmoid(), zeros(1, 2, 2), nn.Sigmoid())
+    xv = [Value(v, label=f"x[{j + 1}]") for j, v in enumerate(x)]
+    h = net[1](net[0](xv))
+    for k, hk in enumerate(h):
+        hk.label = f"h[{k + 1}]"
+    p = net[3](net[2](h))[0]
+    p.label = "p"
     loss2 = F.binary_cross_entropy([p], [y])
+    loss2.label = "L"
     g_hidden = grad(loss2, [v for row in net[0].weight for v in row])
     g_out = grad(loss2, net[2].weight[0])
     return Result(
@@ -449,7 +474,7 @@ def zero_init_sigmoid() -> Result:
               "are zero) and every output weight gets the same one: symmetry is never broken."),
         values={"outputs": outputs, "signs": signs, "two_layer_output": p.data,
                 "hidden_weight_grads": g_hidden, "output_weight_grads": g_out},
-        graph=loss2,
+        graph=loss2, extra={"wrt": "W2[1,1]", "lr": lr},
     )
 
 
@@ -463,7 +488,12 @@ def zero_init_softmax() -> Result:
     def model(Wv, Wp):
         h = [_sum([Wv[i][j] * x[i] for i in range(d)]) for j in range(H)]
         u = [_sum([Wp[j][k] * h[j] for j in range(H)]) for k in range(d)]
-        return u, F.cross_entropy(u, m)
+        for name, vs in (("h", h), ("u", u)):
+            for i, v in enumerate(vs):
+                v.label = f"{name}{i + 1}"
+        loss = F.cross_entropy(u, m)
+        loss.label = "L"
+        return u, loss
 
     W = [[Value(0.0, f"W{i + 1}{j + 1}") for j in range(H)] for i in range(d)]
     Wp = [[Value(0.0, f"W'{j + 1}{k + 1}") for k in range(d)] for j in range(H)]
@@ -494,7 +524,7 @@ def zero_init_softmax() -> Result:
                 "err_du_formula_random": err_formula, "dW": dW, "dWp": dWp,
                 "max_abs_dW": max(abs(g) for row in dW for g in row),
                 "max_abs_dWp": max(abs(g) for row in dWp for g in row)},
-        graph=loss,
+        graph=loss, extra={"wrt": "W'11"},
     )
 
 
