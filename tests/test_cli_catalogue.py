@@ -165,3 +165,64 @@ def test_verify_reports_a_broken_check_and_exits_1(capsys, monkeypatch):
     assert code == 1
     assert "S9-9.9" in out and "error" in out and "RuntimeError: boom" in out
     assert "boom" in err
+
+
+# ---- every worked example's step-through reads like a solution sheet --------------------------
+
+@pytest.fixture(scope="module")
+def shown():
+    """``microgradnet show ID`` for every id: (exit code, output)."""
+    import contextlib
+    out = {}
+    for i in sorted(EXAMPLES):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["show", i])
+        out[i] = (code, buf.getvalue())
+    return out
+
+
+def test_show_every_id_names_each_node_once_and_tells_paths_apart(shown):
+    for i, (code, out) in shown.items():
+        assert code == 0, i
+        # Two nodes with one label would be shown as "W[1,1]" and "W[1,1]#1".
+        assert not re.search(r"\S#\d", out), (i, re.search(r".*\S#\d.*", out).group(0)[:120])
+        assert "below ]" not in out and "at ]" not in out, i
+        for section in out.split("\nBackward pass: ")[1:]:
+            caps = re.findall(r"^  path \d+: (.*)$", section, flags=re.M)
+            assert len(caps) == len(set(caps)), (i, [c for c in caps if caps.count(c) > 1][0])
+
+
+#: The intermediates each step-through names with the seed's own names (forward lines).
+NAMED = {
+    "S1-2.2": ["Z", "yhat1"], "S1-2.3": ["Z", "yhat1"], "S1-2.4": ["Z", "yhat4", "L"],
+    "S1-2.5": ["z2[1]"], "S1-2.7": ["z1[1]", "a1[4]", "z2[3]", "Z", "yhat[1]", "L"],
+    "S3-Q1.1": ["Y[1,1]", "Y[3,2]", "L"], "S3-Q1.2": ["Y[1]", "Y[7]", "L"],
+    "S3-Q1.3": ["Y[1]", "Y[8]", "L"], "S3-Q1.4": ["mu", "var", "sigma", "xhat[1]", "Y[6]"],
+    "S3-Q1.5": ["Y[1,1,1,1]", "Y[2,2,3,3]"], "S3-Q7.1": ["x[1]", "f", "s", "L"],
+    "S4-Q1a": ["yhat[1]", "yhat[6]", "L"], "S4-Q3b": ["yhat[1]", "yhat[4]", "L"],
+    "S4-Q4a": ["h[1]", "h[2]", "p", "L"], "S4-Q4b": ["h1", "u5", "L"],
+    "S2-Q2.1d": ["z1", "mu", "sigma", "xhat[2]", "y1", "L"],
+}
+
+
+@pytest.mark.parametrize("i", sorted(NAMED))
+def test_show_writes_the_seeds_intermediates_as_lines_of_their_own(shown, i):
+    _, out = shown[i]
+    lines = re.findall(r"^  (\S+) = ", out, flags=re.M)
+    missing = [n for n in NAMED[i] if n not in lines]
+    assert not missing, f"{i}: no line for {missing}"
+
+
+def test_s4_q4a_layers_have_their_own_weight_names(shown):
+    _, out = shown["S4-Q4a"]
+    given = out[out.index("Given"):out.index("Forward pass")]
+    for name in ("W1[1,1]", "W1[2,3]", "W2[1,1]", "W2[1,2]", "b1[2]", "b2[1]"):
+        assert f"{name} = 0.0" in given
+    assert "W2[1,1] <- 0.0 - 0.5 * (-0.25) = 0.125" in out   # dL/dW2[1,1] = -(1 - p) h1
+
+
+def test_experiments_module_exports_its_results_dir():
+    from microgradnet.catalogue import experiments
+    assert experiments.__all__ == ["RESULTS_DIR"]
+    assert experiments.RESULTS_DIR.endswith("results")
