@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from helpers import assert_close
+from helpers import assert_all_close, assert_close
 from microgradnet import Value, nn
 from microgradnet.replay import compile_graph
 from microgradnet.training import Progress, TrainConfig, accuracy, build_model, fit, load_digits
@@ -143,3 +143,95 @@ def test_train_command_writes_the_lr_curve_results(tmp_path, capsys):
         "s1_1_4_lr_curves.csv", "s1_1_4_lr_curves.json", "s1_1_4_lr_curves.md"}
     assert "lr=0.4" in capsys.readouterr().out
     assert main(["train"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["logistic", "svm", "mlp_softmax", "cnn", "cnn_bn_dropout"])
+def test_model_loss_and_gradients_match_the_same_network_in_pytorch(kind):
+    """The whole training graph (layers, dropout mask, per-class loss, batch mean) against
+    PyTorch float64 with the same weights and the same mask."""
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    model = build_model(kind, hidden=5, filters=2, seed=3)
+    rng = random.Random(4)
+    for p in model.parameters():            # biases and batch norm's scale/shift too
+        p.data = rng.uniform(-0.5, 0.5)
+    B, labels = 3, [2, 7, 2]
+    X = [[rng.random() for _ in range(64)] for _ in range(B)]
+    model.train()
+    xs = [[Value(v) for v in x] for x in X]
+    loss = model.loss(model(xs), [model.encode(k) for k in labels])
+    loss.backward()
+    drops = model.layers_of(nn.Dropout)
+    mask = torch.tensor(drops[0].mask, dtype=torch.float64) if drops else None
+
+    net = {}
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            net[m.name] = (torch.tensor(_data(m.weight), dtype=torch.float64,
+                                        requires_grad=True),
+                           torch.tensor(_data(m.bias), dtype=torch.float64, requires_grad=True))
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            net[m.name] = tuple(torch.tensor([v.data for v in vs], dtype=torch.float64,
+                                             requires_grad=True) for vs in (m.weight, m.bias))
+    tx = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    h = tx
+    if kind.startswith("cnn"):
+        h = tf.conv2d(h.view(B, 1, 8, 8), *net["conv"])
+        if kind == "cnn_bn_dropout":
+            h = tf.batch_norm(h, None, None, *net["bn1"], training=True)
+        h = tf.max_pool2d(tf.relu(h), 2).flatten(1)
+        h = tf.linear(h, *net["fc1"])
+        if kind == "cnn_bn_dropout":
+            h = tf.batch_norm(h, None, None, *net["bn2"], training=True)
+        h = tf.relu(h)
+        if mask is not None:
+            h = h * mask
+        z = tf.linear(h, *net["fc2"])
+    elif kind.startswith("mlp"):
+        z = tf.linear(tf.relu(tf.linear(h, *net["fc1"])), *net["fc2"])
+    else:
+        z = tf.linear(h, *net["fc"])
+    y = torch.tensor(labels)
+    onehot = tf.one_hot(y, 10).double()
+    if model.loss_name == "softmax":
+        t_loss = tf.cross_entropy(z, y)
+    elif model.loss_name == "logistic":
+        t_loss = tf.binary_cross_entropy_with_logits(z, onehot, reduction="sum") / B
+    else:
+        t_loss = torch.clamp(1 - (2 * onehot - 1) * z, min=0).sum() / B
+    t_loss.backward()
+    assert_close(loss.data, t_loss.item(), rtol=1e-12)
+    assert_all_close([v.grad for x in xs for v in x], tx.grad.flatten().tolist(), rtol=1e-9,
+                     atol=1e-13)
+    ours = [p.grad for p in model.parameters()]
+    theirs = [g for name in net for t in net[name] for g in t.grad.flatten().tolist()]
+    assert_all_close(ours, theirs, rtol=1e-9, atol=1e-13)
+
+
+def _data(x):
+    if isinstance(x, list):
+        return [_data(e) for e in x]
+    return x.data
+
+
+def test_fit_batchnorm_sets_running_statistics_to_the_mean_of_the_batch_statistics(digits):
+    from microgradnet.training import fit_batchnorm
+    model = build_model("cnn_bn_dropout", hidden=4, filters=2, seed=2)
+    data = digits.train.subset(40)
+    fit_batchnorm(model, data, 16)          # two batches; the last 8 samples are dropped
+    assert not model.training
+    bns = model.layers_of(nn.BatchNorm2d) + model.layers_of(nn.BatchNorm1d)
+    fitted = {id(bn): (list(bn.running_mean), list(bn.running_var)) for bn in bns}
+    expected = {id(bn): ([0.0] * bn.num_features, [0.0] * bn.num_features) for bn in bns}
+    model.train()
+    model.layers_of(nn.Dropout)[0].training = False
+    for s in (0, 16):
+        model([[Value(v) for v in x] for x in data.X[s:s + 16]])
+        for bn in bns:
+            means, variances = expected[id(bn)]
+            for f, (mean, var, n) in enumerate(bn.batch_stats):
+                means[f] += mean.data / 2
+                variances[f] += var.data * n / (n - 1) / 2
+    for bn in bns:
+        assert_all_close(fitted[id(bn)][0], expected[id(bn)][0], rtol=1e-12, atol=1e-15)
+        assert_all_close(fitted[id(bn)][1], expected[id(bn)][1], rtol=1e-12)
