@@ -80,8 +80,9 @@ def _sigmoid_net(n: int, m: int, r: int, s: int, seed: int = 2) -> dict:
         a = [(_dot(W2[i], h) + b2[i]).sigmoid() for i in range(r)]
     with scope("layer3"):
         o = [_dot(W3[i], a) + b3[i] for i in range(s)]
+    targets = [Value(v, f"y[{k + 1}]") for k, v in enumerate(y)]   # named, as o - y reads
     with scope("loss"):
-        diff = [o[k] - y[k] for k in range(s)]
+        diff = [o[k] - targets[k] for k in range(s)]
         L = 0.5 * _sum([d ** 2 for d in diff])
     for name, vec in (("h", h), ("a", a), ("o", o)):
         for i, v in enumerate(vec):

@@ -35,10 +35,20 @@ def _regression_data(n: int, d: int, seed: int) -> tuple:
     return xs, ys
 
 
+def _named_data(xs, ys) -> tuple:
+    """The data as leaves named x[i,j] and y[i] (example i, feature j), so a step-through
+    writes yhat[i] = w1*x[i,1] + ... and (y[i] - yhat[i])**2 as the seed does."""
+    return ([[Value(v, f"x[{i + 1},{j + 1}]") for j, v in enumerate(x)]
+             for i, x in enumerate(xs)],
+            [Value(v, f"y[{i + 1}]") for i, v in enumerate(ys)])
+
+
 def _half_mse(xs, ys, w, b, label: bool = False) -> Value:
     """L = 1/(2n) sum_i (y_i - (w . x_i + b))^2; with ``label`` the predictions are named
     yhat[i] and the loss L, as the seed writes them."""
     n = len(xs)
+    if label:
+        xs, ys = _named_data(xs, ys)
     yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) + b for x in xs]
     loss = _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
     if label:
@@ -293,8 +303,11 @@ def input_noise() -> Result:
     w = [Value(rng.uniform(-1.5, 1.5), f"w{j + 1}") for j in range(d)]
 
     def loss(inputs, label: bool = False) -> Value:
+        targets = ys
+        if label:
+            inputs, targets = _named_data(inputs, ys)
         yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) for x in inputs]
-        out = _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
+        out = _sum([(y - yh) ** 2 for yh, y in zip(yhat, targets)]) / (2 * n)
         if label:
             for i, yh in enumerate(yhat):
                 yh.label = f"yhat[{i + 1}]"
