@@ -16,7 +16,11 @@ product of the local derivatives along the path)::
     dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5
 
 A node reused by several paths is counted once per path; a path through a switched-off ReLU
-shows its zero factor. Paths are enumerated iteratively and capped (``max_paths``): past the
+shows its zero factor (a ReLU's slope stays a factor of its own, ``w31*1*i2``, whether or not the
+ReLU has a line). No two paths read alike: when two run between the same named nodes, the
+unlabelled intermediate that tells them apart gets a name of its own (``L -> v2 -> v1 -> z4``
+through the denominator), and paths through the same nodes that differ only in the operand they
+take say which (``y -> a, via operand 2 of a*a``). Paths are enumerated iteratively and capped (``max_paths``): past the
 cap the explanation says how many there are and gives the engine's gradient.
 
 Update: ``w21 <- 0.5 - 0.1 * (-1.5) = 0.65``.
