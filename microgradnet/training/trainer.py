@@ -1,5 +1,6 @@
-"""Training loops on replayed graphs: the mini-batch graph is built and compiled once, then every
-step feeds it a new batch and the current parameters (see :mod:`microgradnet.replay`).
+"""Training loops on replayed graphs: the mini-batch graph of a :class:`Classifier` (layers of
+:mod:`microgradnet.nn`) is built and compiled once, then every step feeds it a new batch, new
+dropout masks and the current parameters (see :mod:`microgradnet.replay`).
 
 The optimiser is SGD with momentum and L2 weight decay in PyTorch's form:
 ``g <- dL/dp + wd * p`` (weights only, not biases), ``v <- mu v + g``, ``p <- p - lr v``; weight
