@@ -7,9 +7,10 @@ engines only, since PyTorch allocates in C++), and each engine's time as a ratio
 microgradnet's (micrograd at 10.0 means ten times slower). Leaves that exist before a step (the
 model's parameters, the factors of the sum) are made once, outside the timings, for every engine
 alike; leaves made during a step (inputs, constants) are part of it. CPU time
-(process_time) is used so other load on the machine distorts the figures less. Where
-``microgradnet.replay`` is available, the recorded-graph replay of the same workload is timed
-too, next to straight-line Python float code for the demo step.
+(process_time) is used so other load on the machine distorts the figures less. Each engine runs
+in a fresh interpreter, so no engine pays for another's heap in the cyclic garbage collector.
+The recorded-graph replay (``microgradnet.replay``) of the same workload is timed too (compiled
+once, outside the timing), next to straight-line Python float code for the demo step.
 
 Workloads:
   demo   micrograd's demo step: MLP(2, [16, 16, 1]) with ReLU, max-margin loss + L2 (alpha
@@ -27,6 +28,7 @@ import gc
 import json
 import math
 import random
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -109,16 +111,18 @@ def sum_step(V: Callable, state: tuple):
 
 # ---- engines ---------------------------------------------------------------------------------
 
-def engines() -> dict:
-    found = {}
-    import microgradnet
-    found["microgradnet"] = (microgradnet.Value, lambda loss: loss.backward())
-    try:
+ENGINES = ("microgradnet", "micrograd", "pytorch", "microgradnet replay", "straight-line floats")
+
+
+def load_engine(name: str):
+    """(Value class, backward) for one engine; ImportError where it is not installed."""
+    if name == "microgradnet":
+        import microgradnet
+        return microgradnet.Value, lambda loss: loss.backward()
+    if name == "micrograd":
         from micrograd.engine import Value as MgValue
-        found["micrograd"] = (MgValue, lambda loss: loss.backward())
-    except ImportError:
-        print("micrograd not installed (pip install micrograd==0.1.0): skipped")
-    try:
+        return MgValue, lambda loss: loss.backward()
+    if name == "pytorch":
         import torch
 
         torch.set_num_threads(1)
@@ -128,10 +132,8 @@ def engines() -> dict:
             def __new__(cls, x):
                 return torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
 
-        found["pytorch"] = (TorchScalar, lambda loss: loss.backward())
-    except ImportError:
-        print("torch not installed: skipped")
-    return found
+        return TorchScalar, lambda loss: loss.backward()
+    raise ValueError(f"unknown engine {name!r}")
 
 
 def count_op_nodes(loss) -> int:
@@ -170,55 +172,85 @@ def peak_bytes(step: Callable, backward: Callable) -> int:
     return peak
 
 
+def workloads() -> dict:
+    """name -> (setup, step): setup makes the leaves that exist before a step (parameters,
+    data), once per engine and outside the timings; step builds the graph that is timed."""
+    X, Y = two_moons()
+    W = mlp_weights()
+    return {
+        "demo": (lambda V: demo_setup(V, W), lambda V, st: demo_step(V, st, X, Y)),
+        "chain": (chain_setup, chain_step),
+        "sum": (sum_setup, sum_step),
+    }
+
+
+def measure_engine(engine: str, wname: str, repeat: int) -> dict:
+    """One engine on one workload, in this process: seconds and peak bytes."""
+    setup, step = workloads()[wname]
+    if engine == "microgradnet replay":
+        return bench_replay(setup, step, repeat)
+    if engine == "straight-line floats":
+        if wname != "demo":
+            return {}
+        X, Y = two_moons()
+        return bench_straight_line(mlp_weights(), X, Y, repeat)
+    try:
+        V, back = load_engine(engine)
+    except ImportError as e:
+        return {"skipped": f"not installed ({e.name})"}
+    state = setup(V)
+    build = (lambda: step(V, state))
+    try:
+        row = measure(build, back, repeat)
+    except RecursionError:
+        return {"skipped": "RecursionError"}
+    # tracemalloc sees Python allocations only; PyTorch's are in C++.
+    row["peak_bytes"] = peak_bytes(build, back) if engine != "pytorch" else None
+    return row
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--workloads", default="demo,chain,sum")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--one", nargs=2, metavar=("ENGINE", "WORKLOAD"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.one:  # a child process: one engine, one workload, figures as JSON on stdout
+        print(json.dumps(measure_engine(args.one[0], args.one[1], args.repeat)))
+        return 0
 
-    X, Y = two_moons()
-    W = mlp_weights()
-    # (setup, step): setup makes the leaves that exist before a step (parameters, data), once
-    # per engine and outside the timings; step builds the graph that forward/backward time.
-    workloads = {
-        "demo": (lambda V: demo_setup(V, W), lambda V, st: demo_step(V, st, X, Y)),
-        "chain": (chain_setup, chain_step),
-        "sum": (sum_setup, sum_step),
-    }
-    found = engines()
     import microgradnet
     results: dict = {}
     for wname in args.workloads.split(","):
-        setup, step = workloads[wname]
-        V0 = microgradnet.Value
-        nodes = count_op_nodes(step(V0, setup(V0)))
+        setup, step = workloads()[wname]
+        nodes = count_op_nodes(step(microgradnet.Value, setup(microgradnet.Value)))
         results[wname] = {"op_nodes": nodes, "engines": {}}
         print(f"\n== {wname}: {nodes} op nodes")
         print(f"{'engine':<22}{'fwd ns/node':>12}{'bwd ns/node':>12}{'total ns/node':>14}"
               f"{'bytes/node':>12}{'time ratio':>12}")
-        for ename, (V, back) in found.items():
-            state = setup(V)
-            build = (lambda V=V, state=state: step(V, state))
-            try:
-                t = measure(build, back, args.repeat)
-            except RecursionError:
-                print(f"{ename:<22}  RecursionError")
+        for ename in ENGINES:
+            # Each engine runs in a fresh interpreter: a heap filled by another engine (or by
+            # importing torch) would make the cyclic collector slower for everyone after it.
+            proc = subprocess.run([sys.executable, __file__, "--repeat", str(args.repeat),
+                                   "--one", ename, wname], capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f"{ename:<22}  failed: {proc.stderr.strip().splitlines()[-1:]}")
                 continue
-            mem = peak_bytes(build, back) if ename != "pytorch" else None
-            row = dict(t)
-            row["bytes_per_node"] = mem / nodes if mem is not None else None
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            if not row:
+                continue
+            if "skipped" in row:
+                print(f"{ename:<22}  skipped: {row['skipped']}")
+                continue
             results[wname]["engines"][ename] = row
-        replay_row = bench_replay(setup, step, args.repeat, nodes)
-        if replay_row:
-            results[wname]["engines"]["microgradnet replay"] = replay_row
-        if wname == "demo":
-            results[wname]["engines"]["straight-line floats"] = bench_straight_line(W, X, Y, nodes, args.repeat)
         ref = results[wname]["engines"]["microgradnet"]["total_s"]
         for ename, row in results[wname]["engines"].items():
             row["ratio_vs_microgradnet"] = row["total_s"] / ref
             ns = {k: row[k] / nodes * 1e9 for k in ("forward_s", "backward_s", "total_s") if k in row}
             row.update({k.replace("_s", "_ns_per_node"): v for k, v in ns.items()})
+            if row.get("peak_bytes"):
+                row["bytes_per_node"] = row["peak_bytes"] / nodes
             mem = f"{row['bytes_per_node']:.0f}" if row.get("bytes_per_node") else "-"
             fw = f"{ns['forward_s']:.0f}" if "forward_s" in ns else "-"
             bw = f"{ns['backward_s']:.0f}" if "backward_s" in ns else "-"
@@ -230,14 +262,11 @@ def main(argv=None) -> int:
     return 0
 
 
-def bench_replay(setup: Callable, step: Callable, repeat: int, nodes: int) -> dict | None:
+def bench_replay(setup: Callable, step: Callable, repeat: int) -> dict:
     """Time ``microgradnet.replay.compile_graph`` re-running the recorded graph (forward and
     backward on the same leaf values; compiling is done once, outside the timing)."""
-    try:
-        from microgradnet.replay import compile_graph
-    except ImportError:
-        return None
     import microgradnet
+    from microgradnet.replay import compile_graph
     loss = step(microgradnet.Value, setup(microgradnet.Value))
     leaves = [n for n in microgradnet.topological_order(loss) if n.is_leaf]
     fn = compile_graph(loss, leaves)
@@ -250,7 +279,7 @@ def bench_replay(setup: Callable, step: Callable, repeat: int, nodes: int) -> di
     return {"total_s": best}
 
 
-def bench_straight_line(W: list, X: list, Y: list, nodes: int, repeat: int) -> dict:
+def bench_straight_line(W: list, X: list, Y: list, repeat: int) -> dict:
     """The demo step written by hand as float code: forward, then backward, no graph."""
     def step():
         params = [(list(ws), b) for layer in W for ws, b in layer]
