@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Iterator, Sequence
 
 from . import functional as F
 from . import init as _init
@@ -479,7 +479,7 @@ class Layer(Module):
         return f"Layer({self.extra_repr()})"
 
 
-class MLP(Module):
+class MLP(Sequential):
     """A multilayer perceptron of micrograd Layers: ``MLP(2, [16, 16, 1])``.
 
     Args:
@@ -494,33 +494,19 @@ class MLP(Module):
     def __init__(self, nin: int, sizes: Sequence[int], activation="relu",
                  last_activation="linear", rng=None, squeeze: bool = False,
                  name: str | None = None) -> None:
-        super().__init__(name)
         sizes = list(sizes)
         if not sizes:
             raise ValueError("MLP: sizes must list at least one layer")
         rng = _init.get_rng(rng)
         dims = [nin] + sizes
         n = len(sizes)
-        self.layers = [Layer(dims[i], dims[i + 1],
-                             activation if i < n - 1 else last_activation,
-                             squeeze=squeeze and i == n - 1, rng=rng, name=f"layer{i + 1}")
-                       for i in range(n)]
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        for layer in self.layers:
-            input_shape = layer.output_shape(input_shape)
-        return input_shape
+        super().__init__(*[Layer(dims[i], dims[i + 1],
+                                 activation if i < n - 1 else last_activation,
+                                 squeeze=squeeze and i == n - 1, rng=rng, name=f"layer{i + 1}")
+                           for i in range(n)], name=name)
 
     def extra_repr(self) -> str:
         return f"{self.layers[0].nin}, {[l.nout for l in self.layers]}"
-
-    def _repr_children(self) -> list:
-        return [(str(i), m) for i, m in enumerate(self.layers)]
 
 
 # ---- Linear --------------------------------------------------------------------------------

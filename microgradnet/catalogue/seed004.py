@@ -384,14 +384,13 @@ def adam_first_moment() -> Result:
     rng = random.Random(48)
     gs = [rng.gauss(0.3, 1.0) for _ in range(t_max)]
     # Adam's recursion on a loss whose gradient at step t is gs[t-1]: L_t = g_t * theta.
-    ms = _adam_first_moments(gs, b1)
+    ms = _adam_moments(gs, b1)[0]
     unrolled = [(1 - b1) * sum(b1 ** (t - i) * gs[i - 1] for i in range(1, t + 1))
                 for t in range(1, t_max + 1)]
     # A constant gradient g: E[g] = g, so m_t is E[m_t] exactly.
     g = 0.7
-    const = _adam_first_moments([g] * t_max, b1)
+    const, corrected = _adam_moments([g] * t_max, b1)
     factor = [m / g for m in const]
-    corrected = _adam_m_hat([g] * t_max, b1)
     t = 5
     geometric = sum(b1 ** (t - i) for i in range(1, t + 1))
     seed_geometric = b1 ** (t - 1) / (b1 - 1)
@@ -409,31 +408,19 @@ def adam_first_moment() -> Result:
     )
 
 
-def _adam_first_moments(gs: list, b1: float) -> list:
-    """``optim.Adam``'s first moment m_t after each step on the losses g_t * theta (whose
-    gradient is g_t)."""
+def _adam_moments(gs: list, b1: float) -> tuple:
+    """``optim.Adam``'s first moment m_t and its bias-corrected m_hat after each step on the
+    losses g_t * theta (whose gradient is g_t)."""
     theta = Value(0.0, "theta")
     opt = optim.Adam([theta], lr=0.01, betas=(b1, 0.999))
-    out = []
+    ms, m_hats = [], []
     for g in gs:
         opt.zero_grad()
         (theta * g).backward()
         opt.step()
-        out.append(opt.m[0])
-    return out
-
-
-def _adam_m_hat(gs: list, b1: float) -> list:
-    """``optim.Adam``'s bias-corrected m_hat after each step on the losses g_t * theta."""
-    theta = Value(0.0, "theta")
-    opt = optim.Adam([theta], lr=0.01, betas=(b1, 0.999))
-    out = []
-    for g in gs:
-        opt.zero_grad()
-        (theta * g).backward()
-        opt.step()
-        out.append(opt.m_hat[0])
-    return out
+        ms.append(opt.m[0])
+        m_hats.append(opt.m_hat[0])
+    return ms, m_hats
 
 
 # ---- Q4: zero initialisation -------------------------------------------------------------------

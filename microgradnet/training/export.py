@@ -60,11 +60,6 @@ def _activation(torch, name: str, where: str, alpha: float = 0.01, kink=None, be
 def _convert(torch, m, dtype, where: str) -> list:
     from .. import nn as mg
     kind = type(m).__name__
-    if isinstance(m, mg.MLP):
-        out = []
-        for i, layer in enumerate(m.layers):
-            out += _convert(torch, layer, dtype, f"{where}.layers[{i}]")
-        return out
     if isinstance(m, mg.Layer):
         neurons = m.neurons
         b = None if neurons[0].b is None else [n.b for n in neurons]
