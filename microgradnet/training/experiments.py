@@ -19,7 +19,7 @@ from dataclasses import asdict
 
 from .data import load_digits
 from .models import build_model
-from .trainer import History, TrainConfig, accuracy, fit
+from .trainer import TrainConfig, accuracy, fit
 
 __all__ = ["SEED_MNIST_ACCURACY", "CLASSIFIER_GRID", "run_classifiers", "run_lr_curves",
            "LEARNING_RATES", "SEED_LR_LABELS", "classify_curves"]
