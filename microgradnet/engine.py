@@ -234,7 +234,8 @@ class Value:
     def relu(self, kink: float = 0.0) -> "Value":
         """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
         PyTorch; some textbooks take 1)."""
-        return Value._apply(_RELU if kink == 0.0 else ops.relu(kink), self)
+        return Value._apply(_RELU if kink.__class__ is float and kink == 0.0 else ops.relu(kink),
+                            self)
 
     def leaky_relu(self, alpha: float = 0.01, kink: float | None = None) -> "Value":
         """x for x>0 else alpha*x; derivative at 0 is ``kink`` (``alpha`` by default)."""

@@ -37,6 +37,7 @@ from typing import Iterator, Sequence
 
 from . import functional as F
 from . import init as _init
+from . import ops
 from .engine import Value, maximum, scope
 
 __all__ = [
@@ -656,6 +657,7 @@ class ReLU(_Elementwise):
 
     def __init__(self, kink: float = 0.0, name: str | None = None) -> None:
         super().__init__(name)
+        ops.relu(kink)  # refuses a bool, a non-number, NaN or infinity, naming the parameter
         self.kink = float(kink)
 
     def fn(self, v):
@@ -671,6 +673,7 @@ class LeakyReLU(_Elementwise):
     def __init__(self, alpha: float = 0.01, kink: float | None = None,
                  name: str | None = None) -> None:
         super().__init__(name)
+        ops.leaky_relu(alpha, kink)  # refuses a bool, a non-number, NaN or infinity
         self.alpha = float(alpha)
         self.kink = None if kink is None else float(kink)
 
@@ -707,6 +710,7 @@ class Swish(_Elementwise):
 
     def __init__(self, beta: float = 1.0, name: str | None = None) -> None:
         super().__init__(name)
+        ops.swish(beta)  # refuses a bool, a non-number, NaN or infinity
         self.beta = float(beta)
 
     def fn(self, v):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import operator
+import numbers
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -142,8 +143,25 @@ SOFTPLUS = Op("softplus", _softplus_f, lambda g, out, a: (g * _sigmoid(a),), 1,
 
 
 # ---- ops with a parameter: one cached record per parameter value ------------------------------
-# Each public factory turns its parameters into floats before the cache, so relu(1),
-# relu(1.0) and relu(kink=1.0) are one and the same record.
+# Each public factory checks its parameters and turns them into floats before the cache, so
+# relu(1), relu(1.0) and relu(kink=1.0) are one and the same record (and relu(True), which the
+# cache would take for relu(1), never reaches it).
+
+def _param(x: Any, op: str, name: str) -> float:
+    """An op parameter as a finite float; a bool, a non-number, NaN or infinity is refused."""
+    if x.__class__ is float and x - x == 0.0:  # the common case
+        return x
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(x).__name__}: {x!r}")
+    try:
+        x = float(x)
+    except OverflowError:
+        raise ValueError(f"{op}: {name} must be a finite number, got an int too large for "
+                         f"a float") from None
+    if x - x != 0.0:
+        raise ValueError(f"{op}: {name} must be a finite number, got {x!r}")
+    return x
+
 
 def _fmt(x: float) -> str:
     return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
@@ -151,7 +169,7 @@ def _fmt(x: float) -> str:
 
 def pow_const(n: float) -> Op:
     """``a ** n`` for a fixed number ``n``: derivative ``n * a**(n-1)``."""
-    return _pow_const(float(n))
+    return _pow_const(_param(n, "**", "the exponent"))
 
 
 @lru_cache(maxsize=None)
@@ -184,7 +202,7 @@ def _step(x: float, left: float, right: float, kink: float) -> float:
 
 def relu(kink: float = 0.0) -> Op:
     """``max(0, a)``; its derivative is 0 left of zero, 1 right of it, ``kink`` at zero."""
-    return _relu(float(kink))
+    return _relu(_param(kink, "relu", "kink"))
 
 
 @lru_cache(maxsize=None)
@@ -199,7 +217,8 @@ def _relu(kink: float = 0.0) -> Op:
 def leaky_relu(alpha: float = 0.01, kink: float | None = None) -> Op:
     """``a`` for a > 0 else ``alpha * a``; derivative at zero is ``kink`` (default ``alpha``,
     as in PyTorch)."""
-    return _leaky_relu(float(alpha), None if kink is None else float(kink))
+    return _leaky_relu(_param(alpha, "leaky_relu", "alpha"),
+                       None if kink is None else _param(kink, "leaky_relu", "kink"))
 
 
 @lru_cache(maxsize=None)
@@ -214,7 +233,7 @@ def _leaky_relu(alpha: float = 0.01, kink: float | None = None) -> Op:
 
 def abs_op(kink: float = 0.0) -> Op:
     """``|a|``; derivative ``sign(a)``, and ``kink`` at zero (0 as in PyTorch)."""
-    return _abs_op(float(kink))
+    return _abs_op(_param(kink, "abs", "kink"))
 
 
 @lru_cache(maxsize=None)
@@ -227,7 +246,7 @@ def _abs_op(kink: float = 0.0) -> Op:
 
 def swish(beta: float = 1.0) -> Op:
     """``a * sigmoid(beta * a)``; derivative ``s + beta * a * s * (1 - s)``, s = sigmoid(beta a)."""
-    return _swish(float(beta))
+    return _swish(_param(beta, "swish", "beta"))
 
 
 @lru_cache(maxsize=None)
@@ -246,7 +265,7 @@ def _swish(beta: float = 1.0) -> Op:
 def maximum(tie: float = 0.5) -> Op:
     """``max(a, b)``; the gradient goes to the larger input; on a tie ``a`` gets ``tie`` of it
     and ``b`` the rest (0.5 each, as in PyTorch)."""
-    return _maximum(float(tie))
+    return _maximum(_param(tie, "max", "tie"))
 
 
 @lru_cache(maxsize=None)
@@ -264,7 +283,7 @@ def _maximum(tie: float = 0.5) -> Op:
 
 def minimum(tie: float = 0.5) -> Op:
     """``min(a, b)``; the gradient goes to the smaller input, split by ``tie`` on a tie."""
-    return _minimum(float(tie))
+    return _minimum(_param(tie, "min", "tie"))
 
 
 @lru_cache(maxsize=None)

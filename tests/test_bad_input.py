@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from microgradnet import DomainError, Value, grad, maximum, minimum
+from microgradnet import nn
 
 
 def raises(exc, fn, *fragments):
@@ -263,4 +264,40 @@ def test_binary_op_gives_a_finite_result_or_a_domain_error(name, a, b):
 ])
 def test_a_bool_is_refused_everywhere_a_number_is_expected(make):
     with pytest.raises(TypeError, match="bool"):
+        make()
+
+
+# ---- the parameters of parameterised ops -------------------------------------------------------
+
+PARAMETERISED = [
+    ("relu", "kink", lambda v, x: v.relu(kink=x)),
+    ("leaky_relu", "alpha", lambda v, x: v.leaky_relu(alpha=x)),
+    ("leaky_relu", "kink", lambda v, x: v.leaky_relu(kink=x)),
+    ("abs", "kink", lambda v, x: v.abs(kink=x)),
+    ("swish", "beta", lambda v, x: v.swish(beta=x)),
+    ("max", "tie", lambda v, x: maximum(v, 0.0, tie=x)),
+    ("min", "tie", lambda v, x: minimum(v, 0.0, tie=x)),
+]
+PARAM_IDS = [f"{op}-{name}" for op, name, _ in PARAMETERISED]
+
+
+@pytest.mark.parametrize("op,name,make", PARAMETERISED, ids=PARAM_IDS)
+@pytest.mark.parametrize("bad", [True, False, "1", [1.0]])   # (None is leaky_relu's default kink)
+def test_an_op_parameter_that_is_not_a_number_is_a_type_error_naming_it(op, name, make, bad):
+    v = Value(0.0, label="v")
+    raises(TypeError, lambda: make(v, bad), op, name, repr(bad))
+
+
+@pytest.mark.parametrize("op,name,make", PARAMETERISED, ids=PARAM_IDS)
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_an_op_parameter_that_is_not_finite_is_a_value_error_naming_it(op, name, make, bad):
+    v = Value(0.0, label="v")
+    raises(ValueError, lambda: make(v, bad), op, name, repr(bad))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.ReLU(kink=True), lambda: nn.LeakyReLU(alpha=None), lambda: nn.Swish(beta="1"),
+])
+def test_activation_modules_refuse_a_parameter_that_is_not_a_number(make):
+    with pytest.raises(TypeError, match="must be a real number"):
         make()
