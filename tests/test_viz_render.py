@@ -220,6 +220,29 @@ def test_render_command_errors(tmp_path, capsys):
     assert "--lr" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text,what", [("x = 1 / 0\n", "ZeroDivisionError"),
+                                        ("def build(:\n", "SyntaxError"),
+                                        ("def build():\n    return undefined_name\n",
+                                         "NameError")])
+def test_render_command_reports_a_user_file_that_fails_with_its_line(tmp_path, capsys, text,
+                                                                     what):
+    src = tmp_path / "broken.py"
+    src.write_text(text)
+    assert main(["render", "--file", str(src), "-o", str(tmp_path / "g.svg")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.py" in err and what in err
+    assert "line " + str(text.count("\n")) in err
+    assert "Traceback" not in err
+
+
+def test_render_command_reads_ids_as_show_does(tmp_path, capsys):
+    out = tmp_path / "g.dot"
+    assert main(["render", "s1-3.3", "-o", str(out)]) == 0
+    assert "w21" in out.read_text()
+    assert main(["render", "S1-3", "-o", str(out)]) == 2
+    assert "S1-3.1, S1-3.2, S1-3.3" in capsys.readouterr().err
+
+
 def _examples_with_graphs():
     from microgradnet.catalogue import EXAMPLES
     return sorted(EXAMPLES)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import runpy
 import sys
+import traceback
 from pathlib import Path
 
 from ..engine import Value
@@ -70,19 +71,26 @@ def load_user_graph(path: str | Path) -> dict:
     ``build()``), and ``params``, ``updates`` if it sets them.
 
     Raises:
-        ValueError: the file defines neither ``root`` nor ``build``, or not a Value.
+        ValueError: the file defines neither ``root`` nor ``build``, or not a Value; or running
+            it (or ``build()``) raised, the message naming the exception and the file's line.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
+    try:
+        ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
+    except Exception as e:
+        raise _user_file_error(path, e) from e
     root = ns.get("root")
     if root is None:
         build = ns.get("build")
         if not callable(build):
             raise ValueError(f"{path} must set a variable `root` (a Value) or define a "
                              "function `build()` that returns one")
-        root = build()
+        try:
+            root = build()
+        except Exception as e:
+            raise _user_file_error(path, e) from e
     if isinstance(root, tuple) and root and isinstance(root[0], Value):
         root = root[0]
     if not isinstance(root, Value):
@@ -90,11 +98,28 @@ def load_user_graph(path: str | Path) -> dict:
     return {"root": root, "params": ns.get("params"), "updates": ns.get("updates")}
 
 
+def _user_file_error(path: Path, e: Exception) -> ValueError:
+    """The error of a user's file as one line: which exception, at which line of the file."""
+    if isinstance(e, SyntaxError):
+        line, text = e.lineno, e.msg
+    else:
+        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
+                     if f.filename == str(path)), None)
+        text = str(e)
+    where = f", line {line}" if line else ""
+    return ValueError(f"{path}{where}: {type(e).__name__}: {text}")
+
+
 def _load_example(example_id: str) -> dict:
     from ..catalogue import EXAMPLES
-    if example_id not in EXAMPLES:
-        known = ", ".join(sorted(EXAMPLES)) or "(none registered)"
+    from ..catalogue.commands import resolve_ids, sort_ids
+    ids = resolve_ids(example_id)
+    if not ids:
+        known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
         raise ValueError(f"no worked example {example_id!r}; known: {known}")
+    if len(ids) > 1:
+        raise ValueError(f"{example_id!r} is a group ({', '.join(ids)}); give one of its ids")
+    example_id = ids[0]
     result = EXAMPLES[example_id].run()
     root = result.graph
     if not isinstance(root, Value):
