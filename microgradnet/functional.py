@@ -390,8 +390,15 @@ def cross_entropy(logits, target, max_node: bool = False) -> Value:
 
 
 def nll_loss(log_probs, target) -> Value:
-    """-log_probs[target] (the mean over a batch)."""
+    """-log_probs[target] (the mean over a batch).
+
+    Raises:
+        ValueError: a batch and its targets differ in length, or an index is out of range.
+    """
     if _is_seq(log_probs) and log_probs and _is_seq(log_probs[0]):
+        if not _is_seq(target) or len(target) != len(log_probs):
+            raise ValueError(f"nll_loss: a batch of {len(log_probs)} needs as many targets, "
+                             f"got {target!r}")
         return mean([nll_loss(lp, t) for lp, t in zip(log_probs, target)])
     lp = _vector(log_probs, "nll_loss")
     return -lp[_check_index(target, len(lp), "nll_loss")]

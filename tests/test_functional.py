@@ -293,3 +293,10 @@ def test_sum_reductions_and_value_labels_keep_targets_in_the_graph():
     assert loss.data == F.hinge(z, [1, -1, 1], reduction="sum").data
     with pytest.raises(ValueError, match="-1 or"):
         F.hinge(z, vals([1.0, 0.0, 1.0]))
+
+
+@pytest.mark.parametrize("targets", [[0], [0, 1, 1], 0])
+def test_nll_loss_batch_needs_one_target_per_sample(targets):
+    log_probs = [[-0.5, -1.0], [-2.0, -0.2]]
+    with pytest.raises(ValueError, match="a batch of 2 needs as many targets"):
+        F.nll_loss(log_probs, targets)
