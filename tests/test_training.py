@@ -235,3 +235,47 @@ def test_fit_batchnorm_sets_running_statistics_to_the_mean_of_the_batch_statisti
     for bn in bns:
         assert_all_close(fitted[id(bn)][0], expected[id(bn)][0], rtol=1e-12, atol=1e-15)
         assert_all_close(fitted[id(bn)][1], expected[id(bn)][1], rtol=1e-12)
+
+
+def test_a_subset_is_never_taken_from_the_end(digits):
+    assert len(digits.train.subset(5)) == 5
+    with pytest.raises(ValueError, match="n must be an int >= 0, got -5"):
+        digits.train.subset(-5)
+
+
+def test_fit_refuses_a_negative_epoch_count(digits):
+    model = build_model("softmax")
+    with pytest.raises(ValueError, match="epochs must be an int >= 0, got -1"):
+        fit(model, digits.train.subset(32), TrainConfig(epochs=-1), show_progress=False)
+
+
+def test_experiments_refuse_unknown_models_and_zero_epochs():
+    from microgradnet.training.experiments import run_classifiers, run_lr_curves
+    with pytest.raises(ValueError, match="'foo'"):
+        run_classifiers(out_dir=None, kinds=["svm", "foo"], show_progress=False)
+    with pytest.raises(ValueError, match="epochs must be an int >= 1, got 0"):
+        run_lr_curves(out_dir=None, epochs=0, show_progress=False)
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--models", "foo"], "invalid choice: 'foo'"),
+    (["--epochs", "-1"], "must be at least 1, got -1"),
+    (["--epochs", "0"], "must be at least 1, got 0"),
+    (["--subset", "-5"], "must be at least 1, got -5"),
+    (["--subset", "x"], "expected an integer, got 'x'"),
+])
+def test_train_command_refuses_bad_options_with_a_message(capsys, args, says):
+    from microgradnet.cli import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "classifiers", "--quiet", "--out", ""] + args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+def test_train_command_reports_a_subset_smaller_than_a_batch(capsys):
+    from microgradnet.cli import main
+    assert main(["train", "classifiers", "--quiet", "--out", "", "--models", "svm",
+                 "--subset", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "batch_size must lie in 1..5" in err and "Traceback" not in err

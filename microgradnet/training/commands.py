@@ -6,8 +6,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from .models import MODEL_KINDS
 
 __all__ = ["add_commands"]
+
+
+def _count(least: int):
+    """An argparse type: an int >= ``least``."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if n < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {n}")
+        return n
+    return parse
 
 
 def _classifiers(args: argparse.Namespace) -> int:
@@ -38,6 +54,18 @@ def _lr_curves(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reported(run):
+    """``run`` with a ValueError (options that do not fit together, such as a --subset smaller
+    than one batch) printed as one line and exit status 2."""
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except ValueError as e:
+            print(f"microgradnet train {args.experiment}: {e}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
 def add_commands(subparsers) -> None:
     """Add ``train`` (with ``classifiers`` and ``lr-curves``) to the CLI's subparsers."""
     p = subparsers.add_parser("train", help="train the seeds' experiments on the 8x8 digits",
@@ -48,8 +76,8 @@ def add_commands(subparsers) -> None:
     def common(q, epochs):
         q.add_argument("--out", default="results", help="directory for the results files "
                        "('' writes nothing)")
-        q.add_argument("--epochs", type=int, default=epochs)
-        q.add_argument("--subset", type=int, default=None,
+        q.add_argument("--epochs", type=_count(1), default=epochs)
+        q.add_argument("--subset", type=_count(1), default=None,
                        help="train on the first N training images only")
         q.add_argument("--seed", type=int, default=0)
         q.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -57,12 +85,11 @@ def add_commands(subparsers) -> None:
     c = sub.add_parser("classifiers", help="S3-Q2-5: eight classifiers, test accuracy vs the "
                        "seed's MNIST figures")
     common(c, 10)
-    c.add_argument("--models", nargs="+", default=None, metavar="MODEL",
-                   help="logistic mlp_logistic svm mlp_hinge softmax mlp_softmax cnn "
-                   "cnn_bn_dropout (default: all)")
-    c.set_defaults(func=_classifiers)
+    c.add_argument("--models", nargs="+", default=None, metavar="MODEL", choices=MODEL_KINDS,
+                   help=" ".join(MODEL_KINDS) + " (default: all)")
+    c.set_defaults(func=_reported(_classifiers))
     lr = sub.add_parser("lr-curves", help="S1-1.4: loss curves at four learning rates")
     common(lr, 4)
     lr.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
-    lr.set_defaults(func=_lr_curves)
+    lr.set_defaults(func=_reported(_lr_curves))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

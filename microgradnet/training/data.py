@@ -23,7 +23,13 @@ class Split:
         return len(self.y)
 
     def subset(self, n: int) -> "Split":
-        """The first ``n`` samples (the split is already shuffled)."""
+        """The first ``n`` samples (the split is already shuffled).
+
+        Raises:
+            ValueError: ``n`` is not an int >= 0 (a negative ``n`` would slice from the end).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"Split.subset: n must be an int >= 0, got {n!r}")
         return Split(self.X[:n], self.y[:n])
 
 

@@ -85,11 +85,18 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
     Returns:
         One dict per model: kind, chosen hyper-parameters, validation and test accuracy (%),
         the seed's MNIST figure, parameters, seconds.
+
+    Raises:
+        ValueError: a kind that is not one of the eight, or one ``grid`` has no candidates for.
     """
-    data = load_digits(seed=seed)
-    train = data.train if train_subset is None else data.train.subset(train_subset)
     grid = grid or CLASSIFIER_GRID
     kinds = list(kinds or SEED_MNIST_ACCURACY)
+    unknown = [k for k in kinds if k not in SEED_MNIST_ACCURACY or not grid.get(k)]
+    if unknown:
+        raise ValueError(f"run_classifiers: no model or no candidates for {unknown}; models: "
+                         f"{', '.join(SEED_MNIST_ACCURACY)}")
+    data = load_digits(seed=seed)
+    train = data.train if train_subset is None else data.train.subset(train_subset)
     base = TrainConfig(lr=0.05, epochs=epochs, batch_size=batch_size, momentum=0.9,
                        weight_decay=1e-4, seed=seed)
     rows = []
@@ -199,7 +206,12 @@ def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 1
         ``{"curves": {lr: step losses}, "labels": {lr: behaviour}, "seed": {lr: (curve,
         behaviour)}, "match": {lr: bool}}``; also writes ``s1_1_4_lr_curves.csv``, ``.json``,
         ``.md`` and (with matplotlib, ``plot=True``) ``.png`` to ``out_dir``.
+
+    Raises:
+        ValueError: ``epochs`` < 1 (with no step there is no curve to name).
     """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"run_lr_curves: epochs must be an int >= 1, got {epochs!r}")
     data = load_digits(seed=seed, scale=scale)
     train = data.train if train_subset is None else data.train.subset(train_subset)
     histories: dict = {}

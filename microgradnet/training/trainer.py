@@ -85,6 +85,10 @@ def fit(model: Classifier, data: Split, config: TrainConfig, show_progress: bool
     B = config.batch_size
     if B < 1 or B > len(data):
         raise ValueError(f"fit: batch_size must lie in 1..{len(data)}, got {B}")
+    for name in ("epochs", "max_steps"):
+        n = getattr(config, name)
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise ValueError(f"fit: {name} must be an int >= 0, got {n!r}")
     model.train()
     n_out = model.n_classes
     xs = _input_leaves(model, B)
