@@ -347,28 +347,15 @@ class CompiledGraph:
         return out, grads
 
     def _diagnose(self, values: Sequence[float]) -> None:
-        """Re-run the graph on fresh nodes, so the eager engine raises its own error."""
-        clones: dict = {}
-        for leaf, x in zip(self.leaves, values):
-            clones[leaf] = Value(x, leaf.label)
+        """Re-run the graph on fresh nodes, so the eager engine raises its own error (a forward
+        op out of its domain, a result or a gradient that is not finite)."""
+        clones = {leaf: Value(x, leaf.label) for leaf, x in zip(self.leaves, values)}
         for node in self._order:
             if node.is_leaf:
                 clones.setdefault(node, Value(node.data, node.label))
             else:
                 clones[node] = Value._apply(node.primitive, *[clones[p] for p in node.parents])
-        root = clones[self.root]
-        try:
-            root.backward()
-        except (ZeroDivisionError, OverflowError) as e:
-            # e.g. sqrt'(0) = 1/0: the engine's rule divides by zero
-            raise DomainError(f"the backward pass leaves a float ({e}): an infinite local "
-                              f"derivative such as sqrt'(0) or (x ** -1)'(0)") from None
-        for leaf in self.leaves:
-            g = clones[leaf].grad
-            if g - g != 0.0:
-                raise DomainError(f"the gradient reaching leaf {leaf!r} is {g!r}")
-        if root.data - root.data != 0.0:
-            raise DomainError(f"the result is {root.data!r}")
+        clones[self.root].backward()
 
     def values(self) -> list:
         """The leaves' current ``.data``, in order (a starting point for ``fn(values)``)."""
