@@ -144,7 +144,8 @@ class Adam(Optimizer):
         w = w - lr * m_hat / (sqrt(v_hat) + eps)
 
     With m_0 = 0, m_t = (1 - beta1) sum_i beta1^(t-i) g_i, whose weights sum to
-    1 - beta1^t: dividing by it removes the bias toward 0 (seed 004, S4-Q3d).
+    1 - beta1^t: dividing by it removes the bias toward 0 (seed 004, S4-Q3d). With
+    ``eps=0`` a parameter whose gradients have all been 0 stays where it is (0/0 is no step).
 
     Attributes (readable after each step, lists in parameter order):
         t: the number of steps taken.
@@ -183,7 +184,9 @@ class Adam(Optimizer):
             v = self.v[i] = b2 * self.v[i] + (1 - b2) * d * d
             mh = self.m_hat[i] = m / c1
             vh = self.v_hat[i] = v / c2
-            p.data = old - lr * mh / (math.sqrt(vh) + eps)
+            denom = math.sqrt(vh) + eps
+            # denom is 0 only with eps = 0 and every gradient so far 0; then m_hat is 0 too
+            p.data = old - lr * mh / denom if denom else old
             records.append(StepRecord(n, old, g, p.data))
         return records
 

@@ -145,3 +145,12 @@ def test_torch_sgd_l1_matches_an_explicit_l1_term():
         opt_b.step()
     assert_all_close([p.data for p in a], [p.data for p in b], rtol=1e-12)
     assert all(math.isfinite(p.data) for p in a)
+
+
+def test_adam_without_eps_leaves_a_parameter_with_zero_gradients_where_it_is():
+    w, u = Value(1.0, label="w"), Value(2.0, label="u")
+    opt = Adam([w, u], lr=0.1, eps=0.0)
+    w.grad, u.grad = 0.0, 0.5
+    records = opt.step()
+    assert records[0] == StepRecord("w", 1.0, 0.0, 1.0)
+    assert_close(u.data, 2.0 - 0.1)        # m_hat / sqrt(v_hat) = g / |g| on the first step
