@@ -97,18 +97,19 @@ def numerical_hessian(f: Fn, xs: Sequence[float], h: float = 1e-4) -> list:
     n = len(xs)
     f0 = _eval(f, xs)
 
-    def at(**shift):
+    def at(*moves):
+        """f with each ``(index, step)`` of ``moves`` applied to the point."""
         p = list(xs)
-        for k, d in shift.items():
-            p[int(k[1:])] += d
+        for k, d in moves:
+            p[k] += d
         return _eval(f, p)
 
     hess = [[0.0] * n for _ in range(n)]
     for i in range(n):
-        hess[i][i] = (at(**{f"x{i}": h}) - 2 * f0 + at(**{f"x{i}": -h})) / (h * h)
+        hess[i][i] = (at((i, h)) - 2 * f0 + at((i, -h))) / (h * h)
         for j in range(i + 1, n):
-            v = (at(**{f"x{i}": h, f"x{j}": h}) - at(**{f"x{i}": h, f"x{j}": -h})
-                 - at(**{f"x{i}": -h, f"x{j}": h}) + at(**{f"x{i}": -h, f"x{j}": -h})) / (4 * h * h)
+            v = (at((i, h), (j, h)) - at((i, h), (j, -h))
+                 - at((i, -h), (j, h)) + at((i, -h), (j, -h))) / (4 * h * h)
             hess[i][j] = hess[j][i] = v
     return hess
 
