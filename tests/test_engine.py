@@ -277,6 +277,106 @@ def test_node_outside_the_output_graph_is_untouched_by_backward():
     assert other.grad == 42.0 and x.grad == 3.0
 
 
+def test_label_setter_refuses_a_non_string_and_keeps_the_old_label():
+    v = Value(1.0, label="w")
+    for bad in (3, None, b"w"):
+        with pytest.raises(TypeError, match="label must be a str"):
+            v.label = bad
+    assert v.label == "w"
+    v.label = ""
+    assert v.label == "" and repr(v) == "Value(data=1.0, grad=0.0)"
+
+
+def test_label_and_scope_are_kept_apart():
+    with scope("layer"):
+        w = Value(0.5, label="w")
+        y = w * 2
+        z = Value(1.0)
+    assert (w.label, w.scope) == ("w", ("layer",))
+    assert (y.label, y.scope) == ("", ("layer",)) and (z.label, z.scope) == ("", ("layer",))
+    y.label = "y"
+    assert (y.label, y.scope) == ("y", ("layer",))
+    y.label = ""
+    assert (y.label, y.scope) == ("", ("layer",))
+    assert z.scope == ("layer",) and z.label == ""  # relabelling y left the shared record alone
+
+
+def _random_graph(seed: int, n_leaves: int = 6, n_ops: int = 60):
+    """A DAG that reuses nodes: leaves and intermediates are drawn again and again."""
+    import random
+    rng = random.Random(seed)
+    leaves = [Value(rng.uniform(-1, 1), label=f"x{i}") for i in range(n_leaves)]
+    nodes = list(leaves)
+    for _ in range(n_ops):
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        kind = rng.randrange(5)
+        y = (a + b if kind == 0 else a * b if kind == 1 else (a - b).tanh() if kind == 2
+             else maximum(a, b) if kind == 3 else a.sigmoid() * 0.5)
+        nodes.append(y)
+    out = nodes[-1]
+    for y in nodes[-10:-1]:
+        out = out + y
+    return leaves, out
+
+
+def test_backward_marks_leave_no_trace_in_the_public_views():
+    leaves, out = _random_graph(0)
+    before = [(n, n.parents, n.op, n.label) for n in topological_order(out)]
+    out.backward()
+    out.backward()
+    assert [(n, n.parents, n.op, n.label) for n in topological_order(out)] == before
+    assert all(x.is_leaf and x.parents == () for x in leaves)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_backward_equals_grad_on_graphs_that_share_leaves(seed):
+    """Two graphs over the same leaves, each differentiated in turn, twice: a walk's marks
+    from one graph must not make the next walk skip a node."""
+    leaves, out1 = _random_graph(seed)
+    out2 = sum(x * x for x in leaves) * out1
+    for out in (out1, out2, out1, out2):
+        for x in leaves:
+            x.grad = 0.0
+        out.backward()
+        assert [x.grad for x in leaves] == grad(out, leaves)
+        ops = [n for n in topological_order(out) if not n.is_leaf]  # constants accumulate
+        assert [n.grad for n in ops] == grad(out, ops)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_backward_without_identity_marks_gives_the_same_floats(seed, monkeypatch):
+    """The fallback walk (a set of seen nodes, for interpreters where equal floats can be one
+    object) gives every node the same gradient, bit for bit."""
+    from microgradnet import engine
+    leaves, out = _random_graph(seed)
+    out.backward()
+    order = topological_order(out)
+    marked = [n.grad for n in order]
+    for n in order:  # every leaf, the constants made inside the graph too
+        n.grad = 0.0
+    monkeypatch.setattr(engine, "_IDENTITY_STAMPS", False)
+    out.backward()
+    assert [n.grad for n in order] == marked
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_backward_order_is_topological_with_each_node_once(seed):
+    from microgradnet import engine
+    _, out = _random_graph(seed)
+    full = topological_order(out)
+    order = engine._backward_order(out)
+    assert sorted(map(id, order)) == sorted(map(id, full))
+    assert _is_inputs_first(order)
+    # op nodes in the same order as topological_order, so sums are added in the same order
+    assert [n for n in order if not n.is_leaf] == [n for n in full if not n.is_leaf]
+
+
+def test_a_value_fits_an_80_byte_block():
+    # object header + six slots + the garbage collector's header; memory per node, and the
+    # collector's time on big graphs, follow this size (scripts/bench_engine.py)
+    assert sys.getsizeof(Value(1.0)) <= 80 and sys.getsizeof(Value(1.0) * 2) <= 80
+
+
 def test_backward_leaves_the_garbage_collector_as_it_found_it():
     x = Value(1.0)
     y = x * 2
