@@ -155,22 +155,31 @@ def normal(shape: Shape, mean: float = 0.0, std: float = 1.0, rng=None) -> list:
     return _fill(shape, lambda: r.gauss(mean, std))
 
 
+def _fans(shape: Shape, who: str) -> tuple:
+    """(fan_in, fan_out), refusing a shape with a zero in it: its variance would be 1/0."""
+    fi, fo = fan_in_fan_out(shape)
+    if fi == 0 or fo == 0:
+        raise ValueError(f"{who}: shape {tuple(_shape(shape))} has a zero dimension, so "
+                         f"fan_in={fi}, fan_out={fo}; the scale would divide by zero")
+    return fi, fo
+
+
 def xavier_uniform(shape: Shape, gain: float = 1.0, rng=None) -> list:
     """Xavier/Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)), so
     Var(w) = gain^2 * 2 / (fan_in + fan_out)."""
-    fi, fo = fan_in_fan_out(shape)
+    fi, fo = _fans(shape, "xavier_uniform")
     a = gain * math.sqrt(6.0 / (fi + fo))
     return uniform(shape, -a, a, rng)
 
 
 def xavier_normal(shape: Shape, gain: float = 1.0, rng=None) -> list:
     """Xavier/Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    fi, fo = fan_in_fan_out(shape)
+    fi, fo = _fans(shape, "xavier_normal")
     return normal(shape, 0.0, gain * math.sqrt(2.0 / (fi + fo)), rng)
 
 
-def _fan(shape: Shape, mode: str) -> int:
-    fi, fo = fan_in_fan_out(shape)
+def _fan(shape: Shape, mode: str, who: str = "kaiming") -> int:
+    fi, fo = _fans(shape, who)
     if mode == "fan_in":
         return fi
     if mode == "fan_out":
@@ -182,14 +191,14 @@ def kaiming_uniform(shape: Shape, gain: float = math.sqrt(2.0), mode: str = "fan
                     rng=None) -> list:
     """He/Kaiming uniform: U(-a, a), a = gain * sqrt(3 / fan), so Var(w) = gain^2 / fan
     (= 2 / fan_in for ReLU, the default gain sqrt 2)."""
-    a = gain * math.sqrt(3.0 / _fan(shape, mode))
+    a = gain * math.sqrt(3.0 / _fan(shape, mode, "kaiming_uniform"))
     return uniform(shape, -a, a, rng)
 
 
 def kaiming_normal(shape: Shape, gain: float = math.sqrt(2.0), mode: str = "fan_in",
                    rng=None) -> list:
     """He/Kaiming normal: N(0, gain^2 / fan) (Var = 2 / fan_in for ReLU)."""
-    return normal(shape, 0.0, gain / math.sqrt(_fan(shape, mode)), rng)
+    return normal(shape, 0.0, gain / math.sqrt(_fan(shape, mode, "kaiming_normal")), rng)
 
 
 def lecun_uniform(shape: Shape, rng=None) -> list:

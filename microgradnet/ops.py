@@ -163,6 +163,15 @@ def _param(x: Any, op: str, name: str) -> float:
     return x
 
 
+def _share(tie: Any, op: str) -> float:
+    """The fraction of a tied max/min's gradient that goes to ``a``: a number in [0, 1]."""
+    tie = _param(tie, op, "tie")
+    if not 0.0 <= tie <= 1.0:
+        raise ValueError(f"{op}: tie is the share of the gradient a gets on a tie, so it must "
+                         f"lie in [0, 1], got {tie!r}")
+    return tie
+
+
 def _fmt(x: float) -> str:
     return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
 
@@ -265,7 +274,7 @@ def _swish(beta: float = 1.0) -> Op:
 def maximum(tie: float = 0.5) -> Op:
     """``max(a, b)``; the gradient goes to the larger input; on a tie ``a`` gets ``tie`` of it
     and ``b`` the rest (0.5 each, as in PyTorch)."""
-    return _maximum(_param(tie, "max", "tie"))
+    return _maximum(_share(tie, "max"))
 
 
 @lru_cache(maxsize=None)
@@ -283,7 +292,7 @@ def _maximum(tie: float = 0.5) -> Op:
 
 def minimum(tie: float = 0.5) -> Op:
     """``min(a, b)``; the gradient goes to the smaller input, split by ``tie`` on a tie."""
-    return _minimum(_param(tie, "min", "tie"))
+    return _minimum(_share(tie, "min"))
 
 
 @lru_cache(maxsize=None)

@@ -9,6 +9,12 @@ model's parameters, the factors of the sum) are made once, outside the timings, 
 alike; leaves made during a step (inputs, constants) are part of it. CPU time
 (process_time) is used so other load on the machine distorts the figures less. Each engine runs
 in a fresh interpreter, so no engine pays for another's heap in the cyclic garbage collector.
+
+Where the heap happens to lie moves these figures: on the test machine the same build of the
+same graph took 1.25 or 1.9 us per node depending only on objects allocated before it (the
+length of a path string was enough). So each engine runs in --layouts interpreters, each first
+allocating a different seeded handful of objects, and the table shows the median run, the range
+of totals over the runs, and ratios of medians.
 The recorded-graph replay (``microgradnet.replay``) of the same workload is timed too (compiled
 once, outside the timing), next to straight-line Python float code for the demo step.
 
@@ -19,7 +25,8 @@ Workloads:
   sum    a sum of 100,000 products: sum(a_i * b_i) (a left-deep chain of 100,000 additions).
 
 Usage:
-  python scripts/bench_engine.py [--repeat 5] [--workloads demo,chain,sum] [--json FILE]
+  python scripts/bench_engine.py [--repeat 5] [--layouts 3] [--workloads demo,chain,sum]
+                                 [--json FILE]
 """
 from __future__ import annotations
 
@@ -184,8 +191,17 @@ def workloads() -> dict:
     }
 
 
-def measure_engine(engine: str, wname: str, repeat: int) -> dict:
+def shift_heap(layout: int) -> list:
+    """Objects to keep alive through a run, so that later ones land elsewhere in the heap:
+    none for layout 0, otherwise a seeded mix of sizes."""
+    rng = random.Random(layout)
+    return [bytearray(rng.choice((8, 24, 40, 56, 72, 88, 120, 200, 480, 4000)))
+            for _ in range(60 * layout)]
+
+
+def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dict:
     """One engine on one workload, in this process: seconds and peak bytes."""
+    ballast = shift_heap(layout)  # noqa: F841 (held until the run ends)
     setup, step = workloads()[wname]
     if engine == "microgradnet replay":
         return bench_replay(setup, step, repeat)
@@ -212,13 +228,18 @@ def measure_engine(engine: str, wname: str, repeat: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--layouts", type=int, default=3,
+                    help="fresh interpreters per engine, each with the heap shifted differently")
     ap.add_argument("--workloads", default="demo,chain,sum")
     ap.add_argument("--json", help="also write the figures to this JSON file")
-    ap.add_argument("--one", nargs=2, metavar=("ENGINE", "WORKLOAD"), help=argparse.SUPPRESS)
+    ap.add_argument("--one", nargs=3, metavar=("ENGINE", "WORKLOAD", "LAYOUT"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:  # a child process: one engine, one workload, figures as JSON on stdout
-        print(json.dumps(measure_engine(args.one[0], args.one[1], args.repeat)))
+        print(json.dumps(measure_engine(args.one[0], args.one[1], args.repeat, int(args.one[2]))))
         return 0
+    if args.layouts < 1:
+        ap.error("--layouts must be at least 1")
 
     import microgradnet
     results: dict = {}
@@ -228,21 +249,27 @@ def main(argv=None) -> int:
         results[wname] = {"op_nodes": nodes, "engines": {}}
         print(f"\n== {wname}: {nodes} op nodes")
         print(f"{'engine':<22}{'fwd ns/node':>12}{'bwd ns/node':>12}{'total ns/node':>14}"
-              f"{'bytes/node':>12}{'time ratio':>12}")
+              f"{'range':>14}{'bytes/node':>12}{'time ratio':>12}")
         for ename in ENGINES:
-            # Each engine runs in a fresh interpreter: a heap filled by another engine (or by
-            # importing torch) would make the cyclic collector slower for everyone after it.
-            proc = subprocess.run([sys.executable, __file__, "--repeat", str(args.repeat),
-                                   "--one", ename, wname], capture_output=True, text=True)
-            if proc.returncode != 0:
-                print(f"{ename:<22}  failed: {proc.stderr.strip().splitlines()[-1:]}")
+            runs = []
+            for layout in range(args.layouts):
+                # Each run is a fresh interpreter: a heap filled by another engine (or by
+                # importing torch) would make the cyclic collector slower for everyone after it.
+                proc = subprocess.run([sys.executable, __file__, "--repeat", str(args.repeat),
+                                       "--one", ename, wname, str(layout)],
+                                      capture_output=True, text=True)
+                if proc.returncode != 0:
+                    print(f"{ename:<22}  failed: {proc.stderr.strip().splitlines()[-1:]}")
+                    break
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            if not runs or not runs[0]:
                 continue
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
-            if not row:
+            if "skipped" in runs[0]:
+                print(f"{ename:<22}  skipped: {runs[0]['skipped']}")
                 continue
-            if "skipped" in row:
-                print(f"{ename:<22}  skipped: {row['skipped']}")
-                continue
+            runs.sort(key=lambda r: r["total_s"])
+            row = dict(runs[(len(runs) - 1) // 2])  # the median run (the lower one of two)
+            row["totals_s"] = [r["total_s"] for r in runs]
             results[wname]["engines"][ename] = row
         ref = results[wname]["engines"]["microgradnet"]["total_s"]
         for ename, row in results[wname]["engines"].items():
@@ -252,9 +279,11 @@ def main(argv=None) -> int:
             if row.get("peak_bytes"):
                 row["bytes_per_node"] = row["peak_bytes"] / nodes
             mem = f"{row['bytes_per_node']:.0f}" if row.get("bytes_per_node") else "-"
+            lo, hi = (t / nodes * 1e9 for t in (row["totals_s"][0], row["totals_s"][-1]))
+            spread = f"{lo:.0f}-{hi:.0f}"
             fw = f"{ns['forward_s']:.0f}" if "forward_s" in ns else "-"
             bw = f"{ns['backward_s']:.0f}" if "backward_s" in ns else "-"
-            print(f"{ename:<22}{fw:>12}{bw:>12}{ns['total_s']:>14.0f}{mem:>12}"
+            print(f"{ename:<22}{fw:>12}{bw:>12}{ns['total_s']:>14.0f}{spread:>14}{mem:>12}"
                   f"{row['ratio_vs_microgradnet']:>12.2f}")
     if args.json:
         with open(args.json, "w") as fh:

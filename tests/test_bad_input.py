@@ -295,6 +295,12 @@ def test_an_op_parameter_that_is_not_finite_is_a_value_error_naming_it(op, name,
     raises(ValueError, lambda: make(v, bad), op, name, repr(bad))
 
 
+@pytest.mark.parametrize("fn", [maximum, minimum])
+@pytest.mark.parametrize("tie", [-0.25, 1.5])
+def test_a_tie_share_outside_0_1_is_a_value_error(fn, tie):
+    raises(ValueError, lambda: fn(Value(0.0), 0.0, tie=tie), "tie", "[0, 1]", repr(tie))
+
+
 @pytest.mark.parametrize("make", [
     lambda: nn.ReLU(kink=True), lambda: nn.LeakyReLU(alpha=None), lambda: nn.Swish(beta="1"),
 ])

@@ -41,6 +41,14 @@ def test_shapes_and_fans_follow_torch():
         assert (fi, fo) == torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
 
 
+@pytest.mark.parametrize("name", ["xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                  "kaiming_normal", "lecun_uniform", "lecun_normal"])
+@pytest.mark.parametrize("shape", [(0, 3), (4, 0), (2, 3, 0, 3)])
+def test_a_shape_with_a_zero_dimension_is_named_not_divided_by(name, shape):
+    with pytest.raises(ValueError, match=r"zero dimension.*fan_in="):
+        getattr(init, name)(shape, rng=0)
+
+
 @pytest.mark.parametrize("name,shape,var", [
     ("xavier_uniform", (200, 300), 2 / 500),
     ("xavier_normal", (200, 300), 2 / 500),

@@ -80,6 +80,11 @@ def test_render_writes_svg_of_a_neuron(tmp_path, backend, stage):
     check_svg_matches_engine(path.read_bytes(), o, grads=stage == "backward")
 
 
+def test_render_makes_the_folders_it_writes_into(tmp_path):
+    path = render(neuron(), tmp_path / "notes" / "week1" / "n.dot")
+    assert path.read_text().startswith("digraph")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_reused_operand_has_two_edges_in_the_svg(backend):
     a = Value(2.0, label="a")

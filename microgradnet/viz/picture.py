@@ -106,5 +106,6 @@ def render(root: Value, path: str | os.PathLike, backend: str | None = None,
     if fmt not in ("dot", "gv"):
         options.setdefault("labels", _labels_for(backend))
     data = render_source(to_dot(root, **options), fmt, backend)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
