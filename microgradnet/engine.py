@@ -446,7 +446,6 @@ def _backward_order(root: Value) -> list:
     stamp = float("0")
     order: list = []
     if root._op is None:
-        root._a = stamp
         return [root]
     stack = [root]
     while stack:
