@@ -87,20 +87,46 @@ class Value:
     # _meta: None (neither), the label (a str), or (label, scope). On the sum of 100,000
     # products, eight slots (96-byte blocks) took 1.25 or 1.9 us per node depending on where
     # the heap happened to lie; six take about 1.15 us either way (scripts/bench_engine.py).
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "_meta")
+    __slots__ = ("_data", "_grad", "_op", "_a", "_b", "_meta")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if label.__class__ is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
         if data.__class__ is not float or data - data != 0.0:  # the common case skips the call
             data = _check_number(data, f"Value(label={label!r})" if label else "Value")
-        self.data = data
-        self.grad = 0.0
+        self._data = data
+        self._grad = 0.0
         self._op = None
         self._a = self._b = None  # a leaf's _a is also backward's visited mark (see _backward_order)
         self._meta = (label, _SCOPE) if _SCOPE and label else (label or _SCOPE_META)
 
     # ---- read-only views ---------------------------------------------------------------------
+    # data and grad are properties over slots, so an assignment is checked like the
+    # constructor's argument (optimisers and hand-written updates assign them); the engine
+    # itself reads and writes the slots.
+    @property
+    def data(self) -> float:
+        """The node's value, a finite float; settable (an update step assigns it)."""
+        return self._data
+
+    @data.setter
+    def data(self, x: Number) -> None:
+        if x.__class__ is not float or x - x != 0.0:
+            x = _check_number(x, f"{_describe(self)}.data")
+        self._data = x
+
+    @property
+    def grad(self) -> float:
+        """d(output)/d(this node) from the latest ``backward``, a finite float; settable (set
+        it to 0.0 to zero it)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, x: Number) -> None:
+        if x.__class__ is not float or x - x != 0.0:
+            x = _check_number(x, f"{_describe(self)}.grad")
+        self._grad = x
+
     @property
     def label(self) -> str:
         """The node's name in reprs, pictures and explanations (``""`` for none); settable."""
@@ -150,14 +176,14 @@ class Value:
         return s + (f", label={self.label!r})" if self.label else ")")
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     # ---- building nodes ------------------------------------------------------------------------
     @staticmethod
     def _apply(op: Op, a: "Value", b: "Value | None" = None) -> "Value":
         """Run ``op`` forward on one or two nodes and record the result as a new node."""
         try:
-            data = op.fn(a.data) if b is None else op.fn(a.data, b.data)
+            data = op.fn(a._data) if b is None else op.fn(a._data, b._data)
         except ZeroDivisionError:
             raise _fail(op, (a, b), "division by zero") from None
         except OverflowError:
@@ -178,33 +204,33 @@ class Value:
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
-        return _node(_ADD, self, other, self.data + other.data)
+        return _node(_ADD, self, other, self._data + other._data)
 
     def __radd__(self, other):
         other = _lift(other, _ADD, self)
-        return _node(_ADD, other, self, other.data + self.data)
+        return _node(_ADD, other, self, other._data + self._data)
 
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
-        return _node(_MUL, self, other, self.data * other.data)
+        return _node(_MUL, self, other, self._data * other._data)
 
     def __rmul__(self, other):
         other = _lift(other, _MUL, self)
-        return _node(_MUL, other, self, other.data * self.data)
+        return _node(_MUL, other, self, other._data * self._data)
 
     def __sub__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _SUB, self)
-        return _node(_SUB, self, other, self.data - other.data)
+        return _node(_SUB, self, other, self._data - other._data)
 
     def __rsub__(self, other):
         other = _lift(other, _SUB, self)
-        return _node(_SUB, other, self, other.data - self.data)
+        return _node(_SUB, other, self, other._data - self._data)
 
     def __truediv__(self, other): return self._binary(ops.DIV, other)
     def __rtruediv__(self, other): return self._rbinary(ops.DIV, other)
-    def __neg__(self): return _node(ops.NEG, self, None, -self.data)
+    def __neg__(self): return _node(ops.NEG, self, None, -self._data)
     def __pos__(self): return self
 
     def __pow__(self, other) -> "Value":
@@ -225,10 +251,10 @@ class Value:
 
     # Comparisons read the data, so max(), sorted() and `if loss < 0.1` work; equality stays
     # identity so nodes remain hashable.
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
+    def __lt__(self, other): return self._data < _data(other)
+    def __le__(self, other): return self._data <= _data(other)
+    def __gt__(self, other): return self._data > _data(other)
+    def __ge__(self, other): return self._data >= _data(other)
 
     def abs(self, kink: float = 0.0) -> "Value":
         """|x|; derivative sign(x), and ``kink`` at 0 (0 by default, as in PyTorch)."""
@@ -287,11 +313,11 @@ class Value:
         gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
         try:
             order = _backward_order(self)
-            self.grad += seed
+            self._grad += seed
             node = self
             try:
                 for node in reversed(order):
-                    g = node.grad
+                    g = node._grad
                     if g - g != 0.0:
                         raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
                     op = node._op
@@ -302,17 +328,17 @@ class Value:
                     # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
                     # applied in place here to save a call per node. Same floats, same order.
                     if op is _ADD:
-                        a.grad += g
-                        b.grad += g
+                        a._grad += g
+                        b._grad += g
                     elif op is _MUL:
-                        a.grad += g * b.data
-                        b.grad += g * a.data
+                        a._grad += g * b._data
+                        b._grad += g * a._data
                     elif b is None:
-                        a.grad += op.rule(g, node.data, a.data)[0]
+                        a._grad += op.rule(g, node._data, a._data)[0]
                     else:
-                        ga, gb = op.rule(g, node.data, a.data, b.data)
-                        a.grad += ga
-                        b.grad += gb
+                        ga, gb = op.rule(g, node._data, a._data, b._data)
+                        a._grad += ga
+                        b._grad += gb
             except DomainError:
                 raise
             except (ArithmeticError, ValueError) as e:
@@ -324,7 +350,7 @@ class Value:
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
         for node in topological_order(self):
-            node.grad = 0.0
+            node._grad = 0.0
 
 
 _new = object.__new__
@@ -336,8 +362,8 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     if data - data != 0.0:
         raise _fail(op, (a, b), f"the result is {data!r}, not a finite number", False)
     out = _new(Value)
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out._op = op
     out._a = a
     out._b = b
@@ -364,7 +390,7 @@ def _value_or_none(x) -> "Value | None":
 
 
 def _data(x) -> float:
-    return x.data if isinstance(x, Value) else x
+    return x._data if isinstance(x, Value) else x
 
 
 def maximum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
@@ -441,7 +467,7 @@ def _backward_order(root: Value) -> list:
         order = _walk((root,))
         for node in order:
             if node._op is not None:
-                node.grad = 0.0
+                node._grad = 0.0
         return order
     stamp = float("0")
     order: list = []
@@ -453,9 +479,9 @@ def _backward_order(root: Value) -> list:
         if node is None:  # the marker: every parent of the node below it is done
             order.append(stack.pop())
             continue
-        if node.grad is stamp:
+        if node._grad is stamp:
             continue
-        node.grad = stamp
+        node._grad = stamp
         stack.append(node)
         stack.append(None)
         # Push b before a so a's inputs come first in the order; a leaf has no inputs, so it
@@ -466,14 +492,14 @@ def _backward_order(root: Value) -> list:
                 if b._a is not stamp:
                     b._a = stamp
                     order.append(b)
-            elif b.grad is not stamp:
+            elif b._grad is not stamp:
                 stack.append(b)
         a = node._a
         if a._op is None:
             if a._a is not stamp:
                 a._a = stamp
                 order.append(a)
-        elif a.grad is not stamp:
+        elif a._grad is not stamp:
             stack.append(a)
     return order
 
@@ -521,7 +547,7 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
             if create_graph:
                 local = node._op.rule(g, node, *ps)
             else:
-                local = node._op.rule(g, node.data, *[p.data for p in ps])
+                local = node._op.rule(g, node._data, *[p._data for p in ps])
         except (ArithmeticError, ValueError) as e:
             raise _local_fail(node, e) from None
         for p, gp in zip(ps, local):

@@ -53,6 +53,22 @@ def test_leaf_errors_name_the_label(bad):
     raises((TypeError, ValueError), lambda: Value(bad, label="w1"), "w1", repr(bad))
 
 
+@pytest.mark.parametrize("attr", ["data", "grad"])
+@pytest.mark.parametrize("bad,exc", [("a", TypeError), (None, TypeError), (True, TypeError),
+                                     (math.nan, ValueError), (-math.inf, ValueError)])
+def test_assigning_a_non_number_to_data_or_grad_is_refused_naming_the_node(attr, bad, exc):
+    w = Value(0.5, label="w21")
+    raises(exc, lambda: setattr(w, attr, bad), "w21", f".{attr}")
+    assert (w.data, w.grad) == (0.5, 0.0)  # unchanged
+
+
+@pytest.mark.parametrize("attr", ["data", "grad"])
+def test_assigned_numbers_are_stored_as_floats(attr):
+    w = Value(0.5) * 2
+    setattr(w, attr, 3)
+    assert getattr(w, attr) == 3.0 and type(getattr(w, attr)) is float
+
+
 def test_int_too_large_for_a_float_is_a_value_error():
     raises(ValueError, lambda: Value(10 ** 400, label="big"), "Value", "big")
 
