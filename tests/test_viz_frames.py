@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from helpers import assert_close
+from helpers import assert_close, needs_wasm
 from microgradnet import Value, topological_order
 from microgradnet.viz import frames, frames_html
 from test_viz_dot import neuron, two_two_two
@@ -63,6 +63,7 @@ def test_reused_operand_gets_one_term_per_edge():
     assert fr["a"].line == "a.grad = 2.0000 × 1.0000 + 2.0000 × 1.0000 = 4.0000"
 
 
+@needs_wasm
 def test_frames_html_is_self_contained(tmp_path):
     page = frames_html(neuron(), tmp_path / "f.html", backend="wasm").read_text()
     assert page.startswith("<!DOCTYPE html>")
@@ -113,7 +114,7 @@ def _state(driver) -> dict:
         return out;""")
 
 
-@pytest.mark.parametrize("backend", ["dot", "wasm"])
+@pytest.mark.parametrize("backend", ["dot", pytest.param("wasm", marks=needs_wasm)])
 def test_frames_page_in_headless_chromium(browser, tmp_path, backend):
     if backend == "dot" and shutil.which("dot") is None:
         pytest.skip("no Graphviz dot")

