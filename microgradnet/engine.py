@@ -175,6 +175,10 @@ class Value:
             s += f", op={self._op.name!r}"
         return s + (f", label={self.label!r})" if self.label else ")")
 
+    def __format__(self, spec: str) -> str:
+        """``f"{v:.4f}"`` formats the value (``data``) as a float; ``f"{v}"`` is the repr."""
+        return format(self._data, spec) if spec else repr(self)
+
     def __float__(self) -> float:
         return self._data
 

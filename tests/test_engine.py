@@ -61,6 +61,14 @@ def test_repr_shows_data_grad_op_and_label():
     assert "op='*'" in repr(y) and "data=6.0" in repr(y)
 
 
+def test_a_format_spec_formats_the_value():
+    v = Value(2.0 / 3.0, label="p") * 1.0
+    assert f"{v:.4f}" == "0.6667" and f"{v:>8.2e}" == "6.67e-01"
+    assert f"{v}" == repr(v)
+    with pytest.raises(ValueError):
+        f"{v:d}"  # an integer spec on a float, as for a float
+
+
 def test_equality_is_identity_so_nodes_are_hashable():
     a, b = Value(1.0), Value(1.0)
     assert a is not b and a != b and len({a, b, a}) == 2
