@@ -55,6 +55,13 @@ def _check_number(data, what: str = "Value") -> float:
     return data
 
 
+def _assigned(node: "Value", attr: str, x) -> float:
+    """A number assigned to ``node.data`` or ``node.grad``, as a finite float."""
+    if x.__class__ is float and x - x == 0.0:  # the common case skips the call
+        return x
+    return _check_number(x, f"{_describe(node)}.{attr}")
+
+
 def _fail(op: Op, args: Sequence["Value | None"], why: str, domain: bool = True) -> DomainError:
     operands = ", ".join(_describe(a) for a in args if a is not None)
     need = f"; it needs {op.domain}" if op.domain and domain else ""
@@ -111,9 +118,7 @@ class Value:
 
     @data.setter
     def data(self, x: Number) -> None:
-        if x.__class__ is not float or x - x != 0.0:
-            x = _check_number(x, f"{_describe(self)}.data")
-        self._data = x
+        self._data = _assigned(self, "data", x)
 
     @property
     def grad(self) -> float:
@@ -123,9 +128,7 @@ class Value:
 
     @grad.setter
     def grad(self, x: Number) -> None:
-        if x.__class__ is not float or x - x != 0.0:
-            x = _check_number(x, f"{_describe(self)}.grad")
-        self._grad = x
+        self._grad = _assigned(self, "grad", x)
 
     @property
     def label(self) -> str:
