@@ -93,7 +93,8 @@ class Value:
     # a second garbage-collected object per node. The label and the scope share one slot,
     # _meta: None (neither), the label (a str), or (label, scope). On the sum of 100,000
     # products, eight slots (96-byte blocks) took 1.25 or 1.9 us per node depending on where
-    # the heap happened to lie; six take about 1.15 us either way (scripts/bench_engine.py).
+    # the heap happened to lie; six take about 1.0 us in every layout tried
+    # (scripts/bench_engine.py).
     __slots__ = ("_data", "_grad", "_op", "_a", "_b", "_meta")
 
     def __init__(self, data: Number, label: str = "") -> None:
