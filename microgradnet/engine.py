@@ -105,7 +105,7 @@ class Value:
         self._data = data
         self._grad = 0.0
         self._op = None
-        self._a = self._b = None  # a leaf's _a is also backward's visited mark (see _backward_order)
+        self._a = self._b = None  # a leaf's _a is also backward's mark (see _backward_order)
         self._meta = (label, _SCOPE) if _SCOPE and label else (label or _SCOPE_META)
 
     # ---- read-only views ---------------------------------------------------------------------
@@ -249,7 +249,8 @@ class Value:
         if isinstance(other, bool) or not isinstance(other, (int, float)):
             raise TypeError(f"**: cannot raise {_describe(self)} to {type(other).__name__} "
                             f"{other!r}; the exponent must be a number or a Value")
-        return Value._apply(ops.pow_const(_check_number(other, f"the exponent of {_describe(self)} **")), self)
+        n = _check_number(other, f"the exponent of {_describe(self)} **")
+        return Value._apply(ops.pow_const(n), self)
 
     def __rpow__(self, other) -> "Value":
         return Value._apply(ops.POW, _lift(other, ops.POW, self), self)
