@@ -993,6 +993,15 @@ class _BatchNorm(Module):
     def _check(self, samples):
         raise NotImplementedError
 
+    def _begin(self, samples: list) -> list:
+        """A new forward pass over checked samples: them as Values, fresh batch statistics,
+        and (in training) the batch counted."""
+        samples = [_as_values(s) for s in samples]
+        self._batch_stats = []
+        if self.training:
+            self.num_batches_tracked += 1
+        return samples
+
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
@@ -1013,10 +1022,7 @@ class BatchNorm1d(_BatchNorm):
             if len(s) != nf:
                 raise ValueError(f"{self.display_name}: expected samples of shape {nf}, got "
                                  f"{_fmt_shape(shape_of(s))}")
-        samples = [_as_values(s) for s in samples]
-        self._batch_stats = []
-        if self.training:
-            self.num_batches_tracked += 1
+        samples = self._begin(samples)
         cols = [self._normalise(c, [s[c] for s in samples]) for c in range(nf)]
         out = [[cols[c][i] for c in range(nf)] for i in range(len(samples))]
         return out if batch else out[0]
@@ -1042,10 +1048,7 @@ class BatchNorm2d(_BatchNorm):
             if shape_of(s) != shape:
                 raise ValueError(f"{self.display_name}: images of different shapes in one "
                                  f"batch: {_fmt_shape(shape)} and {_fmt_shape(shape_of(s))}")
-        samples = [_as_values(s) for s in samples]
-        self._batch_stats = []
-        if self.training:
-            self.num_batches_tracked += 1
+        samples = self._begin(samples)
         C, H, W = shape
         out = [[[[None] * W for _ in range(H)] for _ in range(C)] for _ in samples]
         for c in range(C):

@@ -41,11 +41,7 @@ def verdict(claim: str):
     return RESULTS[claim]
 
 
-try:
-    from microgradnet import viz
-except ImportError as exc:           # the pictures need the graphviz package
-    viz = None
-    print("pictures unavailable:", exc)
+from microgradnet import viz
 
 # %% [markdown]
 # ## Shapes (S1-2.1)
@@ -103,11 +99,10 @@ print()
 r23 = verdict("S1-2.3")
 
 # %%
-if viz is not None:
-    yhat[0].zero_grad()
-    yhat[0].backward()
-    display(viz.draw(yhat[0], stage="backward", highlight=z[0],
-                     title="d yhat1 / d z1: two paths, through e1 and through S"))
+yhat[0].zero_grad()
+yhat[0].backward()
+display(viz.draw(yhat[0], stage="backward", highlight=z[0],
+                 title="d yhat1 / d z1: two paths, through e1 and through S"))
 
 # %% [markdown]
 # ## Softmax + cross-entropy (S1-2.4)
@@ -132,10 +127,9 @@ for i in range(3):
 r24 = verdict("S1-2.4")
 
 # %%
-if viz is not None:
-    L.zero_grad()
-    L.backward()
-    display(viz.draw(L, stage="backward", highlight=z[1], color_grad=True))
+L.zero_grad()
+L.backward()
+display(viz.draw(L, stage="backward", highlight=z[1], color_grad=True))
 
 # %% [markdown]
 # ## The layer's Jacobian (S1-2.5)
@@ -172,10 +166,9 @@ r26 = verdict("S1-2.6")
 
 # %%
 r27 = verdict("S1-2.7")
-if viz is not None:
-    r27.graph.zero_grad()
-    r27.graph.backward()
-    display(viz.draw(r27.graph, stage="backward", clusters=True))
+r27.graph.zero_grad()
+r27.graph.backward()
+display(viz.draw(r27.graph, stage="backward", clusters=True))
 
 # %% [markdown]
 # ## Overflow of the naive softmax (S1-2.8)

@@ -102,28 +102,21 @@ print(explain(net["MSE"], wrt=net["w21"], lr=0.1, decimals=1).text())
 # Forward (values), backward (gradients, with the paths to `w21` picked out), and the update.
 
 # %%
-try:
-    from microgradnet import viz
-except ImportError as exc:           # the pictures need the graphviz package
-    viz = None
-    print("pictures unavailable:", exc)
+from microgradnet import viz
 
 # %%
-if viz is not None:
-    display(viz.draw(net["MSE"], stage="forward"))
+display(viz.draw(net["MSE"], stage="forward"))
 
 # %%
 loss = net["MSE"]
 loss.zero_grad()
 loss.backward()
-if viz is not None:
-    display(viz.draw(loss, stage="backward", highlight=net["w21"]))
+display(viz.draw(loss, stage="backward", highlight=net["w21"]))
 
 # %%
 w = net["w21"]
 updates = {w: (w.data, w.grad, 0.1, w.data - 0.1 * w.grad)}
-if viz is not None:
-    display(viz.draw(loss, stage="update", highlight=w, updates=updates))
+display(viz.draw(loss, stage="update", highlight=w, updates=updates))
 
 # %% [markdown]
 # ## The verdicts

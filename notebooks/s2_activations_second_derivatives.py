@@ -40,11 +40,7 @@ def verdict(claim: str):
     return RESULTS[claim]
 
 
-try:
-    from microgradnet import viz
-except ImportError as exc:           # the pictures need the graphviz package
-    viz = None
-    print("pictures unavailable:", exc)
+from microgradnet import viz
 
 try:
     import matplotlib.pyplot as plt
@@ -96,11 +92,10 @@ print(f"\nswish''(0.7): engine {grad(d1, x):.8f}, "
       f"central differences {numerical_hessian(lambda v: v.swish(), [0.7])[0][0]:.8f}")
 
 # %%
-if viz is not None:
-    d1.zero_grad()
-    d1.backward()
-    display(viz.draw(d1, stage="backward", highlight=x,
-                     title="the graph of swish'(x) at x = 0.7, differentiated again"))
+d1.zero_grad()
+d1.backward()
+display(viz.draw(d1, stage="backward", highlight=x,
+                 title="the graph of swish'(x) at x = 0.7, differentiated again"))
 
 # %% [markdown]
 # ReLU's gradient graph does not depend on `x` at all (the slope is read off the sign of the

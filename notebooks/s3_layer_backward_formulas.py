@@ -55,11 +55,7 @@ def upstream(Y, G):
     return L
 
 
-try:
-    from microgradnet import viz
-except ImportError as exc:           # the pictures need the graphviz package
-    viz = None
-    print("pictures unavailable:", exc)
+from microgradnet import viz
 
 # %% [markdown]
 # ## Dense layer (S3-Q1.1)
@@ -97,11 +93,10 @@ print(f"\nmax |seed - engine| on a random 3x4 -> 2 layer:  X^T dY: {v['err_dW']:
       f"W dY conforms: {v['seed_dX_conforms']}")
 
 # %%
-if viz is not None:
-    L.zero_grad()
-    L.backward()
-    display(viz.draw(L, stage="backward", highlight=b1,
-                     title="dL/db[1]: one path per sample"))
+L.zero_grad()
+L.backward()
+display(viz.draw(L, stage="backward", highlight=b1,
+                 title="dL/db[1]: one path per sample"))
 
 # %% [markdown]
 # ## ReLU mask (S3-Q1.2)
@@ -179,10 +174,9 @@ print(f"\nd sigma / d mu beside the batch mean: engine {v['dsigma_dmu_off_mean']
       f"vanish (engine {v['dsigma_dmu']:.1e}, derivation {v['seed_dsigma_dmu']:.1e})")
 
 # %%
-if viz is not None:
-    L.zero_grad()
-    L.backward()
-    display(viz.draw(L, stage="backward", highlight=X[0], title="every path from L to X[1]"))
+L.zero_grad()
+L.backward()
+display(viz.draw(L, stage="backward", highlight=X[0], title="every path from L to X[1]"))
 
 # %% [markdown]
 # ## Valid convolution (S3-Q1.5)
@@ -207,11 +201,10 @@ print(explain_backward(L, [conv.weight[0][0][0][0], X[0][1][1], X[0][0][0]]).tex
 r15 = verdict("S3-Q1.5")
 
 # %%
-if viz is not None:
-    L.zero_grad()
-    L.backward()
-    display(viz.draw(L, stage="backward", highlight=X[0][1][1],
-                     title="dL/dX[2,2]: the centre pixel meets all four filter weights"))
+L.zero_grad()
+L.backward()
+display(viz.draw(L, stage="backward", highlight=X[0][1][1],
+                 title="dL/dX[2,2]: the centre pixel meets all four filter weights"))
 
 # %% [markdown]
 # ## All verdicts

@@ -40,11 +40,7 @@ def verdict(claim: str):
     return RESULTS[claim]
 
 
-try:
-    from microgradnet import viz
-except ImportError as exc:           # the pictures need the graphviz package
-    viz = None
-    print("pictures unavailable:", exc)
+from microgradnet import viz
 
 try:
     import matplotlib.pyplot as plt
@@ -77,13 +73,12 @@ for s, st in r.values["steps"].items():
           f"{st['distance']:.4f}   f: {st['f0']:g} -> {st['f1']:.4g}")
 
 # %%
-if viz is not None:
-    g = r.graph
-    g.zero_grad()
-    g.backward()
-    y_node = next(p for p in r.extra["params"] if p.label == "y")
-    display(viz.draw(g, stage="update", highlight=y_node, updates=r.extra["updates"],
-                     title="one step at s = 0.1"))
+g = r.graph
+g.zero_grad()
+g.backward()
+y_node = next(p for p in r.extra["params"] if p.label == "y")
+display(viz.draw(g, stage="update", highlight=y_node, updates=r.extra["updates"],
+                 title="one step at s = 0.1"))
 
 # %%
 if plt is not None:
@@ -195,11 +190,10 @@ print(explain_backward(loss, [net[0].weight[0][0], net[2].weight[0][0], net[2].w
                        decimals=4).text())
 
 # %%
-if viz is not None:
-    loss.zero_grad()
-    loss.backward()
-    display(viz.draw(loss, stage="backward", highlight=net[0].weight[0][0],
-                     title="zero output weights: no gradient reaches u11"))
+loss.zero_grad()
+loss.backward()
+display(viz.draw(loss, stage="backward", highlight=net[0].weight[0][0],
+                 title="zero output weights: no gradient reaches u11"))
 
 # %%
 r4a = verdict("S4-Q4a")
