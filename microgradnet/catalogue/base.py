@@ -9,12 +9,22 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Result", "Example", "EXAMPLES", "example", "report", "VERDICTS"]
+__all__ = ["Result", "Example", "EXAMPLES", "example", "report", "VERDICTS", "judge"]
 
 #: confirmed: the seed is right; erratum: the seed is wrong (``note`` says what is right and
 #: why); convention: the answer depends on a stated convention (``note`` names the one used);
-#: pending: the check needs a part of the project that is not there yet.
-VERDICTS = ("confirmed", "erratum", "convention", "pending")
+#: cannot-check: the claim rests on something the seed does not contain (a figure), so the
+#: example can only illustrate it; side-by-side: the engine reproduces the experiment on other
+#: data, and the figures stand next to the seed's rather than being judged against them;
+#: pending: the check needs results that are not there (a training run not made yet).
+VERDICTS = ("confirmed", "erratum", "convention", "cannot-check", "side-by-side", "pending")
+
+
+def judge(seed_holds: bool) -> str:
+    """The verdict on a claim the engine has just computed: ``"confirmed"`` when the seed's
+    statement held in the computation, ``"erratum"`` when it did not. Every confirmed/erratum
+    verdict goes through a test like this one, so a change in the engine's numbers changes it."""
+    return "confirmed" if seed_holds else "erratum"
 
 
 @dataclass
@@ -22,6 +32,8 @@ class Result:
     """What a worked example found.
 
     Attributes:
+        problem: the problem, stated in the project's own words (the numbers, the network,
+            what is asked), so a reader can follow without the seed.
         seed_says: the seed's stated answer, in short (numbers or an expression).
         engine_says: the engine's answer, in short.
         verdict: one of :data:`VERDICTS`.
@@ -37,6 +49,7 @@ class Result:
     values: dict = field(default_factory=dict)
     graph: Any = None
     extra: dict = field(default_factory=dict)
+    problem: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -60,7 +73,7 @@ class Example:
         verdict, as a few wrapped lines (``S1-3.3  [confirmed]  title``, then the rest)."""
         lines = [f"{self.id}  [{result.verdict}]  {self.title}",
                  f"  seed {self.seed}, section {self.section}"]
-        for name, text in (("seed says", result.seed_says), ("engine says", result.engine_says),
+        for name, text in (("problem", result.problem), ("seed says", result.seed_says), ("engine says", result.engine_says),
                            ("note", result.note)):
             if text:
                 lines.append(textwrap.fill(text, width, initial_indent=f"  {name + ':':<13}",

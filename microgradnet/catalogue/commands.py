@@ -11,6 +11,7 @@ import json
 import math
 import re
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Any, Optional, Sequence, TextIO
@@ -73,10 +74,12 @@ def run_all(ids: Optional[Sequence[str]] = None) -> list:
             r = ex.run()
             if not isinstance(r, Result):
                 raise TypeError(f"worked example {i} returned {type(r).__name__}, not Result")
-            row.update(verdict=r.verdict, seed=r.seed_says, engine=r.engine_says, note=r.note,
+            row.update(verdict=r.verdict, kind=r.verdict, problem=r.problem, seed=r.seed_says,
+                       engine=r.engine_says, note=r.note,
                        values=json_safe(r.values), error="")
         except Exception as e:  # a broken check is reported, the others still run
-            row.update(verdict="error", seed="", engine="", note="", values={},
+            row.update(verdict="error", kind="error", problem="", seed="", engine="", note="",
+                       values={},
                        error=f"{type(e).__name__}: {e}",
                        traceback=traceback.format_exc(limit=6))
         rows.append(row)
@@ -226,14 +229,16 @@ def _list(args: argparse.Namespace, out: TextIO = None) -> int:
 
 
 def _header(ex: Example, r: Result, style: str) -> str:
-    rows = [("seed says", r.seed_says), ("engine says", r.engine_says),
-            ("verdict", r.verdict)] + ([("note", r.note)] if r.note else [])
+    rows = ([("problem", r.problem)] if r.problem else []) + [
+        ("seed says", r.seed_says), ("engine says", r.engine_says), ("verdict", r.verdict)] + ([("note", r.note)] if r.note else [])
     title = f"{ex.id}: {ex.title} (seed {ex.seed}, section {ex.section})"
     if style == "markdown":
         return f"## {title}\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in rows) + "\n"
     if style == "latex":
         return "% " + title + "\n" + "\n".join(f"% {k}: {v}" for k, v in rows) + "\n"
-    return title + "\n" + "\n".join(f"  {k + ':':<13}{v}" for k, v in rows) + "\n"
+    return title + "\n" + "\n".join(
+        textwrap.fill(str(v), 96, initial_indent=f"  {k + ':':<13}", subsequent_indent=" " * 15)
+        for k, v in rows) + "\n"
 
 
 def _pause(stdin: TextIO, state: dict) -> bool:
