@@ -9,8 +9,8 @@ import pytest
 from helpers import assert_all_close, assert_close
 from microgradnet.catalogue import EXAMPLES
 
-IDS = ["S4-Q1a", "S4-Q1b", "S4-Q1c", "S4-Q2a", "S4-Q3a", "S4-Q3b", "S4-Q3c", "S4-Q3d",
-       "S4-Q4a", "S4-Q4b", "S4-Xavier"]
+IDS = ["S4-Q1a", "S4-Q1b", "S4-Q1c", "S4-Q2a", "S4-Q2c", "S4-Q3a0", "S4-Q3a", "S4-Q3b",
+       "S4-Q3c", "S4-Q3d", "S4-Q4a", "S4-Q4b", "S4-Xavier"]
 
 
 def run(claim: str):
@@ -83,6 +83,77 @@ def test_sigmoid_slope_at_most_a_quarter_and_relu_kink_convention():
     z = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     torch.relu(z).backward()
     assert r.values["relu_default_at_0"] == z.grad.item() == 0.0
+
+
+def test_sigmoid_slopes_vanish_for_large_weights_against_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q2c")
+    v = r.values
+    x = torch.tensor(v["x"], dtype=torch.float64, requires_grad=True)
+    for w0, gx, gw in zip(v["weights"], v["ds_dx"], v["ds_dw"]):
+        w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+        tx, tw = torch.autograd.grad(torch.sigmoid(w * x), [x, w])
+        assert_close(gx, tx.item(), rtol=1e-12, atol=1e-300, what=f"ds/dx at w={w0}")
+        assert_close(gw, tw.item(), rtol=1e-12, atol=1e-300, what=f"ds/dw at w={w0}")
+    assert v["err_analytic"] < 1e-15
+    # math: d/dw (w sigma'(wx)) = 0 where 1 + u (1 - 2 sigma(u)) = 0, u = w x.
+    u = v["peak_w"] * v["x"]
+    assert abs(1 + u * (1 - 2 / (1 + math.exp(-u)))) < 1e-9
+    assert abs(v["ds_dx"][-2]) < 1e-8 and abs(v["ds_dw"][-1]) < 1e-9
+    assert r.verdict == "confirmed"
+
+
+def test_sigmoid_saturation_verdict_follows_the_slopes(monkeypatch):
+    """A unit that never saturates (a line through sigmoid(0) with slope 1/4) keeps its
+    gradient: the verdict turns to erratum."""
+    from microgradnet import Value
+    monkeypatch.setattr(Value, "sigmoid", lambda self: self * 0.25 + 0.5)
+    r = run("S4-Q2c")
+    assert r.verdict == "erratum"
+    assert r.values["peak_w"] is None
+
+
+def test_bias_free_models_at_the_origin_against_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S4-Q3a0")
+    v = r.values
+    assert r.verdict == "confirmed"
+    assert v["logit_at_0_no_bias"] == [0.0] * 3
+    assert all(abs(z) > 0.4 for z in v["logit_at_0_with_bias"])
+    acts = {"identity": lambda t: t, "tanh": torch.tanh, "relu": torch.relu,
+            "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
+            "swish": torch.nn.functional.silu, "sigmoid": torch.sigmoid,
+            "softplus": torch.nn.functional.softplus}
+    assert set(acts) == set(v["f_at_0"])
+    u = torch.tensor(v["u"], dtype=torch.float64)
+    for name, g in acts.items():
+        net = r.extra["nets"][name]
+        Ws = [torch.tensor([[w.data for w in row] for row in layer.weight],
+                           dtype=torch.float64) for layer in net.layers[::2]]
+
+        def f(x):
+            for k, W in enumerate(Ws):
+                x = W @ x
+                x = g(x) if k < len(Ws) - 1 else x
+            return x.item()
+        zero = torch.zeros(3, dtype=torch.float64)
+        assert_close(v["f_at_0"][name], f(zero), atol=1e-15, what=f"f(0), {name}")
+        assert_close(v["f_near_0"][name], f(v["eps"] * u), rtol=1e-12, atol=1e-15,
+                     what=f"f(eps u), {name}")
+        assert_close(v["g_at_0"][name], g(zero)[0].item(), atol=1e-15, what=f"g(0), {name}")
+        assert (v["f_at_0"][name] == 0.0) == (g(zero)[0].item() == 0.0), name
+    # ReLU networks without bias are positively homogeneous: f(eps u) = eps f(u).
+    assert_close(v["f_near_0"]["relu"], v["eps"] * v["f_at_u"]["relu"], rtol=1e-12)
+    assert abs(v["f_at_0"]["sigmoid"]) > 0.1 and abs(v["f_at_0"]["softplus"]) > 0.1
+
+
+def test_bias_free_verdict_turns_when_a_layer_adds_a_constant(monkeypatch):
+    from microgradnet import nn
+    one = nn.Linear._one
+    monkeypatch.setattr(nn.Linear, "_one", lambda self, x: [y + 0.3 for y in one(self, x)])
+    r = run("S4-Q3a0")
+    assert r.verdict == "erratum"
+    assert not r.values["boundary_through_origin"]
 
 
 def test_l1_step_multiplies_the_whole_gradient_by_the_learning_rate():

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Optional
 
 from .. import functional as F
 from .. import init, nn, optim
 from ..checks import one_sided
 from ..engine import Value, grad, topological_order
-from .base import Result, example
+from .base import Result, example, judge
 from .seed003 import _data, _max_diff, _rand, _sum, _values
 
 __all__: list[str] = []
@@ -241,7 +242,164 @@ def activation_derivatives() -> Result:
     )
 
 
+def _sigmoid_slopes(x: float, w: float) -> tuple:
+    """The node s = sigmoid(z), z = w*x (named), and ds/dx, ds/dw by autodiff."""
+    xv, wv = Value(x, "x"), Value(w, "w")
+    z = wv * xv
+    z.label = "z"
+    s = z.sigmoid()
+    s.label = "s"
+    ds_dx, ds_dw = grad(s, [xv, wv])
+    return s, ds_dx, ds_dw
+
+
+def _peak_of_input_slope(x: float, lo: float, hi: float) -> Optional[float]:
+    """The w > 0 where ds/dx = w sigma'(wx) is largest: bisection on the sign of
+    d/dw (ds/dx), a second derivative taken by the engine."""
+    def rise(w: float) -> float:
+        xv, wv = Value(x), Value(w)
+        return grad(grad((wv * xv).sigmoid(), xv, create_graph=True), wv)
+    if not rise(lo) > 0 > rise(hi):
+        return None                     # no peak in [lo, hi]: ds/dx does not turn down there
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if rise(mid) > 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+@example("S4-Q2c", SEED, "Q2.c", "Large weights saturate the sigmoid; its gradient vanishes")
+def sigmoid_saturation() -> Result:
+    """s = sigmoid(w x) at a fixed x for growing |w|: ds/dx = w s(1 - s), ds/dw = x s(1 - s)."""
+    x = 1.5
+    weights = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, -16.0]
+    d_dx, d_dw, analytic_dx, analytic_dw = [], [], [], []
+    for w in weights:
+        s, gx, gw = _sigmoid_slopes(x, w)
+        d_dx.append(gx)
+        d_dw.append(gw)
+        slope = s.data * (1 - s.data)                   # sigma'(wx), as the seed's Q2.a writes it
+        analytic_dx.append(slope * w)
+        analytic_dw.append(slope * x)
+    err = max(_max_diff(d_dx, analytic_dx), _max_diff(d_dw, analytic_dw))
+    # ds/dx = w sigma'(wx) first grows with w; past its peak both slopes fall like e^-|wx|.
+    peak = max(range(len(weights)), key=lambda k: abs(d_dx[k]))
+    w_peak = _peak_of_input_slope(x, 0.5, 4.0)
+    big = [k for k, w in enumerate(weights) if abs(w) == max(map(abs, weights))]
+    vanishes = all(abs(d_dx[k]) < 1e-3 * abs(d_dx[peak]) and abs(d_dw[k]) < 1e-3 * abs(d_dw[0])
+                   for k in big)
+    tail = [k for k, w in enumerate(weights) if w_peak is not None and w >= w_peak]
+    falling = w_peak is not None and all(abs(d_dx[a]) > abs(d_dx[b]) and abs(d_dw[a]) > abs(d_dw[b])
+                  for a, b in zip(tail, tail[1:]))
+    graph, _, _ = _sigmoid_slopes(x, 8.0)
+    return Result(
+        problem=("Take one sigmoid unit s = sigmoid(w x) at the input x = 1.5 and let the weight "
+                 "grow (w = 0.25 ... 16, and -16). Do ds/dx and ds/dw shrink toward 0 as |w| "
+                 "grows, as the sheet's answer to Q2.c says (large weights push the sigmoid "
+                 "into saturation)?"),
+        seed_says="large weights make the sigmoid's input large, its gradient small: vanishing",
+        engine_says=("ds/dx = " + ", ".join(f"{g:.2g}" for g in d_dx) + " for w = "
+                     + ", ".join(f"{w:g}" for w in weights)),
+        verdict=judge(vanishes and falling),
+        note=("Both slopes carry sigma'(wx) = s(1 - s) <= 1/4, which falls like e^-|wx|. "
+              "ds/dw = x sigma'(wx) falls from the start; ds/dx = w sigma'(wx) first grows "
+              + (f"(largest at w = {w_peak:.3f}, wx = {w_peak * x:.3f}, where d/dw (ds/dx) = 0) "
+                 "and only then vanishes. " if w_peak is not None else
+                 "and has no peak for w in [0.5, 4]. ")
+              + f"Autodiff against s(1 - s) w and s(1 - s) x: max difference {err:.1e}."),
+        values={"x": x, "weights": weights, "ds_dx": d_dx, "ds_dw": d_dw,
+                "analytic_ds_dx": analytic_dx, "analytic_ds_dw": analytic_dw,
+                "err_analytic": err, "peak_w": w_peak, "vanishes": vanishes,
+                "falls_past_peak": falling},
+        graph=graph, extra={"wrt": "w"},
+    )
+
+
 # ---- Q3: regularisation, noise, batch norm, Adam -----------------------------------------------
+
+#: Hidden activations tried on a bias-free network, by name.
+_ACTIVATIONS = {"identity": nn.Identity, "tanh": nn.Tanh, "relu": nn.ReLU,
+                "leaky_relu": nn.LeakyReLU, "swish": nn.Swish, "sigmoid": nn.Sigmoid,
+                "softplus": nn.Softplus}
+
+
+def _bias_free_net(sizes: list, act, rng: random.Random, names: bool = False):
+    """Linear (no bias) - g - Linear (no bias) - ... with seeded N(0, 1/fan_in) weights;
+    with ``names`` the layers' weights are W1[k,j], W2[k,j], ..."""
+    layers = []
+    for n, (nin, nout) in enumerate(zip(sizes, sizes[1:]), start=1):
+        W = init.lecun_normal((nout, nin), rng=rng)
+        layers.append(nn.Linear.from_weights(
+            W, None, w_labels=(lambda k, j, n=n: f"W{n}[{k},{j}]") if names else None))
+        if n < len(sizes) - 1:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def _origin_graph(rng: random.Random) -> Value:
+    """A 2-2-1 bias-free sigmoid network at x = (0, 0), every node named, for the
+    step-through: h = sigmoid(W1 x) = 1/2 whatever W1 is, so f = (W2[1,1] + W2[1,2]) / 2."""
+    net = _bias_free_net([2, 2, 1], nn.Sigmoid, rng, names=True)
+    x = [Value(0.0, f"x[{j + 1}]") for j in range(2)]
+    h = net[1](net[0](x))
+    for k, hk in enumerate(h):
+        hk.label = f"h[{k + 1}]"
+    f = net[2](h)[0]
+    f.label = "f"
+    return f
+
+
+@example("S4-Q3a0", SEED, "3 (alef), first part",
+         "Without biases the boundary passes the origin; f(0) = 0 only when g(0) = 0")
+def bias_free_models() -> Result:
+    """Logistic regression p = sigmoid(w . x) with and without b, and 3-5-4-1 networks with
+    no biases for several hidden activations g, evaluated at x = 0 and next to it."""
+    rng = random.Random(451)
+    # Logistic regression: the boundary is {x : w . x + b = 0}; at x = 0 the logit is b.
+    logit_at_0, logit_at_0_bias = [], []
+    for d in (2, 3, 5):
+        for with_bias in (False, True):
+            model = nn.Linear(d, 1, bias=with_bias, init="normal", rng=rng)
+            if with_bias:
+                model.bias[0].data = rng.uniform(0.5, 1.5) * rng.choice([-1, 1])
+            z = model([0.0] * d)[0]
+            (logit_at_0_bias if with_bias else logit_at_0).append(z.data)
+    boundary_through_origin = all(z == 0.0 for z in logit_at_0) and \
+        all(z != 0.0 for z in logit_at_0_bias)
+    # Networks without biases: f(0) against g(0), and |f(eps u)| next to the origin.
+    eps = 1e-3
+    g_at_0, f_at_0, f_near_0, f_at_u, nets = {}, {}, {}, {}, {}
+    u = [rng.gauss(0, 1) for _ in range(3)]
+    for name, act in _ACTIVATIONS.items():
+        net = nets[name] = _bias_free_net([3, 5, 4, 1], act, random.Random(452))
+        g_at_0[name] = act()(Value(0.0)).data
+        f_at_0[name] = net([0.0] * 3)[0].data
+        f_near_0[name] = net([eps * ui for ui in u])[0].data
+        f_at_u[name] = net(u)[0].data
+    zero_iff = {name: (f_at_0[name] == 0.0) == (g_at_0[name] == 0.0) for name in _ACTIVATIONS}
+    holds = boundary_through_origin and all(zero_iff.values())
+    nonzero = [name for name in _ACTIVATIONS if g_at_0[name] != 0.0]
+    return Result(
+        problem=("Models without a bias: logistic regression p = sigmoid(w . x) and 3-5-4-1 "
+                 "networks with no bias in any layer (seeded N(0, 1/fan_in) weights), for "
+                 "several hidden activations g. Does the decision boundary w . x = 0 pass "
+                 "through the origin, and does the network give 0 at (and next to) x = 0?"),
+        seed_says=("with b = 0 the boundary passes through the origin; a 2-layer net without "
+                   "biases outputs about 0 for inputs near 0 (the weights are regularised too)"),
+        engine_says=(f"logit at 0: {logit_at_0} without b; f(0) = "
+                     + ", ".join(f"{k} {v:.3g}" for k, v in f_at_0.items())),
+        verdict=judge(holds),
+        note=("The boundary claim holds (logit(0) = b). The network claim needs g(0) = 0: "
+              "then every layer maps 0 to 0 whatever the weights (no regularisation needed), "
+              "and next to 0 the output is O(|x|) (exactly linear along a ray for ReLU). With "
+              + ", ".join(nonzero) + " (g(0) != 0) the hidden units sit at g(0) and f(0) != 0. "
+              f"Near the origin: x = {eps:g} u, u ~ N(0, I)."),
+        values={"logit_at_0_no_bias": logit_at_0, "logit_at_0_with_bias": logit_at_0_bias,
+                "boundary_through_origin": boundary_through_origin, "g_at_0": g_at_0,
+                "f_at_0": f_at_0, "f_near_0": f_near_0, "f_at_u": f_at_u, "eps": eps, "u": u,
+                "zero_iff_g0_zero": zero_iff},
+        graph=_origin_graph(random.Random(453)), extra={"nets": nets},
+    )
+
 
 @example("S4-Q3a", SEED, "3 (alef)", "L1 update rule; L1 zeroes weights, L2 shrinks them")
 def l1_update() -> Result:
