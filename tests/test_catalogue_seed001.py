@@ -10,10 +10,13 @@ import math
 import pytest
 
 from helpers import assert_close
+from microgradnet import optim
 from microgradnet.catalogue import EXAMPLES
+from microgradnet.catalogue import seed001
 from microgradnet.catalogue.seed001 import SEED, build_s1_3
+from microgradnet.catalogue.commands import explain_result
 
-IDS = ["S1-1.3", "S1-1.5", "S1-2.1", "S1-2.2", "S1-2.3", "S1-2.4", "S1-2.5", "S1-2.6",
+IDS = ["S1-1.2", "S1-1.3", "S1-1.5", "S1-1.6", "S1-2.1", "S1-2.2", "S1-2.3", "S1-2.4", "S1-2.5", "S1-2.6",
        "S1-2.7", "S1-2.8", "S1-3.1", "S1-3.2", "S1-3.3"]
 
 
@@ -24,9 +27,163 @@ def run(i):
 @pytest.mark.parametrize("i", IDS)
 def test_registered_with_seed_file_and_section(i):
     ex = EXAMPLES[i]
-    assert ex.seed == SEED and i.endswith(ex.section)
+    assert ex.seed == SEED and ex.section.startswith(i.split("-", 1)[1])   # 1.6 (iii)
     r = ex.run()
     assert r.seed_says and r.engine_says
+
+
+def _layer_arrays(layer):
+    np = pytest.importorskip("numpy")
+    return (np.array([[w.data for w in row] for row in layer.weight]),
+            np.array([b.data for b in layer.bias]))
+
+
+def test_S1_1_2_merged_map_matches_numpy_and_torch():
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    r = run("S1-1.2")
+    assert r.verdict == "confirmed"
+    v = r.values
+    assert v["max_output_difference"] < 1e-12 and v["max_gradient_difference"] < 1e-12
+    assert v["affinity_defect"] < 1e-12
+    assert v["tanh_output_difference"] > 1e-3 and v["tanh_affinity_defect"] > 1e-3
+    # The same seeded layers, multiplied out by numpy: W2 W1 and W2 b1 + b2.
+    l1, l2 = seed001._stacked_pair(0, v["sizes"])
+    (W1, b1), (W2, b2) = _layer_arrays(l1), _layer_arrays(l2)
+    np.testing.assert_allclose(v["merged_weight"], W2 @ W1, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(v["merged_bias"], W2 @ b1 + b2, rtol=1e-13, atol=1e-15)
+    # PyTorch: the stack and the single map agree on an input, and so do their input gradients.
+    t = lambda a: torch.tensor(a, dtype=torch.float64)                # noqa: E731
+    x = t([0.3, -1.7, 0.9]).requires_grad_()
+    stack = t(W2) @ (t(W1) @ x + t(b1)) + t(b2)
+    single = t(W2 @ W1) @ x + t(W2 @ b1 + b2)
+    assert torch.allclose(stack, single, rtol=1e-13, atol=1e-13)
+    g_stack, = torch.autograd.grad(stack.sum(), x)
+    np.testing.assert_allclose(g_stack.numpy(), (W2 @ W1).sum(axis=0), rtol=1e-13)
+
+
+def test_S1_1_2_step_through_chain_rule_is_the_product_entry():
+    np = pytest.importorskip("numpy")
+    r = run("S1-1.2")
+    l1, l2 = seed001._stacked_pair(7, (2, 2, 1))
+    (W1, _), (W2, _) = _layer_arrays(l1), _layer_arrays(l2)
+    assert_close(r.values["small_merged_w11"], (W2 @ W1)[0, 0], rtol=1e-13)
+    e = explain_result(r)
+    total = e["backward"].steps[-1]
+    assert_close(total.exact, (W2 @ W1)[0, 0], rtol=1e-13)
+
+
+def test_S1_1_2_verdict_follows_a_wrong_merged_bias(monkeypatch):
+    real = seed001._merge
+
+    def without_b2(layer1, layer2):        # W2 b1 only: the stack no longer equals it
+        merged = real(layer1, layer2)
+        for b, b2 in zip(merged.bias, layer2.bias):
+            b.data = b.data - b2.data
+        return merged
+    monkeypatch.setattr(seed001, "_merge", without_b2)
+    r = run("S1-1.2")
+    assert r.values["max_output_difference"] > 1e-3 and r.verdict == "erratum"
+
+
+def _plain_descent(grad_f, start, lr, steps, adam=False, betas=(0.9, 0.999), eps=1e-8,
+                   momentum=0.0, stop=None):
+    """Gradient descent (optionally with momentum) or Adam on floats, as the textbooks write
+    them; the points visited."""
+    p = list(start)
+    m, v, vel = [0.0, 0.0], [0.0, 0.0], [None, None]
+    path = [tuple(p)]
+    for t in range(1, steps + 1):
+        g = grad_f(*p)
+        for i in range(2):
+            if adam:
+                m[i] = betas[0] * m[i] + (1 - betas[0]) * g[i]
+                v[i] = betas[1] * v[i] + (1 - betas[1]) * g[i] ** 2
+                mh, vh = m[i] / (1 - betas[0] ** t), v[i] / (1 - betas[1] ** t)
+                p[i] -= lr * mh / (math.sqrt(vh) + eps)
+            else:
+                d = g[i]
+                if momentum:
+                    vel[i] = d if vel[i] is None else momentum * vel[i] + d
+                    d = vel[i]
+                p[i] -= lr * d
+        path.append(tuple(p))
+        if stop and stop(*p):
+            break
+    return path
+
+
+def test_S1_1_6_valley_against_plain_float_gd_and_adam():
+    r = run("S1-1.6")
+    val = r.values["valley"]
+    grad_f = lambda x, y: (100 * x, y)                                # noqa: E731
+    far = lambda x, y: math.hypot(x, y) > 1e6                           # noqa: E731
+    for kind in ("gd", "adam"):
+        best = math.inf, None
+        for lr in val["rates"]:
+            path = _plain_descent(grad_f, (1.0, 1.0), lr, val["steps"], adam=kind == "adam",
+                                  stop=far)
+            if len(path) == val["steps"] + 1 and not far(*path[-1]):
+                best = min(best, (math.hypot(*path[-1]), lr))
+        assert val[kind]["lr"] == best[1], kind
+        assert_close(val[kind]["distance"], best[0], rtol=1e-9, what=kind)
+    # GD is stable only below 2/100 = 0.02, so its best rate is the largest rate under it.
+    assert val["gd"]["lr"] == max(a for a in val["rates"] if a < 0.02)
+    assert val["adam"]["distance"] < val["gd"]["distance"]
+
+
+def test_S1_1_6_adam_matches_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S1-1.6")
+    val = r.values["valley"]
+    p = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=val["adam"]["lr"])
+    for _ in range(val["steps"]):
+        opt.zero_grad()
+        (0.5 * (100 * p[0] ** 2 + p[1] ** 2)).backward()
+        opt.step()
+    assert_close(val["adam"]["distance"], torch.linalg.norm(p).item(), rtol=1e-9)
+    assert_close(val["adam"]["loss"], 0.5 * (100 * p[0].item() ** 2 + p[1].item() ** 2),
+                 rtol=1e-9)
+
+
+def test_S1_1_6_saddle_escape_steps_against_plain_floats_and_torch():
+    torch = pytest.importorskip("torch")
+    r = run("S1-1.6")
+    sad = r.values["saddle"]
+    lr, start, cap = sad["lr"], sad["start"], sad["cap"]
+    grad_f = lambda x, y: (2 * x, -2 * y)                               # noqa: E731
+    out = lambda x, y: abs(y) > 1.0                                    # noqa: E731
+
+    def steps(**kw):
+        path = _plain_descent(grad_f, kw.pop("start", start), lr, cap, stop=out, **kw)
+        return len(path) - 1 if out(*path[-1]) else None
+    esc = sad["escape_steps"]
+    assert esc["gd"] == steps()
+    assert esc["gd_momentum"] == steps(momentum=0.9)
+    assert esc["adam"] == steps(adam=True)
+    assert esc["adam_no_momentum"] == steps(adam=True, betas=(0.0, 0.999))
+    assert esc["adam_on_the_ridge"] is None and steps(adam=True, start=(1.0, 0.0)) is None
+    # GD multiplies y by 1 + 2 lr a step: |y| passes 1 after ceil(log(1000) / log(1.2)).
+    assert esc["gd"] == math.ceil(math.log(1 / start[1]) / math.log(1 + 2 * lr))
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=lr)
+    n = 0
+    while abs(p[1].item()) <= 1.0:
+        opt.zero_grad()
+        (p[0] ** 2 - p[1] ** 2).backward()
+        opt.step()
+        n += 1
+    assert esc["adam"] == n
+    assert r.verdict == "confirmed"
+
+
+def test_S1_1_6_verdict_follows_the_optimiser(monkeypatch):
+    # With "Adam" replaced by plain gradient descent the valley gains nothing: erratum.
+    monkeypatch.setattr(optim, "Adam", lambda params, lr, betas=None: optim.SGD(params, lr=lr))
+    r = run("S1-1.6")
+    assert r.values["valley"]["adam"]["distance"] == r.values["valley"]["gd"]["distance"]
+    assert r.verdict == "erratum"
 
 
 def test_S1_1_3_grid_per_decade_and_log_uniform():

@@ -15,9 +15,10 @@ from typing import Sequence
 from .. import functional as F
 from .. import init as _init
 from .. import nn
+from .. import optim
 from ..checks import one_sided
 from ..engine import DomainError, Value, grad
-from .base import Result, example
+from .base import Result, example, judge
 
 __all__ = ["SEED", "S1_3_VALUES", "build_s1_3"]
 
@@ -97,6 +98,130 @@ def _s1_3_extra(net: dict, sections: Sequence[str]) -> dict:
 
 # ---- 1 Short questions -------------------------------------------------------------------------
 
+def _label_layer(layer, n: int) -> None:
+    """Name layer ``n``'s parameters as the seed does, W[n] and b[n]: ``W2[k,j]``, ``b2[k]``."""
+    for k, row in enumerate(layer.weight):
+        for j, w in enumerate(row):
+            w.label = f"W{n}[{k + 1},{j + 1}]"
+    for k, b in enumerate(layer.bias or []):
+        b.label = f"b{n}[{k + 1}]"
+
+
+def _label(nodes: Sequence[Value], name: str) -> None:
+    """``name[1]``, ``name[2]``, ... on a layer's outputs (``z1[j]`` is z[1]_j of the seed)."""
+    for j, v in enumerate(nodes):
+        v.label = f"{name}[{j + 1}]"
+
+
+def _stacked_pair(seed: int, sizes: Sequence[int]) -> tuple:
+    """Two seeded Linear layers ``sizes[0] -> sizes[1] -> sizes[2]`` with nonzero biases,
+    named W1, b1, W2, b2."""
+    rng = _init.Generator(seed)
+    layers = []
+    for n, (nin, nout) in enumerate(zip(sizes, sizes[1:]), start=1):
+        layer = nn.Linear(nin, nout, init="normal", rng=rng, name=f"layer{n}")
+        for b in layer.bias:
+            b.data = rng.uniform(-1.0, 1.0)
+        _label_layer(layer, n)
+        layers.append(layer)
+    return layers[0], layers[1]
+
+
+def _merge(layer1, layer2) -> "nn.Linear":
+    """The single layer the seed says the stack equals: weight W2 W1, bias W2 b1 + b2, each
+    entry a sum of products of the two layers' Values (so the engine does the arithmetic)."""
+    W1, W2 = layer1.weight, layer2.weight
+    weight = [[F.sum([W2[k][j] * W1[j][i] for j in range(layer1.nout)]).data
+               for i in range(layer1.nin)] for k in range(layer2.nout)]
+    bias = [(F.sum([W2[k][j] * layer1.bias[j] for j in range(layer1.nout)])
+             + layer2.bias[k]).data for k in range(layer2.nout)]
+    return nn.Linear.from_weights(weight, bias, name="merged")
+
+
+def _weighted_output(out: Sequence[Value], r: Sequence[float]) -> Value:
+    """sum_k r_k y_k: a scalar whose gradient with respect to the input is W^T r."""
+    return F.sum([y * rk for y, rk in zip(out, r)])
+
+
+def _stack_vs_merged(seed: int, sizes: Sequence[int], between=None, trials: int = 10) -> tuple:
+    """Largest |stack - merged| over ``trials`` random inputs, for the outputs and for the
+    gradient of a random weighted sum of the outputs with respect to the input, and the
+    largest affinity defect |f(u + v) - f(u) - f(v) + f(0)| of the stack (0 for any affine
+    map). ``between`` is an activation put between the two layers (None: the seed's case)."""
+    layer1, layer2 = _stacked_pair(seed, sizes)
+    merged = _merge(layer1, layer2)
+    act = between or (lambda h: h)
+
+    def stack(x):
+        return layer2(act(layer1(x)))
+    rng = random.Random(seed)
+    out_err = grad_err = defect = 0.0
+    for _ in range(trials):
+        u = [rng.uniform(-2.0, 2.0) for _ in range(sizes[0])]
+        v = [rng.uniform(-2.0, 2.0) for _ in range(sizes[0])]
+        r = [rng.uniform(-1.0, 1.0) for _ in range(sizes[-1])]
+        xs, xm = [Value(a) for a in u], [Value(a) for a in u]
+        ys, ym = stack(xs), merged(xm)
+        out_err = max(out_err, max(abs(a.data - b.data) for a, b in zip(ys, ym)))
+        gs, gm = grad(_weighted_output(ys, r), xs), grad(_weighted_output(ym, r), xm)
+        grad_err = max(grad_err, max(abs(a - b) for a, b in zip(gs, gm)))
+        f = lambda x: [y.data for y in stack(x)]                  # noqa: E731
+        parts = (f([a + b for a, b in zip(u, v)]), f(u), f(v), f([0.0] * sizes[0]))
+        defect = max(defect, max(abs(s - a - b + z) for s, a, b, z in zip(*parts)))
+    return out_err, grad_err, defect, merged
+
+
+def _s1_1_2_graph() -> tuple:
+    """A 2-2-1 stack without activation, y = W2 (W1 x + b1) + b2, for the step-through (the
+    chain rule for dy/dx[1] sums W2[1,j] W1[j,1] over j), and its merged layer."""
+    layer1, layer2 = _stacked_pair(7, (2, 2, 1))
+    x = [Value(v, label=f"x[{i + 1}]") for i, v in enumerate((0.5, -1.0))]
+    z1 = layer1(x)
+    _label(z1, "z1")
+    y, = layer2(z1)
+    y.label = "y"
+    return y, _merge(layer1, layer2)
+
+
+@example("S1-1.2", SEED, "1.2", "stacked linear layers without activation are one linear map")
+def s1_1_2() -> Result:
+    sizes, seeds, tol = (3, 4, 2), range(3), 1e-12
+    runs = [_stack_vs_merged(s, sizes) for s in seeds]
+    out_err = max(r[0] for r in runs)
+    grad_err = max(r[1] for r in runs)
+    defect = max(r[2] for r in runs)
+    tanh_runs = [_stack_vs_merged(s, sizes, F.tanh) for s in seeds]
+    tanh_out_err = max(r[0] for r in tanh_runs)
+    tanh_defect = max(r[2] for r in tanh_runs)
+    one_map = max(out_err, grad_err, defect) < tol
+    needs_nonlinearity = min(tanh_out_err, tanh_defect) > 1e-3
+    y, small = _s1_1_2_graph()
+    w11 = small.weight[0][0].data
+    return Result(
+        problem="Why must a deep network's layers be nonlinear? Two dense layers "
+                f"{sizes[0]} -> {sizes[1]} -> {sizes[2]} with seeded random weights and "
+                "biases and no activation between them are compared with the one layer of "
+                "weight W2 W1 and bias W2 b1 + b2, on random inputs.",
+        seed_says="without nonlinear activations the layers compose into one linear layer, "
+                  "so the network can only learn linear functions",
+        engine_says=f"stack vs one layer (W2 W1, W2 b1 + b2): outputs differ by at most "
+                    f"{out_err:.1e}, input gradients by {grad_err:.1e}, affinity defect "
+                    f"{defect:.1e} ({len(seeds)} networks x 10 inputs); with tanh between "
+                    f"the layers: outputs differ by {tanh_out_err:.2g}, defect "
+                    f"{tanh_defect:.2g}",
+        verdict=judge(one_map and needs_nonlinearity),
+        note="affinity defect = max |f(u + v) - f(u) - f(v) + f(0)|, zero for every affine map; "
+             "the tanh stack is not affine: the nonlinearity is what adds expressiveness. In "
+             "the step-through (a 2-2-1 stack), dy/dx[1] = sum_j W2[1,j] W1[j,1] = "
+             f"(W2 W1)[1,1] = {_fmt(w11)}",
+        values={"max_output_difference": out_err, "max_gradient_difference": grad_err,
+                "affinity_defect": defect, "tanh_output_difference": tanh_out_err,
+                "tanh_affinity_defect": tanh_defect, "sizes": sizes,
+                "merged_weight": [[w.data for w in row] for row in runs[0][3].weight],
+                "merged_bias": [b.data for b in runs[0][3].bias], "small_merged_w11": w11},
+        graph=y, extra={"wrt": "x[1]"})
+
+
 @example("S1-1.3", SEED, "1.3", "learning-rate grid: values per decade, log-uniform sampling")
 def s1_1_3() -> Result:
     grid = [0.01, 0.16, 0.21, 0.84, 0.94]
@@ -172,6 +297,102 @@ def s1_1_5() -> Result:
              f"{slope['sigmoid']:g}; the early (input-side) layers learn slowest",
         values={"ratio_first_last": ratio, "grads_per_layer": grads, "max_slope": slope,
                 "saturated_tanh_chain": saturated, "holds": holds})
+
+
+def _ill_conditioned(x: Value, y: Value) -> Value:
+    """f = 0.5 (100 x^2 + y^2): curvatures 100 and 1, condition number 100, minimum at 0."""
+    return 0.5 * (100 * x * x + y * y)
+
+
+def _saddle(x: Value, y: Value) -> Value:
+    """f = x^2 - y^2: a saddle at 0, falling away along y."""
+    return x * x - y * y
+
+
+def _descend(f, start: Sequence[float], make_opt, steps: int, stop=None) -> list:
+    """Run an optimiser of :mod:`microgradnet.optim` on ``f(x, y)`` from ``start``: the
+    points visited, start first; ``stop(x, y)`` ends the run early when true."""
+    x, y = Value(start[0], label="x"), Value(start[1], label="y")
+    opt = make_opt([x, y])
+    path = [(x.data, y.data)]
+    for _ in range(steps):
+        opt.zero_grad()
+        f(x, y).backward()
+        opt.step()
+        path.append((x.data, y.data))
+        if not all(map(math.isfinite, path[-1])) or (stop and stop(x.data, y.data)):
+            break
+    return path
+
+
+def _best_distance(make_opt, rates: Sequence[float], steps: int) -> tuple:
+    """(distance to the minimum after ``steps`` steps, learning rate, loss there) for the
+    best rate of ``rates`` on the ill-conditioned quadratic from (1, 1). A run that leaves
+    the ball of radius 1e6 has diverged (stopped before it overflows) and counts as inf."""
+    best = (math.inf, None, math.inf)
+    diverged = lambda x, y: math.hypot(x, y) > 1e6                     # noqa: E731
+    for lr in rates:
+        path = _descend(_ill_conditioned, (1.0, 1.0), lambda p: make_opt(p, lr), steps,
+                        stop=diverged)
+        x, y = path[-1]
+        if len(path) == steps + 1 and not diverged(x, y):
+            best = min(best, (math.hypot(x, y), lr, _ill_conditioned(Value(x), Value(y)).data))
+    return best
+
+
+def _escape_steps(make_opt, start: Sequence[float], steps: int):
+    """Steps until |y| > 1 on the saddle x^2 - y^2, or None if it never leaves in ``steps``."""
+    path = _descend(_saddle, start, make_opt, steps, stop=lambda x, y: abs(y) > 1.0)
+    return len(path) - 1 if abs(path[-1][1]) > 1.0 else None
+
+
+@example("S1-1.6", SEED, "1.6 (iii)", "Adam vs gradient descent: ill-conditioned valley, saddle")
+def s1_1_6() -> Result:
+    steps, rates, lr = 100, (0.001, 0.003, 0.01, 0.019, 0.03, 0.1, 0.3), 0.1
+    gd = lambda p, r: optim.SGD(p, lr=r)                                  # noqa: E731
+    adam = lambda p, r: optim.Adam(p, lr=r)                               # noqa: E731
+    gd_dist, gd_lr, gd_loss = _best_distance(gd, rates, steps)
+    adam_dist, adam_lr, adam_loss = _best_distance(adam, rates, steps)
+    start, cap = (1.0, 1e-3), 200
+    escape = {
+        "gd": _escape_steps(lambda p: optim.SGD(p, lr=lr), start, cap),
+        "gd_momentum": _escape_steps(lambda p: optim.SGD(p, lr=lr, momentum=0.9), start, cap),
+        "adam": _escape_steps(lambda p: optim.Adam(p, lr=lr), start, cap),
+        "adam_no_momentum": _escape_steps(lambda p: optim.Adam(p, lr=lr, betas=(0.0, 0.999)),
+                                          start, cap),
+        "adam_on_the_ridge": _escape_steps(lambda p: optim.Adam(p, lr=lr), (1.0, 0.0), cap)}
+    never = cap + 1       # a run that never escapes ranks after every one that does
+    rank = {k: v if v is not None else never for k, v in escape.items()}
+    faster_valley = adam_dist < gd_dist
+    adam_escapes_sooner = rank["adam"] < rank["gd"]
+    momentum_helps = rank["gd_momentum"] < rank["gd"]
+    shown = lambda n: "never" if n is None else f"{n} steps"              # noqa: E731
+    return Result(
+        problem="What does Adam gain over plain gradient descent? Both optimisers run on two "
+                "functions of (x, y): the valley f = 0.5 (100 x^2 + y^2) from (1, 1) for "
+                f"{steps} steps, each at its best learning rate from {list(rates)}, and the "
+                f"saddle f = x^2 - y^2 from (1, 0.001) at learning rate {lr:g}, counting the "
+                "steps until |y| > 1.",
+        seed_says="per-parameter updates converge faster; momentum helps avoid getting stuck "
+                  "at a saddle point",
+        engine_says=f"valley after {steps} steps: GD (best lr {gd_lr:g}) at distance "
+                    f"{gd_dist:.3g} from the minimum (f = {gd_loss:.3g}), Adam (best lr "
+                    f"{adam_lr:g}) at {adam_dist:.3g} (f = {adam_loss:.3g}); saddle, steps to |y| > 1: GD {shown(escape['gd'])}, "
+                    f"GD + momentum 0.9 {shown(escape['gd_momentum'])}, Adam "
+                    f"{shown(escape['adam'])}, Adam without momentum (beta1 = 0) "
+                    f"{shown(escape['adam_no_momentum'])}",
+        verdict=judge(faster_valley and adam_escapes_sooner and momentum_helps),
+        note="GD's rate is capped by the steep direction (it diverges above 2/100), so the "
+             "flat one crawls; Adam scales each parameter's step by its own gradient size. On "
+             "the saddle momentum alone speeds GD's escape, but Adam's per-parameter "
+             "normalisation does most of it: without momentum it escapes sooner still. "
+             "Started exactly on the ridge (y = 0) Adam never leaves "
+             f"({shown(escape['adam_on_the_ridge'])} in {cap}): no optimiser escapes a zero "
+             "gradient without noise",
+        values={"valley": {"gd": {"distance": gd_dist, "lr": gd_lr, "loss": gd_loss},
+                           "adam": {"distance": adam_dist, "lr": adam_lr, "loss": adam_loss},
+                           "steps": steps, "rates": list(rates)},
+                "saddle": {"escape_steps": escape, "lr": lr, "start": start, "cap": cap}})
 
 
 # ---- 2 Backpropagation through softmax + cross-entropy -----------------------------------------
@@ -301,21 +522,6 @@ def s1_2_4() -> Result:
                   engine_says=f"autodiff agrees to {max(worst.values()):.1e} (both cases)",
                   verdict="confirmed" if ok else "erratum", values={"max_error": worst},
                   graph=loss, extra={"wrt": f"z{len(z)}"})   # the last k: the case i = k
-
-
-def _label_layer(layer, n: int) -> None:
-    """Name layer ``n``'s parameters as the seed does, W[n] and b[n]: ``W2[k,j]``, ``b2[k]``."""
-    for k, row in enumerate(layer.weight):
-        for j, w in enumerate(row):
-            w.label = f"W{n}[{k + 1},{j + 1}]"
-    for k, b in enumerate(layer.bias or []):
-        b.label = f"b{n}[{k + 1}]"
-
-
-def _label(nodes: Sequence[Value], name: str) -> None:
-    """``name[1]``, ``name[2]``, ... on a layer's outputs (``z1[j]`` is z[1]_j of the seed)."""
-    for j, v in enumerate(nodes):
-        v.label = f"{name}[{j + 1}]"
 
 
 def _label_softmax(yhat: Sequence[Value]) -> None:
