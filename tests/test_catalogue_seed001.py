@@ -205,12 +205,29 @@ def test_S1_1_5_only_leaky_relu_statement_holds():
 
 
 def test_S1_2_1_shapes_and_the_z2_typo():
+    np = pytest.importorskip("numpy")
     r = run("S1-2.1")
     v = r.values
     assert v["W2"] == (v["K"], v["Da"]) and v["b2"] == (v["K"], 1)
-    assert v["hidden"] == (v["Da"], v["m"]) and v["z2"] == (v["K"],)
-    assert v["typo_fails"] is True
-    assert r.verdict == "erratum"
+    assert v["hidden"] == (v["Da"], v["m"]) and v["z2"] == (v["K"], 1)
+    assert r.verdict == "confirmed"
+    # numpy on the same numbers, in the seed's layout: LeakyReLU(W1 X + b1), Da x m.
+    W1, X, b1 = np.array(v["W1"]), np.array(v["X"]), np.array(v["b1"])
+    assert X.shape == (v["Dx"], v["m"])
+    Z = W1 @ X + b1[:, None]
+    np.testing.assert_allclose(v["hidden_values"], np.where(Z >= 0, Z, 0.01 * Z), rtol=1e-14)
+    # The question's z[2] = W[2] x multiplies K x Da by Dx x 1: undefined for Dx != Da.
+    assert v["Dx"] != v["Da"] and v["as_written"].startswith("undefined")
+    assert "typo in the question" in r.note
+
+
+def test_S1_2_1_verdict_follows_the_computed_layout(monkeypatch):
+    from microgradnet import nn
+    real = nn.shape_of
+    # Shapes read the other way round (batch first: m x Da, W[2] as Da x K): erratum.
+    monkeypatch.setattr(nn, "shape_of", lambda x: tuple(reversed(real(x))))
+    r = run("S1-2.1")
+    assert r.values["hidden"] == (r.values["m"], r.values["Da"]) and r.verdict == "erratum"
 
 
 def _softmax_torch():

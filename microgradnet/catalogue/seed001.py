@@ -397,40 +397,81 @@ def s1_1_6() -> Result:
 
 # ---- 2 Backpropagation through softmax + cross-entropy -----------------------------------------
 
-def _matvec(W: Sequence[Sequence], x: Sequence) -> list:
-    return [F.sum([w * xi for w, xi in zip(row, x)]) for row in W]
+def _matmul(A: Sequence[Sequence], B: Sequence[Sequence]) -> list:
+    """The matrix product of two nested lists of Values (rows of columns); a shape mismatch
+    raises ValueError, as a product of a K x Da and a Dx x 1 matrix must."""
+    inner = len(B)
+    if any(len(row) != inner for row in A):
+        raise ValueError(f"cannot multiply a {len(A)} x {len(A[0])} matrix by a "
+                         f"{inner} x {len(B[0])} one")
+    return [[F.sum([row[i] * B[i][c] for i in range(inner)]) for c in range(len(B[0]))]
+            for row in A]
+
+
+def _plus_column(M: Sequence[Sequence], b: Sequence) -> list:
+    """``M + b 1^T``: the column ``b`` added to every column of ``M``."""
+    if len(b) != len(M):
+        raise ValueError(f"cannot add a {len(b)} x 1 bias to a {len(M)} x {len(M[0])} matrix")
+    return [[v + bk for v in row] for row, bk in zip(M, b)]
+
+
+def _column(xs: Sequence) -> list:
+    return [[x] for x in xs]
+
+
+#: The seed's answer to 2.1, in its symbols.
+_S1_2_1_SEED = {"W[2]": ("K", "Da"), "b[2]": ("K", 1), "hidden output": ("Da", "m")}
 
 
 @example("S1-2.1", SEED, "2.1", "shapes of W[2], b[2] and of the hidden output for a batch")
 def s1_2_1() -> Result:
-    Dx, Da, K, m = 3, 4, 5, 2
+    dims = {"Dx": 3, "Da": 4, "K": 5, "m": 2}        # all different, so no shape is ambiguous
     rng = _init.Generator(0)
-    layer1 = nn.Linear(Dx, Da, rng=rng, name="layer1")
-    layer2 = nn.Linear(Da, K, rng=rng, name="layer2")
-    W2 = nn.shape_of([[w.data for w in row] for row in layer2.weight])
-    b2 = (len(layer2.bias), 1)
-    X = [[rng.uniform(-1, 1) for _ in range(Dx)] for _ in range(m)]   # m samples of size Dx
-    hidden = nn.shape_of(F.leaky_relu(layer1(X)))                     # m x Da, batch first
-    hidden_cols = (hidden[1], hidden[0])                               # one column per sample
-    # The seed writes z[2] = W[2] x + b[2]; with Dx != Da that product has no meaning.
-    try:
-        layer2(X[0])
-        typo_fails = False
-    except ValueError:
-        typo_fails = True
-    a1 = F.leaky_relu(layer1(X[0]))
-    z2 = nn.shape_of(layer2(a1))
-    ok = W2 == (K, Da) and b2 == (K, 1) and hidden_cols == (Da, m)
+    layer1 = nn.Linear(dims["Dx"], dims["Da"], rng=rng, name="layer1")
+    layer2 = nn.Linear(dims["Da"], dims["K"], rng=rng, name="layer2")
+    # The batch as the seed lays it out: X is Dx x m, one column per sample.
+    X = [[Value(rng.uniform(-1, 1)) for _ in range(dims["m"])] for _ in range(dims["Dx"])]
+    hidden = F.leaky_relu(_plus_column(_matmul(layer1.weight, X), layer1.bias))
+    # Column c of that product is what the layer computes on sample c alone.
+    samples = [[row[c] for row in X] for c in range(dims["m"])]
+    per_sample = [F.leaky_relu(layer1(x)) for x in samples]
+    column_err = max(abs(hidden[j][c].data - per_sample[c][j].data)
+                     for c in range(dims["m"]) for j in range(dims["Da"]))
+    a1 = _column(per_sample[0])
+    z2 = _plus_column(_matmul(layer2.weight, a1), layer2.bias)        # W[2] a[1] + b[2]
+    computed = {"W[2]": nn.shape_of([[w.data for w in row] for row in layer2.weight]),
+                "b[2]": nn.shape_of(_column([b.data for b in layer2.bias])),
+                "hidden output": nn.shape_of([[v.data for v in row] for row in hidden])}
+    seed = {k: tuple(dims.get(d, d) for d in shape) for k, shape in _S1_2_1_SEED.items()}
+    try:                      # z[2] as the problem statement writes it: W[2] x + b[2]
+        _matmul(layer2.weight, _column(samples[0]))
+        as_written = "defined"
+    except ValueError as e:
+        as_written = f"undefined ({e})"
+    holds = computed == seed and column_err < 1e-15 and nn.shape_of(z2) == (dims["K"], 1)
+    shapes = "; ".join(f"{k}: {r} x {c}" for k, (r, c) in computed.items())
     return Result(
-        seed_says="W[2]: K x Da, b[2]: K x 1, hidden output: Da x m; z[2] = W[2] x + b[2]",
-        engine_says=f"W[2]: {W2[0]} x {W2[1]} (K x Da), b[2]: {b2[0]} x 1, hidden output: "
-                    f"{hidden_cols[0]} x {hidden_cols[1]} (Da x m); W[2] x raises a shape "
-                    f"error for Dx={Dx} != Da={Da}, W[2] a[1] gives {z2[0]} (K)",
-        verdict="erratum" if ok and typo_fails else "confirmed",
-        note="the shapes are right, but z[2] must read W[2] a[1] + b[2]: W[2] is K x Da and "
-             "x is Dx x 1",
-        values={"W2": W2, "b2": b2, "hidden": hidden_cols, "typo_fails": typo_fails,
-                "z2": z2, "Dx": Dx, "Da": Da, "K": K, "m": m})
+        problem="A two-layer classifier maps an input x (Dx x 1) through a LeakyReLU hidden "
+                "layer of Da units to K softmax outputs. What shapes do W[2] and b[2] have, "
+                "and what shape is the hidden layer's output for a batch X of m samples "
+                f"stacked as columns (Dx x m)? Here Dx, Da, K, m = {dims['Dx']}, {dims['Da']}, "
+                f"{dims['K']}, {dims['m']}.",
+        seed_says="W[2]: K x Da, b[2]: K x 1, hidden output: Da x m",
+        engine_says=f"{shapes} (K, Da, m = {dims['K']}, {dims['Da']}, {dims['m']}); column c "
+                    f"of LeakyReLU(W[1] X + b[1]) is the layer's output on sample c (max "
+                    f"difference {column_err:.1e}); W[2] a[1] + b[2] is "
+                    f"{' x '.join(map(str, nn.shape_of(z2)))}",
+        verdict=judge(holds),
+        note="the problem statement writes z[2] = W[2] x + b[2]: with x of size Dx that product "
+             f"is {as_written}; it means W[2] a[1] + b[2], as the seed's own 2.5 and 2.7 use it "
+             "(a typo in the question, not in this answer)",
+        values={"W2": computed["W[2]"], "b2": computed["b[2]"],
+                "hidden": computed["hidden output"], "seed": seed, "z2": nn.shape_of(z2),
+                "column_error": column_err, "as_written": as_written, **dims,
+                "X": [[v.data for v in row] for row in X],
+                "hidden_values": [[v.data for v in row] for row in hidden],
+                "W1": [[w.data for w in row] for row in layer1.weight],
+                "b1": [b.data for b in layer1.bias]})
 
 
 def _naive_softmax(z: Sequence[Value]) -> list:
