@@ -40,7 +40,7 @@ def test_regression_gradients_match_torch():
 def test_normal_equation_equals_gradient_descent_limit():
     torch = pytest.importorskip("torch")
     r = run("S4-Q1b")
-    assert r.verdict == "erratum"
+    assert r.verdict == "confirmed"
     X = torch.tensor(r.extra["x"], dtype=torch.float64)
     A = torch.cat([torch.ones(len(X), 1, dtype=torch.float64), X], dim=1)
     y = torch.tensor(r.extra["y"], dtype=torch.float64)[:, None]
@@ -50,6 +50,22 @@ def test_normal_equation_equals_gradient_descent_limit():
     # The seed's design matrix [1, -x^T] gives the same bias and negated weights.
     b, *w = lstsq
     assert_all_close(r.values["theta_seed_X"], [b] + [-v for v in w], rtol=1e-10, atol=1e-12)
+    # The gradient at the solution, by torch: the stationarity the seed solves for.
+    theta = torch.tensor(r.values["theta_normal"], dtype=torch.float64, requires_grad=True)
+    (((y[:, 0] - A @ theta) ** 2).sum() / (2 * len(X))).backward()
+    assert_all_close(r.values["grad_at_normal"], theta.grad.tolist(), atol=1e-15)
+    assert r.values["max_abs_grad_at_normal"] < 1e-14
+    assert r.values["err_literal_minus"] > 0.5
+
+
+def test_normal_equation_verdict_turns_when_the_solve_is_off(monkeypatch):
+    """A solve that keeps the literal '-x^T' rows (weights negated) no longer matches the
+    gradient-descent limit: erratum."""
+    from microgradnet.catalogue import seed004
+    solve = seed004._normal_equation
+    monkeypatch.setattr(seed004, "_normal_equation",
+                        lambda X, Y: solve([[r[0]] + [-v for v in r[1:]] for r in X], Y))
+    assert run("S4-Q1b").verdict == "erratum"
 
 
 def test_closed_form_cost_grows_linearly_in_n():

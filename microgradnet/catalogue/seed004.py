@@ -133,23 +133,40 @@ def _gradient_descent(xs, ys, lr: float, steps: int) -> tuple:
 def normal_equation() -> Result:
     n, d = 8, 2
     xs, ys = _regression_data(n, d, seed=42)
-    theta_gd = _gradient_descent(xs, ys, lr=0.5, steps=400)
-    # The design matrix [1, x_i^T] and theta = [b; w].
+    lr, steps = 0.5, 400
+    theta_gd = _gradient_descent(xs, ys, lr=lr, steps=steps)
+    # The design matrix with rows [1, x_i^T] and theta = [b; w] (d + 1 entries).
     theta_ne = [v.data for v in _normal_equation([[Value(1.0)] + [Value(x) for x in r]
                                                   for r in xs], [Value(y) for y in ys])]
-    # The seed's design matrix [1, -x_i^T]: the same fit, but its solution holds -w.
-    theta_seed = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
+    # Read literally, rows [1, -x_i^T]: the same fit, with its weights negated.
+    theta_minus = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
     err = _max_diff(theta_gd, theta_ne)
+    err_minus = _max_diff(theta_gd, theta_minus)
+    # At the normal-equation solution the gradient the seed sets to 0 is 0.
+    b = Value(theta_ne[0], "b")
+    w = [Value(t, f"w{j + 1}") for j, t in enumerate(theta_ne[1:])]
+    loss = _half_mse(xs, ys, w, b, label=True)
+    grad_at_ne = grad(loss, [b] + w)
+    stationary = max(abs(g) for g in grad_at_ne)
     return Result(
-        seed_says="X = [1, -x^T], w = [b; w; 1], w = (X^T X)^{-1} X^T Y",
-        engine_says=f"with X = [1, x^T]: normal equation = GD limit (difference {err:.1e})",
-        verdict="erratum",
-        note=("The boxed solve is right for X = [1, x^T] and theta = [b; w] (d+1 entries); with "
-              "the seed's -x^T rows the solution's weights come out negated, and [b; w; 1] has "
-              "d+2 entries, not d+1."),
-        values={"theta_gd": theta_gd, "theta_normal": theta_ne, "theta_seed_X": theta_seed,
-                "err": err},
-        extra={"x": xs, "y": ys},
+        problem=(f"Linear regression on {n} seeded examples with {d} features, loss "
+                 "1/(2n) ||Y - X theta||^2 with theta = [b; w]. Solve the normal equation "
+                 "theta = (X^T X)^{-1} X^T Y with the engine and compare it with where "
+                 f"{steps} gradient-descent steps (lr {lr:g}, from 0) end up."),
+        seed_says="X = [1, -x^T], w = [b; w; 1] ((d+1) x 1); w = (X^T X)^{-1} X^T Y",
+        engine_says=(f"normal equation = GD limit (difference {err:.1e}); the loss gradient "
+                     f"there is {stationary:.1e}"),
+        verdict=judge(err <= 1e-9 and stationary <= TOL),
+        note=("Notation: the sheet's '-x^T' and the '1' under w read as the bars of a row "
+              "(-- x^(i)T --) and of a column vector lost in transcription; the sizes it states, "
+              "n x (d+1) and (d+1) x 1, fit X = [1, x^T] and theta = [b; w]. With a literal "
+              f"minus sign the solve returns -w (distance to the GD limit {err_minus:.2f}); a "
+              "literal trailing 1 would make d+2 entries."),
+        values={"theta_gd": theta_gd, "theta_normal": theta_ne, "theta_seed_X": theta_minus,
+                "err": err, "err_literal_minus": err_minus, "grad_at_normal": grad_at_ne,
+                "max_abs_grad_at_normal": stationary, "lr": lr, "steps": steps},
+        graph=loss,
+        extra={"x": xs, "y": ys, "wrt": "b"},
     )
 
 
