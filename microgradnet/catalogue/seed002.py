@@ -12,9 +12,11 @@ import math
 import random
 from typing import Callable, Sequence
 
+from .. import nn
 from ..checks import analytic_hessian, numerical_hessian, one_sided
 from ..engine import Value, grad, scope, topological_order
-from .base import Result, example
+from ..optim import SGD
+from .base import Result, example, judge
 from .seed003 import _label_batchnorm
 
 __all__: list[str] = []  # examples register themselves in EXAMPLES; nothing to import by name
@@ -407,6 +409,201 @@ def _random_image(rng: random.Random, c: int, h: int, w: int, lo: float = -1.0,
     return [[[rng.uniform(lo, hi) for _ in range(w)] for _ in range(h)] for _ in range(c)]
 
 
+# ---- Q2.1 (a), (b) and Q2.2: when a convolution shrinks the map, and what it counts ------------
+
+#: The input sides, filter sizes, paddings and strides the shrinking rule is checked on.
+Q21_SIDES, Q21_FILTERS, Q21_PADDINGS, Q21_STRIDES = (5, 8), (1, 2, 3, 5), (0, 1, 2), (1, 2, 3)
+
+
+def _conv_output_side(n: int, f: int, p: int, s: int) -> tuple:
+    """(height, width) of the map a real ``nn.Conv2d`` forward pass makes from an n x n
+    one-channel image with an f x f filter, padding p and stride s (not the formula)."""
+    conv = nn.Conv2d(1, 1, f, stride=s, padding=p, bias=False, init="zeros")
+    image = [[[Value(1.0) for _ in range(n)] for _ in range(n)]]
+    _, height, width = nn.shape_of(conv(image))
+    return height, width
+
+
+def _side_formula(n: int, f: int, p: int, s: int) -> int:
+    return (n + 2 * p - f) // s + 1          # floor((n + 2p - f) / s) + 1
+
+
+def _seed_says_shrinks(p: int, s: int) -> bool:
+    """Answer 2.1 (a) as a rule: the map gets smaller when there is no padding and s >= 1."""
+    return p == 0 and s >= 1
+
+
+def _q21_cases() -> list:
+    cases = []
+    for n in Q21_SIDES:
+        for f in Q21_FILTERS:
+            for p in Q21_PADDINGS:
+                for s in Q21_STRIDES:
+                    h, w = _conv_output_side(n, f, p, s)
+                    cases.append(dict(n=n, f=f, p=p, s=s, side=h, width=w,
+                                      formula=_side_formula(n, f, p, s),
+                                      shrinks=h < n, seed_shrinks=_seed_says_shrinks(p, s)))
+    return cases
+
+
+def _case_text(c: dict) -> str:
+    return f"n={c['n']}, f={c['f']}, p={c['p']}, s={c['s']}: {c['n']} -> {c['side']}"
+
+
+def _stride_sweep(cases: list) -> list:
+    """For each (n, f, p): the output sides at strides 1, 2, 3, in that order."""
+    by_key: dict = {}
+    for c in cases:
+        by_key.setdefault((c["n"], c["f"], c["p"]), []).append(c["side"])
+    return [dict(n=n, f=f, p=p, sides=sides) for (n, f, p), sides in by_key.items()]
+
+
+def _params_by_stride(strides: Sequence[int] = (1, 2, 3, 4)) -> dict:
+    """Parameter count of a 3 -> 4 channel, 3x3 convolution for each stride."""
+    return {s: nn.Conv2d(3, 4, 3, stride=s, rng=s).num_parameters() for s in strides}
+
+
+@example("S2-Q2.1ab", SEED, "Q2.1(a), (b)", "When a convolution shrinks the feature map, and "
+         "what a larger stride changes")
+def q2_1ab_shrinking() -> Result:
+    cases = _q21_cases()
+    formula_gap = [c for c in cases if c["side"] != c["formula"] or c["width"] != c["side"]]
+    if formula_gap:
+        raise RuntimeError(f"S2-Q2.1ab: nn.Conv2d disagrees with floor((n + 2p - f)/s) + 1 "
+                           f"on {formula_gap[0]}")
+    # Where the seed's rule (shrinks exactly when there is no padding) is wrong, both ways.
+    kept_without_padding = [c for c in cases if c["seed_shrinks"] and not c["shrinks"]]
+    shrunk_with_padding = [c for c in cases if c["shrinks"] and not c["seed_shrinks"]]
+    rule_holds = not kept_without_padding and not shrunk_with_padding
+    sweeps = _stride_sweep(cases)
+    never_grows = all(a >= b for w in sweeps for a, b in zip(w["sides"], w["sides"][1:]))
+    shrinks_somewhere = any(w["sides"][-1] < w["sides"][0] for w in sweeps)
+    params = _params_by_stride()
+    same_params = len(set(params.values())) == 1
+    shrinking = sum(c["shrinks"] for c in cases)
+    # One counter-example of each kind, a stride-1 one first (padding alone, no stride).
+    counter = [_case_text(min(x, key=lambda c: c["s"]))
+               for x in (kept_without_padding, shrunk_with_padding) if x]
+    x = [[[Value(float(i * 3 + j + 1), f"x[{i + 1},{j + 1}]") for j in range(3)]
+          for i in range(3)]]
+    demo = nn.Conv2d.from_weights([[[[Value(0.5, "w[1,1]"), Value(-1.0, "w[1,2]")],
+                                     [Value(2.0, "w[2,1]"), Value(1.0, "w[2,2]")]]]],
+                                  [Value(0.1, "b")], stride=1, padding=0, name="conv")(x)
+    out = demo[0][0][0]
+    out.label = "y[1,1]"
+    return Result(
+        problem="An n x n feature map goes through a convolution with an f x f filter, padding "
+                "p and stride s. When is the output smaller than the input, and what does a "
+                "larger stride do to the output and to the number of parameters?",
+        seed_says="(a) the map shrinks when there is no padding and the stride is at least 1; "
+                  "(b) a larger stride gives smaller outputs and lowers the model capacity",
+        engine_says=f"nn.Conv2d on {len(cases)} (n, f, p, s) cases: the output side is "
+                    f"floor((n + 2p - f)/s) + 1 in every one; {shrinking} shrink. The seed's "
+                    f"rule fails {len(kept_without_padding)} times without padding and "
+                    f"{len(shrunk_with_padding)} times with it"
+                    + (f" (e.g. {'; '.join(counter)})" if counter else "")
+                    + f"; a larger stride never enlarges the map; parameters of a 3->4 channel "
+                    f"3x3 conv at strides {list(params)}: {list(params.values())}",
+        verdict=judge(rule_holds and never_grows and shrinks_somewhere),
+        note="the map shrinks exactly when floor((n + 2p - f)/s) + 1 < n: at stride 1 when the "
+             "filter is wider than 2p + 1 (a 1x1 filter without padding keeps the size, a 5x5 "
+             "one with padding 1 shrinks it), at stride 2 or more nearly always. The stride "
+             "leaves the parameter count alone; what it lowers is the number of output "
+             "positions (and the work), so 'capacity' cannot mean weights here",
+        values={"cases": cases, "kept_without_padding": kept_without_padding,
+                "shrunk_with_padding": shrunk_with_padding, "stride_sweeps": sweeps,
+                "params_by_stride": params, "rule_holds": rule_holds,
+                "never_grows": never_grows, "same_params": same_params},
+        graph=out, extra={"wrt": "w[1,1]"})
+
+
+#: The seed's answers to the true/false statements of Q2.2.
+Q22_SEED = {"a": True, "b": True, "c": False, "d": True}
+
+
+def _weight_and_bias_counts(conv) -> tuple:
+    names = [n for n, _ in conv.named_parameters()]
+    return (sum(n.startswith("weight") for n in names), sum(n.startswith("bias") for n in names))
+
+
+def _seed_param_formula(n: int, m: int, l: int, k: int) -> int:
+    return (n * m * l + 1) * k               # Answer 2.2 (c): (n*m*l + 1)*k
+
+
+def _pool_per_channel(rng: random.Random, channels: int = 3, side: int = 4) -> dict:
+    """Max-pool a multi-channel image; compare each output channel with pooling that channel
+    alone, and take the gradient of each output channel's sum with respect to every input
+    channel (zero off the diagonal when pooling stays within a channel)."""
+    image = [[[Value(round(rng.uniform(-1, 1), 2), f"x[{c + 1},{i + 1},{j + 1}]")
+               for j in range(side)] for i in range(side)] for c in range(channels)]
+    pool = nn.MaxPool2d(2, name="pool")
+    out = pool(image)
+    alone = [pool([plane])[0] for plane in image]
+    same_alone = all(_data(out[c]) == _data(alone[c]) for c in range(channels))
+    reach = []
+    for c in range(channels):
+        total = _sum([v for row in out[c] for v in row])
+        grads = [grad(total, [v for row in image[d] for v in row]) for d in range(channels)]
+        reach.append([sum(abs(g) for g in gs) for gs in grads])
+    return dict(image=_data(image), pooled=_data(out), same_as_alone=same_alone,
+                grad_mass=reach, out_shape=list(nn.shape_of(out)), root=out[1][0][0])
+
+
+@example("S2-Q2.2", SEED, "Q2.2 (a)-(d)", "True or false: weights, biases and parameter count "
+         "of a convolution, and max pooling per channel")
+def q2_2_true_false() -> Result:
+    depths, filters = (1, 3, 8), (1, 4, 7)
+    weights = {l: _weight_and_bias_counts(nn.Conv2d(l, 4, 3, rng=l))[0] for l in depths}
+    biases = {k: _weight_and_bias_counts(nn.Conv2d(3, k, 3, rng=k))[1] for k in filters}
+    # (c): a 3 x 2 filter, l = 3 input maps, k = 4 filters, at every stride and padding.
+    n, m, l, k = 3, 2, 3, 4
+    totals = {(s, p): nn.Conv2d(l, k, (n, m), stride=s, padding=p, rng=7).num_parameters()
+              for s in (1, 2, 3) for p in (0, 1, 2)}
+    formula = _seed_param_formula(n, m, l, k)
+    pool = _pool_per_channel(random.Random(22))
+    off_diagonal = max(g for c, row in enumerate(pool["grad_mass"])
+                       for d, g in enumerate(row) if d != c)
+    engine = {
+        "a": len(set(weights.values())) > 1,                        # depends on input depth
+        "b": all(biases[k_] == k_ for k_ in filters),               # one bias per filter
+        "c": len(set(totals.values())) > 1,                         # stride/padding matter
+        "d": (pool["same_as_alone"] and off_diagonal == 0.0
+              and pool["out_shape"][0] == len(pool["image"])),      # per channel, H x W only
+    }
+    formula_ok = all(t == formula for t in totals.values())
+    agree = {q: engine[q] == Q22_SEED[q] for q in Q22_SEED}
+    tf = lambda b: "true" if b else "false"
+    root = pool["root"]
+    root.label = "pool[2,1,1]"
+    window = [n_ for n_ in topological_order(root) if n_.is_leaf]
+    argmax = max(window, key=lambda v: v.data).label   # the input the gradient goes to
+    return Result(
+        problem="Four true/false statements on a convolutional layer: (a) its weight count "
+                "depends on the input depth, (b) it has one bias per filter, (c) stride and "
+                "padding change its parameter count, (d) max pooling acts on height and width "
+                "only, channel by channel.",
+        seed_says="(a) true, (b) true, (c) false: parameters = (n*m*l + 1)*k, (d) true",
+        engine_says=f"(a) {tf(engine['a'])}: weights {weights} for input depths {list(depths)}; "
+                    f"(b) {tf(engine['b'])}: biases {biases} for {list(filters)} filters; "
+                    f"(c) {tf(engine['c'])}: a 3x2 filter, l = 3, k = 4 has "
+                    f"{sorted(set(totals.values()))} parameters at strides 1-3 and paddings 0-2 "
+                    f"(the formula: {formula}); (d) {tf(engine['d'])}: MaxPool2d(2) on a "
+                    f"{'x'.join(map(str, nn.shape_of(pool['image'])))} image gives "
+                    f"{'x'.join(map(str, pool['out_shape']))}, each channel as if pooled "
+                    f"alone, gradient between different channels {_fmt(off_diagonal)}",
+        verdict=judge(all(agree.values()) and formula_ok),
+        note="counts from the layers' own parameter lists (Conv2d(l, k, (n, m)) holds "
+             "k*l*n*m weights and k biases); the stride and padding only move the filter and "
+             "pad the input. Max pooling takes each window's maximum within one channel, so "
+             "an output channel's gradient reaches its own input channel only",
+        values={"weights_by_depth": weights, "biases_by_filters": biases,
+                "totals_by_stride_padding": {f"s={s},p={p}": t for (s, p), t in totals.items()},
+                "seed_formula": formula, "engine": engine, "seed": dict(Q22_SEED),
+                "agree": agree, "pool": {k_: v for k_, v in pool.items() if k_ != "root"},
+                "off_diagonal_grad": off_diagonal},
+        graph=root, extra={"wrt": argmax})
+
+
 def _bias_demo(nn) -> Value:
     """The smallest case to step through: a 1x1 convolution ``w x + b`` on a batch of two
     one-pixel images, batch norm, and a weighted sum; every chain-rule path to ``b`` is listed
@@ -739,6 +936,26 @@ def _q5_f(x: Value, y: Value) -> Value:
     return y ** 2 + (y - x) ** 2
 
 
+def _q5_eigenvalues(H: list) -> tuple:
+    """(smallest, largest) eigenvalue of a symmetric 2 x 2 matrix, in closed form."""
+    tr = H[0][0] + H[1][1]
+    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
+    half_gap = math.sqrt(tr * tr / 4 - det)
+    return tr / 2 - half_gap, tr / 2 + half_gap
+
+
+def _q5_newton(start: tuple) -> tuple:
+    """The engine's gradient and Hessian (second derivatives through ``create_graph``) at
+    ``start``, the minimum one Newton step away (exact, as f is quadratic), the eigenvalues."""
+    xv, yv = Value(start[0]), Value(start[1])
+    g0 = grad(_q5_f(xv, yv), [xv, yv])
+    H = analytic_hessian(_q5_f, start)
+    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
+    inv = [[H[1][1] / det, -H[0][1] / det], [-H[1][0] / det, H[0][0] / det]]
+    minimum = [start[i] - (inv[i][0] * g0[0] + inv[i][1] * g0[1]) for i in range(2)]
+    return g0, H, minimum, _q5_eigenvalues(H)
+
+
 Q5_STEPS = (0.01, 0.1, 10.0)
 #: The seed's numbers for s = 0.01, 0.1, 10: (x1, y1) and the distance, rounded to 2 decimals.
 Q5_SEED = {0.01: (1.0, 0.98, 1.40), 0.1: (1.0, 0.8, 1.28), 10.0: (1.0, -19.0, 19.03)}
@@ -747,20 +964,11 @@ Q5_SEED = {0.01: (1.0, 0.98, 1.40), 0.1: (1.0, 0.8, 1.28), 10.0: (1.0, -19.0, 19
 @example("S2-Q5", SEED, "Q5", "Minimum of y^2 + (y - x)^2 and one gradient-descent step from "
          "(1, 1)")
 def q5_gradient_step() -> Result:
-    # The minimum: the function is quadratic, so one Newton step (engine gradient and Hessian)
-    # from any point lands on it.
     start = (1.0, 1.0)
-    xv, yv = Value(start[0]), Value(start[1])
-    g0 = grad(_q5_f(xv, yv), [xv, yv])
-    H = analytic_hessian(_q5_f, start)
-    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
-    inv = [[H[1][1] / det, -H[0][1] / det], [-H[1][0] / det, H[0][0] / det]]
-    minimum = [start[i] - (inv[i][0] * g0[0] + inv[i][1] * g0[1]) for i in range(2)]
+    g0, H, minimum, (lam_min, lam_max) = _q5_newton(start)
     xm, ym = Value(minimum[0]), Value(minimum[1])
     grad_at_min = grad(_q5_f(xm, ym), [xm, ym])
-    tr = H[0][0] + H[1][1]
-    lam_max = tr / 2 + math.sqrt(tr * tr / 4 - det)
-    lam_min = tr / 2 - math.sqrt(tr * tr / 4 - det)
+    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
     # The seed's partial derivatives, transcribed, against autodiff at random points.
     rng = random.Random(55)
     formula_gap = 0.0
@@ -769,8 +977,6 @@ def q5_gradient_step() -> Result:
         va, vb = Value(a), Value(b)
         ga, gb = grad(_q5_f(va, vb), [va, vb])
         formula_gap = max(formula_gap, abs(ga - (-2 * (b - a))), abs(gb - (2 * b + 2 * (b - a))))
-    from ..optim import SGD
-
     steps, records = {}, {}
     for s in Q5_STEPS:
         x, y = Value(start[0], "x"), Value(start[1], "y")
@@ -811,3 +1017,105 @@ def q5_gradient_step() -> Result:
         extra={"params": [x, y], "wrt": "y", "lr": 0.1, "steps": records,
                "updates": {v: (rec[1], rec[2], 0.1, rec[3]) for v, rec in zip((x, y),
                                                                              records[0.1])}})
+
+
+# ---- Q5.3: the step size, the stability threshold 2/lambda_max, and momentum -------------------
+
+Q53_TOL, Q53_MAX_STEPS, Q53_BLOW_UP = 1e-4, 3000, 1e3
+
+
+def _q53_descend(lr: float, momentum: float = 0.0, start: tuple = (1.0, 1.0)) -> dict:
+    """Run ``optim.SGD`` (momentum as PyTorch's) on f(x, y) = y^2 + (y - x)^2 from ``start``
+    until the distance to the minimum (0, 0) is below Q53_TOL, grows past Q53_BLOW_UP, or
+    Q53_MAX_STEPS steps are made."""
+    x, y = Value(start[0], "x"), Value(start[1], "y")
+    opt = SGD([x, y], lr=lr, momentum=momentum)
+    distances = [math.hypot(*start)]
+    while len(distances) <= Q53_MAX_STEPS:
+        opt.zero_grad()
+        _q5_f(x, y).backward()
+        opt.step()
+        distances.append(math.hypot(x.data, y.data))
+        if distances[-1] < Q53_TOL or distances[-1] > Q53_BLOW_UP:
+            break
+    steps = len(distances) - 1
+    converged = distances[-1] < Q53_TOL
+    return dict(lr=lr, momentum=momentum, steps=steps if converged else None,
+                converged=converged, diverged=distances[-1] > distances[0],
+                final=distances[-1], distances=distances[:6])
+
+
+def _steps_text(run: dict) -> str:
+    if run["converged"]:
+        return f"{run['steps']} steps"
+    return "diverges" if run["diverged"] else f"not there in {Q53_MAX_STEPS} steps"
+
+
+@example("S2-Q5.3", SEED, "Q5.3", "Step sizes on y^2 + (y - x)^2: the threshold 2/lambda_max, "
+         "and what momentum does")
+def q5_3_step_sizes() -> Result:
+    _, H, _, (lam_min, lam_max) = _q5_newton((1.0, 1.0))
+    threshold = 2.0 / lam_max                          # GD is stable iff s < 2/lambda_max
+    best_lr = 2.0 / (lam_min + lam_max)                # the fastest fixed step of plain GD
+    # Heavy ball tuned to the curvature: the classical best lr and momentum for a quadratic.
+    hb_lr = 4.0 / (math.sqrt(lam_max) + math.sqrt(lam_min)) ** 2
+    hb_mu = ((math.sqrt(lam_max) - math.sqrt(lam_min))
+             / (math.sqrt(lam_max) + math.sqrt(lam_min))) ** 2
+    plain = {name: _q53_descend(lr) for name, lr in (
+        ("0.01", 0.01), ("0.1", 0.1), ("best", best_lr), ("below", 0.99 * threshold),
+        ("above", 1.01 * threshold), ("10", 10.0))}
+    heavy = {name: _q53_descend(lr, mu) for name, (lr, mu) in (
+        ("0.1, 0.5", (0.1, 0.5)), ("0.1, 0.9", (0.1, 0.9)), ("tuned", (hb_lr, hb_mu)),
+        ("above, tuned", (1.01 * threshold, hb_mu)))}
+    big_fails = plain["10"]["diverged"]
+    small_slower = (plain["0.01"]["converged"] and plain["0.1"]["converged"]
+                    and plain["0.01"]["steps"] > plain["0.1"]["steps"])
+    # "Momentum speeds convergence up": tuned, it beats the best plain step; at s = 0.1 a
+    # moderate momentum beats plain s = 0.1.
+    momentum_faster = (heavy["tuned"]["converged"] and heavy["0.1, 0.5"]["converged"]
+                       and heavy["tuned"]["steps"] < plain["best"]["steps"]
+                       and heavy["0.1, 0.5"]["steps"] < plain["0.1"]["steps"])
+    threshold_seen = plain["below"]["converged"] and plain["above"]["diverged"]
+    too_much_is_slower = (heavy["0.1, 0.9"]["steps"] or math.inf) > plain["0.1"]["steps"]
+    x, y = Value(1.0, "x"), Value(1.0, "y")
+    dfdy = grad(_q5_f(x, y), y, create_graph=True)
+    dfdy.label = "g"
+    return Result(
+        problem="Gradient descent on f(x, y) = y^2 + (y - x)^2 from (1, 1) with step sizes "
+                "0.01, 0.1 and 10 (S2-Q5): what does the step size do, and does momentum help? "
+                "The Hessian's largest eigenvalue sets the largest stable step.",
+        seed_says="a big step (s = 10) overshoots and does not converge; a small one "
+                  "(s = 0.01) converges very slowly; s = 0.1 converges efficiently; momentum "
+                  "accelerates the descent and so speeds up convergence",
+        engine_says=f"Hessian eigenvalues {_fmt(lam_min)}, {_fmt(lam_max)}: 2/lambda_max = "
+                    f"{_fmt(threshold)}. Steps to distance {Q53_TOL:g}: s = 0.01: "
+                    f"{_steps_text(plain['0.01'])}; s = 0.1: {_steps_text(plain['0.1'])}; "
+                    f"the best s = {_fmt(best_lr)}: {_steps_text(plain['best'])}; "
+                    f"s = 0.99 * 2/lambda_max: {_steps_text(plain['below'])}; "
+                    f"s = 1.01 * 2/lambda_max: {_steps_text(plain['above'])}; s = 10: "
+                    f"{_steps_text(plain['10'])}. With momentum mu: s = 0.1, mu = 0.5: "
+                    f"{_steps_text(heavy['0.1, 0.5'])}; s = 0.1, mu = 0.9: "
+                    f"{_steps_text(heavy['0.1, 0.9'])}; tuned s = {_fmt(hb_lr)}, mu = "
+                    f"{_fmt(hb_mu)}: {_steps_text(heavy['tuned'])}; "
+                    f"s = 1.01 * 2/lambda_max, mu = {_fmt(hb_mu)}: "
+                    f"{_steps_text(heavy['above, tuned'])}",
+        verdict=judge(big_fails and small_slower and momentum_faster),
+        note="plain GD converges exactly when s < 2/lambda_max "
+             + ("(seen: 0.99x converges, 1.01x diverges)" if threshold_seen else
+                "(yet this run did not show it)")
+             + f"; s = 0.1 works but is {best_lr / 0.1:.1f} times smaller than the best fixed "
+             "step 2/(lambda_min + lambda_max). Momentum tuned to the curvature beats that "
+             "best plain step"
+             + (" and lets the step pass 2/lambda_max (the heavy ball is stable up to "
+                "2(1 + mu)/lambda_max)" if heavy["above, tuned"]["converged"] else "")
+             + ("; too much of it (mu = 0.9 at s = 0.1) is slower than none"
+                if too_much_is_slower else "")
+             + ". The quadratic has one minimum, so the seed's 'small pits' and its early "
+             "stopping cannot be checked here. The step-through differentiates g = df/dy "
+             "once more: dg/dy is the Hessian entry d2f/dy2",
+        values={"hessian": H, "eigenvalues": [lam_min, lam_max], "threshold": threshold,
+                "best_lr": best_lr, "heavy_ball": {"lr": hb_lr, "momentum": hb_mu},
+                "plain": plain, "momentum": heavy, "threshold_seen": threshold_seen,
+                "claims": {"big_fails": big_fails, "small_slower": small_slower,
+                           "momentum_faster": momentum_faster}},
+        graph=dfdy, extra={"wrt": "y"})
