@@ -58,10 +58,16 @@ def test_S2_Q1_1_sigmoid_network_gradients_match_torch_and_dLda_is_an_erratum():
     ref.update(h=h.grad.tolist(), a=a.grad.tolist(), o=o.grad.tolist())
     for k, want in ref.items():
         assert_all_close(v[f"dL/d{k}"], want, rtol=1e-10, atol=1e-13, what=f"dL/d{k}")
-    # The seed's lines for W3, b3, W2, b2 are right; dL/da carries an extra sigmoid'.
+    # The seed's lines for b3, W2, b2 are right as written; its a dL/do is dL/dW3 transposed
+    # (r x s, W3 is s x r); dL/da carries an extra sigmoid'.
     written = v["seed_as_written"]
-    for k in ("W3", "b3", "W2", "b2"):
+    for k in ("b3", "W2", "b2"):
         assert_all_close(written[k], ref[k], rtol=1e-10, atol=1e-13, what=k)
+    assert len(written["W3"]) == len(ref["W3"][0]) and len(written["W3"][0]) == len(ref["W3"])
+    assert_all_close(written["W3"], T["W3"].grad.T.tolist(), rtol=1e-10, atol=1e-13, what="W3")
+    assert v["layouts"]["W3"] == "transposed" and v["layouts"]["W2"] == "as written"
+    assert v["matrix_layouts"]["W1"] == "transposed"
+    assert "up to transposition" in r.engine_says and "transposed" in r.note
     an = a.detach().tolist()
     assert_all_close(written["a"], [g * ai * (1 - ai) for g, ai in zip(ref["a"], an)],
                      rtol=1e-10, atol=1e-13, what="seed dL/da = true dL/da * a(1-a)")
@@ -72,6 +78,22 @@ def test_S2_Q1_1_sigmoid_network_gradients_match_torch_and_dLda_is_an_erratum():
     assert max(v["max_abs_diff_with_right_dL/da"].values()) < 1e-12
     assert r.verdict == "erratum"
     assert r.graph is not None and r.graph.label == "L"
+
+
+def test_S2_Q1_1_a_right_dLda_line_makes_it_confirmed(monkeypatch):
+    # With the seed's dL/da line written without the extra a(1-a), every line would hold
+    # (the weight products up to transposition), and the verdict must say so.
+    honest = seed002._seed_q1_expressions
+
+    def without_extra_sigmoid(net, dLdo, dLda_for_h=None):
+        e = honest(net, dLdo, dLda_for_h)
+        W3 = seed002._data(net["W3"])
+        e["a"] = [sum(dLdo[k] * W3[k][i] for k in range(len(dLdo))) for i in range(len(W3[0]))]
+        return honest(net, dLdo, e["a"] if dLda_for_h is None else dLda_for_h) | {"a": e["a"]}
+
+    monkeypatch.setattr(seed002, "_seed_q1_expressions", without_extra_sigmoid)
+    r = EXAMPLES["S2-Q1.1"].run()
+    assert all(r.values["agrees"].values()) and r.verdict == "confirmed"
 
 
 def test_S2_Q1_1_gradients_match_central_differences():

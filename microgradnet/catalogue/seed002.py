@@ -125,9 +125,9 @@ def _autodiff_grads(net: dict) -> dict:
 
 def _seed_q1_expressions(net: dict, dLdo: list, dLda_for_h: list | None = None) -> dict:
     """The seed's final expressions of Answer 1.1, transcribed as written, in terms of
-    dL/do, h, a, x and the weights. Products are read in the only way the shapes allow
-    (numerator layout: dL/do is a row, so the weight gradients come out transposed, e.g.
-    ``a dL/do`` is r x s for the s x r matrix W3).
+    dL/do, h, a, x and the weights. Products of two vectors are outer products in the order
+    the seed writes them: ``a dL/do`` is r x s and ``x dL/dh`` is n x m, the transposes of
+    the s x r matrix W3 and the m x n matrix W1 (:func:`_layout_match` tries both layouts).
 
     ``dLda_for_h``: the dL/da fed into the seed's dL/dh line; by default the seed's own dL/da.
     """
@@ -137,16 +137,42 @@ def _seed_q1_expressions(net: dict, dLdo: list, dLda_for_h: list | None = None) 
     sig = [ai * (1 - ai) for ai in a]                                  # a (1 - a)
     row = [sum(dLdo[k] * W3[k][i] for k in range(s)) for i in range(r)]  # dL/do . W3
     e = {}
-    e["W3"] = [[a[j] * dLdo[i] for j in range(r)] for i in range(s)]    # a dL/do, transposed back
+    e["W3"] = [[a[i] * dLdo[k] for k in range(s)] for i in range(r)]    # a dL/do: r x s
     e["b3"] = list(dLdo)                                                # dL/do
     e["W2"] = [[row[i] * h[j] * sig[i] for j in range(m)] for i in range(r)]  # dL/do W3 h a(1-a)
     e["b2"] = [row[i] * sig[i] for i in range(r)]                       # dL/do W3 a(1-a)
     e["a"] = [row[i] * sig[i] for i in range(r)]                        # W3 a(1-a) dL/do
     dLda = e["a"] if dLda_for_h is None else dLda_for_h
     e["h"] = [sum(W2[i][j] * sig[i] * dLda[i] for i in range(r)) for j in range(m)]  # W2 a(1-a) dL/da
-    e["W1"] = [[e["h"][i] * x[j] for j in range(len(x))] for i in range(m)]  # x dL/dh
+    e["W1"] = [[x[j] * e["h"][i] for i in range(m)] for j in range(len(x))]  # x dL/dh: n x m
     e["b1"] = list(e["h"])                                              # dL/dh
     return e
+
+
+def _shape(xs) -> tuple:
+    return (len(xs), len(xs[0])) if xs and isinstance(xs[0], list) else (len(xs),)
+
+
+def _transpose(rows: list) -> list:
+    return [list(col) for col in zip(*rows)]
+
+
+def _layout_match(written, auto, tol: float = 1e-12) -> tuple:
+    """Compare the seed's expression with autodiff: first in the layout the seed writes, then
+    (for a matrix) transposed. Returns (layout that matched or None, its largest difference;
+    for no match, the difference in the layout whose shape fits)."""
+    candidates = [("as written", written)]
+    if isinstance(written[0], list):
+        candidates.append(("transposed", _transpose(written)))
+    best = math.inf
+    for layout, value in candidates:
+        if _shape(value) != _shape(auto):
+            continue
+        gap = _max_abs_diff(value, auto)
+        if gap <= tol:
+            return layout, gap
+        best = min(best, gap)
+    return None, best
 
 
 Q1_ORDER = ("W3", "b3", "W2", "b2", "a", "h", "W1", "b1")
@@ -160,12 +186,24 @@ def q1_1_gradient_expressions() -> Result:
     written = _seed_q1_expressions(net, auto["o"])
     # The seed's dL/dh line with the right dL/da in it: is the line itself right?
     fixed = _seed_q1_expressions(net, auto["o"], dLda_for_h=auto["a"])
-    diff = {k: _max_abs_diff(written[k], auto[k]) for k in Q1_ORDER}
-    diff_fixed = {k: _max_abs_diff(fixed[k], auto[k]) for k in ("h", "W1", "b1")}
-    tol = 1e-12
-    agrees = {k: diff[k] <= tol for k in Q1_ORDER}
+    matched = {k: _layout_match(written[k], auto[k]) for k in Q1_ORDER}
+    diff = {k: gap for k, (_, gap) in matched.items()}
+    layouts = {k: layout for k, (layout, _) in matched.items()}
+    matched_fixed = {k: _layout_match(fixed[k], auto[k]) for k in ("h", "W1", "b1")}
+    diff_fixed = {k: gap for k, (_, gap) in matched_fixed.items()}
+    agrees = {k: layouts[k] is not None for k in Q1_ORDER}
     wrong = [k for k in Q1_ORDER if not agrees[k]]
-    engine = ("as written, the expressions for " + ", ".join(k for k in Q1_ORDER if agrees[k])
+    # Which layout matched, for the weight matrices (W1 once its dL/da is put right).
+    matrix_layouts = {"W3": layouts["W3"], "W2": layouts["W2"],
+                      "W1": matched_fixed["W1"][0]}
+    transposed = [k for k, layout in matrix_layouts.items() if layout == "transposed"]
+    layout_text = "; ".join(
+        f"the seed's dL/d{k} product is {'x'.join(map(str, _shape(written[k])))}, dL/d{k} is "
+        f"{'x'.join(map(str, _shape(auto[k])))}: they agree up to transposition"
+        + (" (with the right dL/da)" if k == "W1" else "") for k in transposed)
+    right = [k + (" (up to transposition)" if layouts[k] == "transposed" else "")
+             for k in Q1_ORDER if agrees[k]]
+    engine = ("the expressions for " + ", ".join(right)
               + " agree with autodiff; those for " + ", ".join(wrong) + " do not"
               if wrong else "every expression agrees with autodiff")
     values = {name: _data(net[name]) for name in ("x",) + PARAM_NAMES}
@@ -175,15 +213,22 @@ def q1_1_gradient_expressions() -> Result:
     values["max_abs_diff"] = diff
     values["max_abs_diff_with_right_dL/da"] = diff_fixed
     values["agrees"] = agrees
+    values["layouts"] = layouts
+    values["matrix_layouts"] = matrix_layouts
     return Result(
         seed_says="dL/dW3 = a dL/do, dL/db3 = dL/do, dL/dW2 = dL/do W3 h a(1-a), "
                   "dL/db2 = dL/do W3 a(1-a), dL/da = W3 a(1-a) dL/do, dL/dh = W2 a(1-a) dL/da, "
                   "dL/dW1 = x dL/dh, dL/db1 = dL/dh",
-        engine_says=engine + "; dL/da = W3^T dL/do",
-        verdict="erratum" if wrong else "confirmed",
+        engine_says=engine + "; dL/da = W3^T dL/do" + (f"; {layout_text}" if transposed
+                                                         else ""),
+        verdict=judge(not wrong),
         note="dL/da = W3^T dL/do has no a(1-a) factor: sigmoid' belongs to dL/dh only, so as "
              "written it is applied twice in dL/dh, dL/dW1, dL/db1 (with the right dL/da those "
-             "lines are correct)",
+             "lines are correct). Each weight gradient is compared in the seed's layout first, "
+             "then transposed; the layout that matched: "
+             + ", ".join(f"{k} {v or 'neither'}" for k, v in matrix_layouts.items())
+             + ". The outer products a dL/do and x dL/dh come out as the transposes of W3 and "
+             "W1's shapes, so they hold up to transposition",
         values=values, graph=net["L"],
         extra={"nodes": net, "params": _flat(net, PARAM_NAMES), "wrt": "W1[1,1]"})
 
