@@ -327,28 +327,82 @@ def test_S2_Q2_3_cnn_shapes_and_parameter_counts_match_torch():
     assert r.verdict == "confirmed"
 
 
-def test_S2_Q2_4_receptive_field_of_five_5x5_convs_matches_torch():
+def _torch_stack(torch, weights):
+    layers = []
+    for W in weights:
+        w = torch.tensor(W, dtype=torch.float64)
+        layers.append((w, torch.full((w.shape[0],), 0.1, dtype=torch.float64)))
+    return layers
+
+
+def test_S2_Q2_4_receptive_field_gradients_match_torch():
     torch = pytest.importorskip("torch")
     r = run("S2-Q2.4")
     v = r.values
-    n = v["size"]
-    gen = torch.Generator().manual_seed(0)
-    for depth in range(1, 6):
-        chans = [1] + [8] * (depth - 1) + [1]
-        x = torch.rand(1, 1, n, n, dtype=torch.float64, generator=gen, requires_grad=True)
-        y = x
-        for cin, cout in zip(chans, chans[1:]):
-            w = torch.rand(cout, cin, 5, 5, dtype=torch.float64, generator=gen) + 0.1
-            y = torch.nn.functional.conv2d(y, w, padding=2)
-        y[0, 0, n // 2, n // 2].backward()
-        rows, cols = torch.nonzero(x.grad[0, 0], as_tuple=True)
-        height = int(rows.max() - rows.min() + 1)
-        width = int(cols.max() - cols.min() + 1)
-        assert v["heights"][depth - 1] == height and v["widths"][depth - 1] == width
-        if depth == 5:
-            assert v["box_2d"] == [height, width]
-            assert v["pixels_2d"] == int((x.grad != 0).sum())
+    assert v["channels"] == [1, 8, 8, 8, 8, 1] and v["side"] == 12
+    layers = _torch_stack(torch, v["weights"])
+    x = torch.tensor(v["image"], dtype=torch.float64).unsqueeze(0).requires_grad_()
+    features, y = [], x
+    for w, b in layers:
+        y = torch.nn.functional.conv2d(y, w, b, stride=1, padding=2)
+        features.append(y)
+    for d, (feature, got) in enumerate(zip(features, v["corner_grads"]), start=1):
+        (g,) = torch.autograd.grad(feature[0, 0, 0, 0], x, retain_graph=True)
+        assert_all_close(got, g[0, 0].tolist(), rtol=1e-10, atol=0, what=f"depth {d}")
+        rows, cols = torch.nonzero(g[0, 0], as_tuple=True)
+        assert v["corner_boxes"][d - 1] == (0, int(rows.max()), 0, int(cols.max()),
+                                            len(rows))
+    c = v["centre_pixel"]
+    for d, box in zip((1, 2), v["centre_boxes"]):
+        (g,) = torch.autograd.grad(features[d - 1][0, 0, c, c], x, retain_graph=True)
+        rows, cols = torch.nonzero(g[0, 0], as_tuple=True)
+        assert box == (int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()),
+                       len(rows))
+    assert v["reach"] == [(2 * d, 2 * d) for d in range(1, 6)]   # 2 pixels a layer
+    assert v["field"][-1] == (21, 21)
     assert r.verdict == "confirmed"
+
+
+def test_S2_Q2_4_pixels_built_on_demand_equal_nn_conv2d():
+    torch = pytest.importorskip("torch")
+    import random
+    from microgradnet import nn
+    rng = random.Random(3)
+    convs = [nn.Conv2d(2, 3, 5, padding=2, rng=1), nn.Conv2d(3, 2, 3, padding=1, rng=2)]
+    for conv in convs:
+        conv.bias = [Value(rng.uniform(-1, 1)) for _ in conv.bias]
+    image = [[[Value(rng.uniform(-1, 1)) for _ in range(5)] for _ in range(4)] for _ in range(2)]
+    pixel = seed002._conv_pixels(convs, image)
+    full = nn.Sequential(*convs)(image)
+    for i in range(4):
+        for j in range(5):
+            assert [v.data for v in pixel(2, i, j)] == [full[f][i][j].data for f in range(2)]
+    y = torch.tensor([[[v.data for v in row] for row in plane] for plane in image],
+                     dtype=torch.float64).unsqueeze(0)
+    for conv in convs:
+        w = torch.tensor([[[[k.data for k in r_] for r_ in c] for c in f] for f in conv.weight],
+                         dtype=torch.float64)
+        b = torch.tensor([v.data for v in conv.bias], dtype=torch.float64)
+        y = torch.nn.functional.conv2d(y, w, b, padding=conv.padding)
+    assert_all_close([v.data for v in pixel(2, 3, 4)], y[0, :, 3, 4].tolist(), rtol=1e-12)
+    with pytest.raises(ValueError, match="stride"):
+        seed002._conv_pixels([nn.Conv2d(2, 1, 3, stride=2)], image)(1, 0, 0)
+
+
+def test_S2_Q2_4_a_smaller_kernel_makes_it_an_erratum(monkeypatch):
+    # Five 3x3 layers with padding 1 have an 11 x 11 field, not the seed's 21 x 21.
+    from microgradnet import nn
+
+    def three_by_three(rng):
+        chans = seed002.Q24_CHANNELS
+        return [nn.Conv2d.from_weights(
+            [[[[rng.uniform(0.1, 1.0) for _ in range(3)] for _ in range(3)]
+              for _ in range(cin)] for _ in range(cout)], [0.1] * cout, padding=1)
+            for cin, cout in zip(chans, chans[1:])]
+
+    monkeypatch.setattr(seed002, "_q24_layers", three_by_three)
+    r = EXAMPLES["S2-Q2.4"].run()
+    assert r.values["field"][-1] == (11, 11) and r.verdict == "erratum"
 
 
 # ---- S2-Q2.1ab, S2-Q2.2: convolution sizes and counts ------------------------------------------

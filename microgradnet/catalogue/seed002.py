@@ -783,73 +783,137 @@ def q2_3_cnn_shapes() -> Result:
         extra={"model": model})
 
 
-def _rf_extent(nn, channels: Sequence[int], shape: tuple, seed: int = 24) -> list:
-    """Input pixels that receive a non-zero gradient from the centre pixel of the output of a
-    stack of 5x5, stride 1, padding 2 convolutions with the given channel counts.
+#: Q2.4's network: five 5x5 convolutions, stride 1, padding 2; 8 channels between them.
+Q24_CHANNELS = (1, 8, 8, 8, 8, 1)
+Q24_SIDE = 12   # the input side: a corner pixel's field (10 pixels on) and one pixel beyond
 
-    Weights and inputs are positive, so no two paths can cancel: a pixel's gradient is zero
-    exactly when no path joins it to the output pixel."""
-    rng = random.Random(seed)
+
+def _q24_layers(rng: random.Random) -> list:
+    """The five convolutions, with positive weights so that no two paths can cancel: an input
+    pixel's gradient is then zero exactly when no path joins it to the output pixel."""
     layers = []
-    for i, (cin, cout) in enumerate(zip(channels, channels[1:])):
-        W = [[[[rng.uniform(0.1, 1.0) for _ in range(5)] for _ in range(5)]
+    for i, (cin, cout) in enumerate(zip(Q24_CHANNELS, Q24_CHANNELS[1:])):
+        W = [[[[round(rng.uniform(0.1, 1.0), 2) for _ in range(5)] for _ in range(5)]
               for _ in range(cin)] for _ in range(cout)]
         layers.append(nn.Conv2d.from_weights(W, [0.1] * cout, stride=1, padding=2,
                                              name=f"conv{i + 1}"))
-    H, Wd = shape
-    x = [[[Value(rng.uniform(0.1, 1.0), f"x[{i},{j}]") for j in range(Wd)] for i in range(H)]
-         for _ in range(channels[0])]
-    out = nn.Sequential(*layers)(x)
-    pixel = out[0][H // 2][Wd // 2]
-    flat = [v for plane in x for row in plane for v in row]
-    grads = grad(pixel, flat)
-    hit = sorted({(k // Wd % H, k % Wd) for k, g in enumerate(grads) if g != 0.0})
-    return hit
+    return layers
 
 
-def _box(hit: list) -> tuple:
-    rows = [i for i, _ in hit]
-    cols = [j for _, j in hit]
-    return (max(rows) - min(rows) + 1, max(cols) - min(cols) + 1)
+def _conv_pixels(layers: Sequence, image: list) -> Callable[[int, int, int], list]:
+    """``pixel(l, i, j)``: the channels of layer l's output at (i, j) (l = 0: the image),
+    built on first use with nn.Conv2d's formula and summation order, for stride 1:
+    ``b[f] + sum_c sum_m sum_n W[f][c][m][n] x[c][i + m - p][j + n - p]``, padded zeros
+    left out as Conv2d leaves them out. Only the pixels an output pixel is made from are
+    built, so one output pixel of an 8-channel stack costs a few hundred thousand nodes,
+    not the millions of the whole map."""
+    H, Wd = len(image[0]), len(image[0][0])
+    cache: dict = {}
+
+    def pixel(l: int, i: int, j: int) -> list:
+        if l == 0:
+            return [plane[i][j] for plane in image]
+        if (l, i, j) not in cache:
+            conv = layers[l - 1]
+            if conv.stride != (1, 1):
+                raise ValueError(f"_conv_pixels: {conv.display_name} has stride {conv.stride}; "
+                                 "only stride 1 is supported")
+            (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
+            taps = [(m, n, pixel(l - 1, i + m - ph, j + n - pw))
+                    for m in range(kh) for n in range(kw)
+                    if 0 <= i + m - ph < H and 0 <= j + n - pw < Wd]
+            out = []
+            for f in range(conv.out_channels):
+                acc = None
+                for c in range(conv.in_channels):
+                    for m, n, below in taps:
+                        t = conv.weight[f][c][m][n] * below[c]
+                        acc = t if acc is None else acc + t
+                out.append(acc + conv.bias[f] if conv.bias is not None else acc)
+            cache[(l, i, j)] = out
+        return cache[(l, i, j)]
+
+    return pixel
+
+
+def _reached(feature: Value, image: list) -> list:
+    """The input gradient of ``feature`` as H x W (summed over input channels), by
+    ``backward()`` (several times faster than ``grad()`` on a graph this size; the image's
+    leaves are zeroed first, as leaves accumulate)."""
+    for plane in image:
+        for row in plane:
+            for v in row:
+                v.grad = 0.0
+    feature.backward()
+    return [[sum(plane[i][j].grad for plane in image) for j in range(len(image[0][0]))]
+            for i in range(len(image[0]))]
+
+
+def _box(grads: list) -> tuple:
+    """(first row, last row, first column, last column) of the non-zero gradients."""
+    hit = [(i, j) for i, row in enumerate(grads) for j, g in enumerate(row) if g != 0.0]
+    rows, cols = [i for i, _ in hit], [j for _, j in hit]
+    return min(rows), max(rows), min(cols), max(cols), len(hit)
 
 
 @example("S2-Q2.4", SEED, "Q2.4", "Receptive field of five 5x5 convolutions (stride 1, "
-         "padding 2), measured from gradients")
+         "padding 2, 8 channels), measured from gradients")
 def q2_4_receptive_field() -> Result:
     seed_says = "21 x 21 (5, 9, 13, 17, 21 after layers 1..5)"
-    try:
-        nn = _nn()
-    except ImportError as e:
-        return _pending(seed_says, e)
-    size = 25  # larger than the field, so its edge is visible
-    # 8 channels, as in the question: on a column and on a row of pixels (the field's height
-    # and width; a full 2-D input with 8 channels is millions of scalar nodes), per depth.
-    heights, widths = [], []
-    for depth in range(1, 6):
-        chans = [1] + [8] * (depth - 1) + [1]
-        heights.append(_box(_rf_extent(nn, chans, (size, 1)))[0])
-        widths.append(_box(_rf_extent(nn, chans, (1, size)))[1])
-    # The whole 2-D field with one channel per layer: every pixel of the square, none outside.
-    hit2d = _rf_extent(nn, [1] * 6, (size, size))
-    box2d = _box(hit2d)
+    rng = random.Random(24)
+    layers = _q24_layers(rng)
+    n = Q24_SIDE
+    image = [[[Value(round(rng.uniform(0.1, 1.0), 2), f"x[{i + 1},{j + 1}]") for j in range(n)]
+              for i in range(n)]]
+    pixel = _conv_pixels(layers, image)
+    # The top-left output pixel, after each layer (channel 1): the padding hides the half
+    # of its field above and left of the image, the rest lies on the image.
+    corner_grads = [_reached(pixel(d, 0, 0)[0], image) for d in range(1, 6)]
+    corner = [_box(g) for g in corner_grads]
+    reach = [(b[1], b[3]) for b in corner]                 # last row and column reached
+    # A pixel in the middle, after layers 1 and 2: its field is centred (the same reach on
+    # all four sides), so the hidden half of the corner's field is as wide as the seen one.
+    mid = n // 2
+    centre = [_box(_reached(pixel(d, mid, mid)[0], image)) for d in (1, 2)]
+    centred = all(b[0] == mid - 2 * d and b[1] == mid + 2 * d and b[2] == mid - 2 * d
+                  and b[3] == mid + 2 * d for d, b in zip((1, 2), centre))
+    full_quarter = all(b[:4] == (0, r, 0, c) and b[4] == (r + 1) * (c + 1)
+                       for b, (r, c) in zip(corner, reach))
+    field = [(2 * r + 1, 2 * c + 1) for r, c in reach]
     # The seed's recurrence, transcribed: R_l = R_{l-1} + (k_l - 1) * prod_{i<l} s_i.
     seed_rf, r_prev, stride_prod = [], 1, 1
     for _ in range(5):
         r_prev = r_prev + (5 - 1) * stride_prod
         seed_rf.append(r_prev)
-    ok = (heights == seed_rf and widths == seed_rf and box2d == (seed_rf[-1],) * 2
-          and len(hit2d) == seed_rf[-1] ** 2)
+    edge_seen = reach[-1][0] < n - 1 and reach[-1][1] < n - 1
+    ok = (centred and full_quarter and edge_seen
+          and field == [(r, r) for r in seed_rf])
+    first = pixel(1, 0, 0)[0]        # to step through: 9 of its 25 taps lie on the image
+    first.label = "conv1[1,1,1]"
     return Result(
+        problem="Five convolutions, each 5x5 with stride 1 and zero padding 2, with 8 channels "
+                "between them and one output channel. How large is the patch of the input "
+                "that one output pixel depends on (its receptive field)?",
         seed_says=seed_says,
-        engine_says=f"{box2d[0]} x {box2d[1]} ({len(hit2d)} pixels with a non-zero gradient on "
-                    f"a {size}x{size} input); heights {heights}, widths {widths} after layers "
-                    "1..5 with 8 channels",
-        verdict="confirmed" if ok else "erratum",
-        note="input pixels reached by the gradient of the centre output pixel, with positive "
-             "weights so no paths cancel: the 2-D square with 1 channel a layer, the height "
-             "and width with 8; each 5x5 layer adds 4 pixels",
-        values={"size": size, "heights": heights, "widths": widths, "box_2d": list(box2d),
-                "pixels_2d": len(hit2d), "hit_2d": hit2d, "seed_recurrence": seed_rf})
+        engine_says=f"the top-left output pixel's gradient on a {n}x{n} input reaches rows and "
+                    f"columns 0..{reach[-1][0]} (all {corner[-1][4]} pixels, none beyond): "
+                    f"{reach[-1][0]} pixels on each side, so "
+                    f"{field[-1][0]} x {field[-1][1]}; after layers 1..5: "
+                    f"{', '.join(str(h) for h, _ in field)}",
+        verdict=judge(ok),
+        note="all 8 channels, in 2-D, on positive weights and inputs so no paths cancel; only "
+             "the pixels the output pixel is made from are built (the whole 8-channel map "
+             "would be millions of nodes). Half of a corner pixel's field lies in the "
+             "padding, so the measured reach r on the image gives the field 2r + 1; a middle "
+             "pixel after layers 1 and 2 shows the field is centred (2 and 4 pixels on all "
+             "four sides). Each 5x5 layer adds 4. The step-through: the corner pixel after "
+             "layer 1, where 9 of the 25 taps fall on the image",
+        values={"side": n, "channels": list(Q24_CHANNELS),
+                "weights": [_data(conv.weight) for conv in layers],
+                "image": _data(image), "corner_boxes": corner, "reach": reach,
+                "centre_pixel": mid, "centre_boxes": centre, "field": field,
+                "corner_grads": corner_grads, "seed_recurrence": seed_rf},
+        graph=first, extra={"layers": layers, "wrt": "x[1,1]"})
 
 
 # ---- Q3: a mixture of logistic regressions is a one-hidden-layer network ----------------------
