@@ -13,6 +13,7 @@ import microgradnet.catalogue.seed002 as seed002
 
 from helpers import assert_all_close, assert_close
 from microgradnet import Value
+from microgradnet import grad as engine_grad
 from microgradnet.catalogue import EXAMPLES
 from microgradnet.checks import numerical_grad, numerical_hessian
 
@@ -170,6 +171,17 @@ def test_S2_Q1_4_relu_second_derivative_vanishes_swish_does_not():
         (d1,) = torch.autograd.grad(out, t, create_graph=True)
         (d2,) = torch.autograd.grad(d1, t)
         assert_close(got, d2.item(), rtol=1e-10, atol=1e-13)
+    # The graph shown is swish'' itself: its value, and its own derivative (the third
+    # derivative of swish), match torch.
+    g = r.graph
+    assert g.label == "swish''(x)" and v["graph_value"] == g.data
+    t = torch.tensor(v["graph_at"], dtype=torch.float64, requires_grad=True)
+    (d1,) = torch.autograd.grad(t * torch.sigmoid(t), t, create_graph=True)
+    (d2,) = torch.autograd.grad(d1, t, create_graph=True)
+    (d3,) = torch.autograd.grad(d2, t)
+    assert_close(g.data, d2.item(), rtol=1e-12)
+    x_leaf = next(n for n in _leaves(g) if n.label == "x")
+    assert_close(engine_grad(g, x_leaf), d3.item(), rtol=1e-10)
     assert r.verdict == "confirmed"
 
 

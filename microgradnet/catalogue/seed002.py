@@ -331,9 +331,13 @@ def q1_4_second_derivatives() -> Result:
     net_points = (-1.3, 0.4, 1.7)
     relu_net2 = [_second_derivative(net("relu"), x) for x in net_points]
     swish_net2 = [_second_derivative(net("swish"), x) for x in net_points]
-    x = Value(0.0, "x")
+    # The evidence to step through: swish''(x) as a graph (differentiate, keep the graph,
+    # differentiate again), at a point where the second derivative is not zero.
+    x = Value(1.0, "x")
     d1 = grad(x.swish(), x, create_graph=True)
     d1.label = "swish'(x)"
+    d2 = grad(d1, x, create_graph=True)
+    d2.label = "swish''(x)"
     ok = (all(v == 0.0 for v in relu2) and all(v == 0.0 for v in relu_net2)
           and all(abs(v) > 1e-3 for v in swish2)
           and all(abs(a - b) < 1e-6 for a, b in zip(swish2, swish2_fd))
@@ -351,8 +355,9 @@ def q1_4_second_derivatives() -> Result:
                 "swish2_numerical": swish2_fd, "relu2_fd_steps": list(steps),
                 "relu2_fd_at_0": relu2_fd_at_0, "net_points": list(net_points),
                 "relu_net2": relu_net2, "swish_net2": swish_net2,
-                "net_weights": {"w1": w1, "b1": b1, "w2": w2}},
-        graph=d1)
+                "net_weights": {"w1": w1, "b1": b1, "w2": w2}, "graph_at": x.data,
+                "graph_value": d2.data},
+        graph=d2)
 
 
 @example("S2-Q1.5", SEED, "Q1.5", "Swish x sigmoid(beta x) as beta -> 0 and beta -> infinity")
