@@ -231,6 +231,7 @@ def test_S2_Q3_mixture_of_logistic_regressions_is_a_sigmoid_hidden_layer():
     linear = sum(p * sum(wj * xj for wj, xj in zip(wk, x)) for p, wk in zip(v["pi"], v["w"]))
     assert_close(v["as_written"], linear, rtol=1e-12)
     assert abs(linear - marginal) > 0.05
+    assert "P(y=1|z=k|x)" in r.note and "P(y=1 | z=k, x)" in r.note
     assert r.verdict == "erratum"
 
 

@@ -975,10 +975,13 @@ def q3_mixture_network() -> Result:
         engine_says=f"network with sigmoid hidden units gives {_fmt(out.data, 6)}, sampling the "
                     f"mixture {_fmt(freq, 6)} (+- {_fmt(stderr, 2)}); hidden units without the "
                     f"sigmoid give {_fmt(as_written, 6)}",
-        verdict="confirmed" if written_ok else "erratum",
+        verdict=judge(written_ok),
         note="the hidden activation must be a_k = sigmoid(w_k^T x), no bias, output weights pi_k "
              "(linear output); the seed's a_k = (w_k^T x), like its Bernoulli(E[w_k^T x]), "
-             "drops the sigmoid, though its final sum is right",
+             "drops the sigmoid, though its final sum is right. A smaller slip: the seed sums "
+             "P(y=1|z=k|x), a double condition that means the joint P(y=1, z=k | x) = "
+             "P(y=1 | z=k, x) P(z=k | x), as its next line expands it; the network computes "
+             "that sum with P(y=1 | z=k, x) = sigmoid(w_k^T x) and P(z=k | x) = pi_k",
         values={"w": w, "pi": pi, "x": xs, "network": out.data, "sampled": freq,
                 "stderr": stderr, "draws": draws, "seed_formula": seed_formula,
                 "as_written": as_written, "hidden": [v.data for v in a]},
