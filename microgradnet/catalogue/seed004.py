@@ -748,52 +748,135 @@ def zero_init_softmax() -> Result:
 
 # ---- Xavier / LeCun initialisation -------------------------------------------------------------
 
+def _layer_gains(act, networks: int, rng: random.Random, width: int = 6, layers: int = 6,
+                 var_x: float = 1.0, scale: float = 1.0, relu_gain: float = 1.0) -> dict:
+    """Random bias-free networks y = g(z), z = W y_prev, W ~ N(0, scale / width) (times
+    ``relu_gain`` on a layer fed by a ReLU: 2 is He's init), x ~ N(0, var_x).
+
+    Returns, per layer, ``gain``: Var(z_l) / Var(z_(l-1)) (z_0 = x) as sum z_l^2 / sum
+    z_(l-1)^2 in one network averaged over networks, ``gain_se`` its standard error,
+    ``var``: Var(z_l) as the plain mean of z_l^2 over units and networks, ``var_se``, and
+    ``var_by_gains``: Var(x) times the product of the gains so far. A network whose units a
+    ReLU has all switched off drops out of the later layers' gains (0/0 there).
+
+    The plain mean of z_l^2 is carried by a few networks at depth 6 when g is linear or ReLU
+    (a product of six chi-square factors); there the gains are scale-free (each network's
+    gain has the same law whatever its input's size), so their product estimates Var(z_l)
+    with far less noise. For tanh the gain depends on the size and the plain mean is the
+    estimate (tanh's outputs are bounded, so a hundred networks suffice)."""
+    gains: list = [[] for _ in range(layers)]
+    squares: list = [[] for _ in range(layers)]
+    for _ in range(networks):
+        y = [Value(rng.gauss(0, math.sqrt(var_x))) for _ in range(width)]
+        before = sum(v.data ** 2 for v in y)
+        for layer in range(layers):
+            gain = relu_gain if layer and act is nn.ReLU else 1.0
+            std = math.sqrt(scale * gain / width)
+            W = [[rng.gauss(0, std) for _ in range(width)] for _ in range(width)]
+            z = nn.Linear.from_weights(W)(y)
+            after = sum(v.data ** 2 for v in z)
+            squares[layer].append(after / width)
+            if before:
+                gains[layer].append(after / before)
+            before = after
+            y = act()(z)
+    out = {"gain": [sum(r) / len(r) for r in gains],
+           "gain_se": [_sd(r) / math.sqrt(len(r)) for r in gains],
+           "var": [sum(r) / len(r) for r in squares],
+           "var_se": [_sd(r) / math.sqrt(len(r)) for r in squares]}
+    out["var_by_gains"] = [var_x * math.prod(out["gain"][:k + 1]) for k in range(layers)]
+    return out
+
+
+def _unit_graph(rng: random.Random, n: int = 4) -> Value:
+    """One tanh unit of a layer of fan-in n, named as the sheet writes it: z = w1 x1 + ... +
+    wN xN (b = 0), y = g(z), with w ~ N(0, 1/n) and x ~ N(0, 1)."""
+    x = [Value(rng.gauss(0, 1), f"x{i + 1}") for i in range(n)]
+    w = [Value(rng.gauss(0, math.sqrt(1 / n)), f"w{i + 1}") for i in range(n)]
+    z = _sum([wi * xi for wi, xi in zip(w, x)])
+    z.label = "z"
+    y = z.tanh()
+    y.label = "y"
+    return y
+
+
+def _fan_variance(name: str, fan_in: int, fan_out: int, count: int, rng) -> tuple:
+    """Var(z) of one bias-free ``nn.Linear(fan_in, fan_out, init=name)`` on x ~ N(0, I)."""
+    per = []
+    for _ in range(count):
+        z = nn.Linear(fan_in, fan_out, bias=False, init=name, rng=rng)(
+            [Value(rng.gauss(0, 1)) for _ in range(fan_in)])
+        per.append(sum(v.data ** 2 for v in z) / len(z))
+    return sum(per) / len(per), _sd(per) / math.sqrt(len(per))
+
+
 @example("S4-Xavier", SEED, "last part", "Var(w) = 1/N keeps Var(z) = Var(x) layer after layer")
 def variance_preserving_init() -> Result:
-    """Linear layers of width N, b = 0, w ~ N(0, scale/N), x ~ N(0, 1); Var(z) per layer as
-    the mean of z^2 over units and ``networks`` independent networks and inputs."""
-    N, layers, networks, contrast = 8, 4, 1200, 150
+    """Bias-free layers of width N, y = g(z), z = W y_prev, W ~ N(0, 1/N), x ~ N(0, 1), for
+    g = identity, tanh, ReLU (and ReLU with He's 2/N); the gain Var(z_l) / Var(z_(l-1)) of
+    each layer over random networks."""
+    width, layers, networks, linear_networks = 6, 6, 100, 250
     rng = random.Random(410)
-    result = {}
-    for scale in (1.0, 2.0, 0.5):
-        count = networks if scale == 1.0 else contrast
-        per_net = [[0.0] * count for _ in range(layers)]
-        def draw(shape, rng=None, scale=scale):   # N(0, scale / fan_in)
-            return init.kaiming_normal(shape, gain=math.sqrt(scale), rng=rng)
-        for k in range(count):
-            z = [Value(rng.gauss(0, 1)) for _ in range(N)]
-            for layer in range(layers):
-                z = nn.Linear(N, N, bias=False, init=draw, rng=rng)(z)
-                per_net[layer][k] = sum(v.data ** 2 for v in z) / N
-        var = [sum(row) / count for row in per_net]
-        se = [_sd(row) / math.sqrt(count) for row in per_net]
-        result[scale] = (var, se)
-    var, se = result[1.0]
+    kinds = {"identity": (nn.Identity, {}), "tanh": (nn.Tanh, {}), "relu": (nn.ReLU, {}),
+             "relu_he": (nn.ReLU, {"relu_gain": 2.0}),
+             "tanh_small_x": (nn.Tanh, {"var_x": 0.01})}
+    # More networks for identity: it is the g for which the claim holds, and Var(z_6) is
+    # the product of six noisy gains.
+    runs = {kind: _layer_gains(act, linear_networks if kind == "identity" else networks, rng,
+                               width, layers, **opts)
+            for kind, (act, opts) in kinds.items()}
+    gains = {k: r["gain"] for k, r in runs.items()}
+    se = {k: r["gain_se"] for k, r in runs.items()}
+    # Kept: every layer's gain within 4 standard errors of 1.
+    kept = {k: all(abs(g - 1) <= 4 * e for g, e in zip(gains[k], se[k])) for k in kinds}
+    sheet = ("identity", "tanh", "relu")          # the g tried with the sheet's 1/N
+    tanh_var = runs["tanh"]["var"]
+    # Linear contrasts: 2/N and 1/(2N) double and halve Var(z) per layer.
+    contrast, fan_draws = 30, 60
+    var_2 = _layer_gains(nn.Identity, contrast, rng, width, layers, scale=2.0)["var_by_gains"]
+    var_half = _layer_gains(nn.Identity, contrast, rng, width, layers,
+                            scale=0.5)["var_by_gains"]
     # Fan-in 8, fan-out 24: LeCun (1/fan_in) against Glorot/Xavier (2/(fan_in + fan_out)).
-    wide, wide_se = {}, {}
-    for name in ("lecun_normal", "xavier_normal"):
-        per = []
-        for _ in range(2 * contrast):
-            z = nn.Linear(N, 3 * N, bias=False, init=name, rng=rng)(
-                [Value(rng.gauss(0, 1)) for _ in range(N)])
-            per.append(sum(v.data ** 2 for v in z) / len(z))
-        wide[name], wide_se[name] = sum(per) / len(per), _sd(per) / math.sqrt(len(per))
+    fans = {name: _fan_variance(name, 8, 24, fan_draws, rng)
+            for name in ("lecun_normal", "xavier_normal")}
+    names = {"identity": "identity", "tanh": "tanh", "relu": "ReLU", "relu_he": "ReLU, He 2/N"}
     return Result(
-        seed_says="Var(w) = 1/N keeps Var(z) = Var(x); called Xavier initialization",
-        engine_says=("Var(z) per layer " + ", ".join(f"{v:.3f}" for v in var)
-                     + " (2/N: " + ", ".join(f"{v:.2f}" for v in result[2.0][0]) + ")"),
-        verdict="convention",
-        note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x. Var(w) = 1/fan_in "
-              "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
-              "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); "
-              "the seed follows the usage that calls 1/N Xavier. Monte Carlo: "
-              f"{networks} networks of {layers} layers of width {N} ({contrast} for the 2/N "
-              f"and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
-        values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
-                "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
-                "networks": networks, "contrast_networks": contrast,
-                "var_fan_8_to_24_lecun": wide["lecun_normal"],
-                "var_fan_8_to_24_xavier": wide["xavier_normal"],
-                "se_fan_8_to_24_lecun": wide_se["lecun_normal"],
-                "se_fan_8_to_24_xavier": wide_se["xavier_normal"]},
+        problem=(f"Stack {layers} bias-free layers of width N = {width}, y = g(z), "
+                 "z = w1 x1 + ... + wN xN, weights from N(0, 1/N), inputs from N(0, 1), for "
+                 "g = identity, tanh and ReLU. Does Var(z) stay equal to Var(x) layer after "
+                 "layer (gain Var(z_l) / Var(z_(l-1)) = 1), as the sheet's last part says, and "
+                 "what is this initialisation called?"),
+        seed_says="Var(w) = 1/N keeps Var(z) = Var(x) through the layers; called Xavier init",
+        engine_says=("gain per layer, 1-6: " + "; ".join(
+            f"{names[k]} " + ", ".join(f"{g:.2f}" for g in gains[k]) for k in names)
+            + "; Var(z) under tanh " + ", ".join(f"{v:.2f}" for v in tanh_var)
+            + "; identity Var(z_6) " + f"{runs['identity']['var_by_gains'][-1]:.2f}"),
+        verdict=judge(all(kept[k] for k in sheet)),
+        note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x; it holds at the "
+              "first layer for every g (its input is x) and through every layer only for "
+              "g = identity. tanh shrinks the signal (E[tanh(z)^2] < Var(z)): Var(z) falls "
+              f"{tanh_var[0]:.2f} -> {tanh_var[-1]:.2f} over {layers} layers; with inputs "
+              "near 0 (Var(x) = 0.01) tanh is nearly linear and its gains stay near 1 ("
+              + ", ".join(f"{g:.2f}" for g in gains["tanh_small_x"]) + "). ReLU halves "
+              "Var(z) at every layer it feeds (E[relu(z)^2] = Var(z)/2); He's Var(w) = 2/N "
+              "there keeps it. Var(w) = 1/fan_in is LeCun initialisation "
+              "(init.lecun_normal); Glorot/Xavier's is 2/(fan_in + fan_out), the same only "
+              f"when fan_in = fan_out (8 -> 24: Var(z) {fans['lecun_normal'][0]:.2f} against "
+              f"{fans['xavier_normal'][0]:.2f}); the sheet follows the usage that calls 1/N "
+              f"Xavier. Monte Carlo: {networks} networks per g ({linear_networks} for identity, "
+              f"{contrast} for the linear 2/N "
+              f"and 1/(2N) contrasts, {fan_draws} draws of an 8 -> 24 layer per init); kept = "
+              "every layer's gain within 4 standard errors of 1."),
+        values={"var": runs["identity"]["var_by_gains"], "gains": gains, "gain_se": se,
+                "var_tanh": tanh_var, "var_tanh_se": runs["tanh"]["var_se"],
+                "var_by_gains": {k: r["var_by_gains"] for k, r in runs.items()},
+                "kept": kept, "var_2_over_N": var_2, "var_half_over_N": var_half,
+                "N": width, "layers": layers, "networks": networks,
+                "identity_networks": linear_networks,
+                "contrast_networks": contrast, "fan_draws": fan_draws,
+                "var_fan_8_to_24_lecun": fans["lecun_normal"][0],
+                "var_fan_8_to_24_xavier": fans["xavier_normal"][0],
+                "se_fan_8_to_24_lecun": fans["lecun_normal"][1],
+                "se_fan_8_to_24_xavier": fans["xavier_normal"][1]},
+        graph=_unit_graph(random.Random(411)),
     )
