@@ -41,6 +41,12 @@ def test_every_claim_of_seed_002_is_registered_with_its_seed_file():
     assert sorted(k for k in EXAMPLES if k.startswith("S2-")) == sorted(SEED002_IDS)
 
 
+@pytest.mark.parametrize("claim", SEED002_IDS)
+def test_every_seed_002_example_states_its_problem(claim):
+    problem = run(claim).problem
+    assert 40 < len(problem) < 500, problem
+
+
 def test_S2_Q1_1_sigmoid_network_gradients_match_torch_and_dLda_is_an_erratum():
     torch = pytest.importorskip("torch")
     r = run("S2-Q1.1")

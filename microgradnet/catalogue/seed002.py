@@ -143,7 +143,8 @@ def _seed_q1_expressions(net: dict, dLdo: list, dLda_for_h: list | None = None) 
     e["b2"] = [row[i] * sig[i] for i in range(r)]                       # dL/do W3 a(1-a)
     e["a"] = [row[i] * sig[i] for i in range(r)]                        # W3 a(1-a) dL/do
     dLda = e["a"] if dLda_for_h is None else dLda_for_h
-    e["h"] = [sum(W2[i][j] * sig[i] * dLda[i] for i in range(r)) for j in range(m)]  # W2 a(1-a) dL/da
+    # W2 a(1-a) dL/da
+    e["h"] = [sum(W2[i][j] * sig[i] * dLda[i] for i in range(r)) for j in range(m)]
     e["W1"] = [[x[j] * e["h"][i] for i in range(m)] for j in range(len(x))]  # x dL/dh: n x m
     e["b1"] = list(e["h"])                                              # dL/dh
     return e
@@ -216,6 +217,10 @@ def q1_1_gradient_expressions() -> Result:
     values["layouts"] = layouts
     values["matrix_layouts"] = matrix_layouts
     return Result(
+        problem="The network h = W1 x + b1, a = sigmoid(W2 h + b2), o = W3 a + b3 with a "
+                "squared-error loss L = 1/2 |o - y|^2, here with sizes (n, m, r, s) = "
+                "(3, 4, 3, 2) on seeded random numbers. Backpropagate to every weight and bias "
+                "(and to a and h); each of the seed's expressions is evaluated as written.",
         seed_says="dL/dW3 = a dL/do, dL/db3 = dL/do, dL/dW2 = dL/do W3 h a(1-a), "
                   "dL/db2 = dL/do W3 a(1-a), dL/da = W3 a(1-a) dL/do, dL/dh = W2 a(1-a) dL/da, "
                   "dL/dW1 = x dL/dh, dL/db1 = dL/dh",
@@ -270,6 +275,9 @@ def q1_2_memory() -> Result:
     engine_bytes = [2 * c for c in counts]
     ok = seed_bytes == engine_bytes and all(g["other"] == 0 for g in groups)
     return Result(
+        problem="For the same network: which forward-pass values must be kept so that the "
+                "backward pass recomputes nothing, and how many bytes is that at 2 bytes a "
+                "number? Measured for sizes (n, m, r, s) = (3, 4, 3, 2) and (2, 5, 3, 4).",
         seed_says="keep h, a and dL/do: 2(m + r + s) bytes",
         engine_says=f"the backward pass reads h (m), a (r) and o - y (s) values: "
                     f"{engine_bytes[0]} bytes for (m, r, s) = (4, 3, 2), "
@@ -294,6 +302,8 @@ def q1_3_relu_one_sided() -> Result:
     at_kink = x.grad
     ok = abs(left - 0.0) < 1e-9 and abs(right - 1.0) < 1e-9
     return Result(
+        problem="The left and right derivatives of ReLU(x) = max(0, x) at x = 0, and the "
+                "value the backward pass uses at that kink.",
         seed_says="left 0, right 1; ReLU'(0) undefined",
         engine_says=f"left {_fmt(left)}, right {_fmt(right)}: no derivative at 0; the backward "
                     f"pass uses ReLU'(0) = {_fmt(at_kink)}",
@@ -343,6 +353,9 @@ def q1_4_second_derivatives() -> Result:
           and all(abs(a - b) < 1e-6 for a, b in zip(swish2, swish2_fd))
           and all(b > 5 * a for a, b in zip(relu2_fd_at_0, relu2_fd_at_0[1:])))
     return Result(
+        problem="Why ReLU is no use when a network must be differentiated twice: its second "
+                "derivative against that of swish(x) = x sigmoid(x), at five points and "
+                "through a small one-hidden-layer network.",
         seed_says="ReLU'' is 0 everywhere except at 0, where it is undefined: useless; "
                   "swish can be differentiated twice",
         engine_says=f"ReLU'' = 0 at {list(SECOND_POINTS)} (0 at the kink by convention), its "
@@ -381,6 +394,9 @@ def q1_5_swish_limits() -> Result:
     g = x.swish(1e-6)
     g.label = "swish(x)"
     return Result(
+        problem="The limits of swish(x) = x sigmoid(beta x) as beta goes to 0 and to "
+                "infinity, measured as the largest gap to the seed's limits over 21 points "
+                "in [-3, 3].",
         seed_says="beta -> 0: x/2; beta -> infinity: x for x > 0, 0 for x <= 0 (ReLU)",
         engine_says=f"max |swish - x/2| = {', '.join(_fmt(v, 2) for v in small)} for beta = "
                     f"{', '.join(map(str, small_betas))}; max |swish - ReLU| = "
@@ -428,13 +444,16 @@ def q1_6_monotonicity() -> Result:
     g = x.swish()
     g.label = "swish(x)"
     return Result(
+        problem="Swish against ReLU on monotonicity: where is each slope negative on "
+                "[-6, 6], and where does swish reach its minimum?",
         seed_says="ReLU is monotonically increasing; swish is not monotonic",
         engine_says=f"ReLU' >= 0 on [-6, 6]; swish' < 0 on [{falling[0]:.2f}, {falling[-1]:.2f}]"
                     f" of the grid: swish falls to its minimum {_fmt(swish_min, 6)} at "
                     f"x = {_fmt(x_min, 6)}, then rises",
         verdict="confirmed" if ok else "erratum",
         note="slopes from the engine's gradient on a grid of step 0.01; the minimum by Newton's "
-             "method on swish' = 0 with second derivatives; ReLU is non-decreasing (flat for x < 0)",
+             "method on swish' = 0 with second derivatives; ReLU is non-decreasing (flat for "
+             "x < 0)",
         values={"relu_min_slope": min(relu_slopes), "swish_min_slope": min(swish_slopes),
                 "falling_from": falling[0], "falling_to": falling[-1],
                 "swish_argmin": x_min, "swish_min": swish_min},
@@ -713,6 +732,9 @@ def q2_1d_bias_before_batchnorm() -> Result:
     bias_grad = max(abs(g) for g in bg)
     ok = out_gap < 1e-12 and grad_gap < 1e-12 and max(bias_grad, abs(demo_grad)) < 1e-12
     return Result(
+        problem="A convolution with biases, then batch norm on batch statistics, then "
+                "ReLU: does dropping the convolution's biases change the outputs or the "
+                "weight gradients? Checked on three 5x5 images and two 3x3 filters.",
         seed_says=seed_says,
         engine_says=f"conv -> BatchNorm2d (batch statistics) -> ReLU with biases "
                     f"{', '.join(_fmt(v, 3) for v in b)} and without: outputs differ by at most "
@@ -776,6 +798,10 @@ def q2_3_cnn_shapes() -> Result:
             measured.append(_hwd(nn.shape_of(x)))
     ok = (rows == Q23_SEED and measured == [s for _, s, _ in Q23_SEED])
     return Result(
+        problem="A CNN on a 64x64x1 input: five 4x4 filters with no padding and stride 2, "
+                "3x3 max pooling, five 3x3 filters with no padding and stride 1, 2x2 max "
+                "pooling, then a fully connected layer of 5 units. Give each layer's output "
+                "volume and parameter count.",
         seed_says=seed_says,
         engine_says="; ".join(f"{n}: {'x'.join(map(str, s))}, {p}" for n, s, p in rows),
         verdict="confirmed" if ok else "erratum",
@@ -970,6 +996,10 @@ def q3_mixture_network() -> Result:
                            f"(sampled {freq!r}, formula {seed_formula!r})")
     written_ok = abs(as_written - out.data) < 4 * stderr
     return Result(
+        problem="Binary labels from a mixture of K logistic regressions: draw z from "
+                "Categorical(pi), then y from Bernoulli(sigmoid(w_z^T x)). Show P(y=1 | x) is "
+                "the output of a network and name its layers, activations and weights; here "
+                "d = 3 inputs and K = 4.",
         seed_says="P(y=1|x) = sum_k sigma(w_k^T x) pi_k; network: d inputs, K hidden units "
                   "a_k = (w_k^T x), output sum_k a_k pi_k",
         engine_says=f"network with sigmoid hidden units gives {_fmt(out.data, 6)}, sampling the "
@@ -1030,6 +1060,9 @@ def q4_cross_entropy_kl() -> Result:
     ce = _bernoulli_terms(0.6, p)["ce"]
     ce.label = "ce(p, x=0.6)"
     return Result(
+        problem="The cross-entropy ce(p, x) = -x log p - (1 - x) log(1 - p): derive it by "
+                "maximum likelihood for binary x, and read it, for real x in (0, 1), through "
+                "the KL divergence between Bernoulli(x) and Bernoulli(p).",
         seed_says="KL(P||Q) = ce(p, x) + x log x + (1-x) log(1-x); that last sum is the "
                   "entropy of P; ce is the difference of the entropy and the KL divergence",
         engine_says=f"the identity holds (residual {_fmt(max(res_identity), 2)}); "
@@ -1116,6 +1149,9 @@ def q5_gradient_step() -> Result:
               abs(steps[s]["y1"] - Q5_SEED[s][1]) < 1e-12 and
               round(steps[s]["distance"], 2) == Q5_SEED[s][2] for s in Q5_STEPS))
     return Result(
+        problem="Minimise f(x, y) = y^2 + (y - x)^2: find the minimum, then take one "
+                "gradient-descent step from (1, 1) with step sizes 0.01, 0.1 and 10 and give "
+                "each new point's distance to the minimum.",
         seed_says="minimum (0, 0); (x1, y1) = (1, 0.98), (1, 0.8), (1, -19); distances "
                   "1.40, 1.28, 19.03",
         engine_says=f"minimum ({_fmt(minimum[0] + 0.0)}, {_fmt(minimum[1] + 0.0)}); "
