@@ -6,6 +6,7 @@ Expected numbers come from working the seed's problem by hand or from an indepen
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -322,10 +323,55 @@ def test_S1_2_6_leaky_relu_convention_at_zero():
     assert r.values["max_error_away_from_0"] == 0.0
 
 
-def test_S1_2_7_seed_expression_matches_autodiff():
+def test_S1_2_7_seed_expression_matches_autodiff_and_torch():
+    torch = pytest.importorskip("torch")
     r = run("S1-2.7")
     assert r.verdict == "confirmed"
     assert r.values["max_error_W1"] < 1e-12 and r.values["max_error_b1"] < 1e-12
+    # PyTorch on the shown network: its dL/db1 equals the seed's expression as the engine
+    # evaluated it, and dL/dW1 = dL/db1 x^T.
+    v = r.values["shown"]
+    t = lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True)   # noqa: E731
+    W1, b1, W2, b2 = t(v["W1"]), t(v["b1"]), t(v["W2"]), t(v["b2"])
+    x = torch.tensor(v["x"], dtype=torch.float64)
+    z2 = W2 @ torch.nn.functional.leaky_relu(W1 @ x + b1, 0.01) + b2
+    loss = torch.nn.functional.cross_entropy(z2[None], torch.tensor([v["k"]]))
+    loss.backward()
+    for j, g in enumerate(b1.grad.tolist()):
+        assert_close(v["seed_db1"][j], g, rtol=1e-12, atol=1e-15, what=f"b1[{j + 1}]")
+    assert torch.allclose(W1.grad, torch.outer(b1.grad, x), rtol=1e-12, atol=1e-15)
+
+
+def test_S1_2_7_step_through_names_the_seed_deltas(capsys):
+    from microgradnet.cli import main
+    assert main(["show", "S1-2.7"]) == 0
+    out = capsys.readouterr().out
+    forward = out[out.index("Forward pass"):]
+    assert "  Z = v1 + v2 + v3 = " in forward               # the plain softmax, no max shift
+    assert "max(" not in forward.split("  v1 = ")[1].split("\n")[0]
+    for line in ("  delta0[1] = yhat[1] - y[1] = ", "  dL/db1[1] = (delta1[1,1]*delta0[1] + "
+                 "delta1[2,1]*delta0[2] + delta1[3,1]*delta0[3])*delta2[1] = ",
+                 "  dL/dW1[1,1] = dL/db1[1]*x[1] = "):
+        assert line in out
+    given = out[out.index("Given"):out.index("Forward pass")]
+    assert "delta1[1,1] = " in given and "delta2[1] = " in given
+    # The engine's own gradient, printed in the header, is the value the walk-through reaches.
+    seed_value = float(re.search(r"  dL/db1\[1\] = .* = (\S+)$", out, re.M).group(1))
+    auto = float(re.search(r"autodiff gives dL/db1\[1\] = (\S+),", out).group(1))
+    assert_close(seed_value, auto, rtol=1e-5)
+
+
+def test_S1_2_7_verdict_follows_the_numbers(monkeypatch):
+    # delta2 taken as 1 everywhere (the ReLU slope forgotten): the expression is now wrong.
+    monkeypatch.setattr(seed001, "_seed_delta2", lambda z, alpha=0.01: 1.0)
+    r = run("S1-2.7")
+    assert r.values["max_error_b1"] > 1e-6 and r.verdict == "erratum"
+    monkeypatch.undo()
+    # The engine's gradients off by 1%: the seed's (right) expression no longer matches.
+    real = seed001.grad
+    monkeypatch.setattr(seed001, "grad", lambda out, xs: [1.01 * g for g in real(out, xs)])
+    r = run("S1-2.7")
+    assert r.verdict == "erratum"
 
 
 def test_S1_2_8_naive_softmax_breaks_shifted_does_not():

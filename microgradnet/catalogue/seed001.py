@@ -608,14 +608,10 @@ def s1_2_4() -> Result:
                   graph=loss, extra={"wrt": f"z{len(z)}"})   # the last k: the case i = k
 
 
-def _label_softmax(yhat: Sequence[Value]) -> None:
-    """Name the softmax's denominator Z, as the seed does, when the outputs are e_k / Z."""
-    for y in yhat:
-        if y.op == "/":
-            y.parents[1].label = "Z"
-
-
 def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float = 0.01):
+    """The network of section 2 with seeded weights, as the seed writes it: z1 = W1 x + b1,
+    a1 = LeakyReLU(z1), z2 = W2 a1 + b2, yhat = exp(z2_k) / Z (the plain softmax, no shift),
+    L = -log yhat_k for a random true class k."""
     rng = _init.Generator(seed)
     layer1 = nn.Linear(Dx, Da, init="normal", rng=rng, name="layer1")
     for b in layer1.bias:
@@ -627,10 +623,9 @@ def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float
     z1 = layer1(x)
     a1 = F.leaky_relu(z1, alpha)
     z2 = layer2(a1)
-    yhat = F.softmax(z2)
+    yhat = _naive_softmax(z2)
     for v, name in ((z1, "z1"), (a1, "a1"), (z2, "z2"), (yhat, "yhat")):
         _label(v, name)
-    _label_softmax(yhat)
     k = rng.randrange(K)
     loss = -yhat[k].log()
     loss.label = "L"
@@ -689,38 +684,74 @@ def s1_2_6() -> Result:
                 "at0_seed_convention": at0_seed, "max_error_away_from_0": worst})
 
 
+def _seed_delta2(z: float, alpha: float = 0.01) -> float:
+    """delta_2 as the seed's 2.6 gives it: 1 where z >= 0, alpha otherwise."""
+    return 1.0 if z >= 0 else alpha
+
+
+def _seed_first_layer_grads(net: dict) -> dict:
+    """The seed's answer to 2.7 built as Values from the network's nodes, with the seed's
+    names: delta0 = yhat - y (2.4), delta1 = W2 (2.5), delta2 = LeakyReLU'(z1) (2.6),
+    dL/db1 = delta1^T delta0 o delta2 and dL/dW1 = (dL/db1) x^T."""
+    yhat, z1, x, W2 = net["yhat"], net["z1"], net["x"], net["layer2"].weight
+    K, Da = len(yhat), len(z1)
+    y = [Value(1.0 if i == net["k"] else 0.0, label=f"y[{i + 1}]") for i in range(K)]
+    delta0 = [p - t for p, t in zip(yhat, y)]
+    _label(delta0, "delta0")
+    delta1 = [[Value(w.data, label=f"delta1[{k + 1},{j + 1}]") for j, w in enumerate(row)]
+              for k, row in enumerate(W2)]
+    delta2 = [Value(_seed_delta2(z.data), label=f"delta2[{j + 1}]") for j, z in enumerate(z1)]
+    db1 = [F.sum([delta1[k][j] * delta0[k] for k in range(K)]) * delta2[j] for j in range(Da)]
+    _label(db1, "dL/db1")
+    dW1 = [[db1[j] * x[i] for i in range(len(x))] for j in range(Da)]
+    for j, row in enumerate(dW1):
+        for i, v in enumerate(row):
+            v.label = f"dL/dW1[{j + 1},{i + 1}]"
+    return {"y": y, "delta0": delta0, "delta1": delta1, "delta2": delta2, "b1": db1,
+            "W1": dW1}
+
+
 @example("S1-2.7", SEED, "2.7", "d L / d W[1] and d L / d b[1] from the seed's expression")
 def s1_2_7() -> Result:
     worst_w = worst_b = 0.0
-    net = None
+    shown = None
     for s in range(5):
         net = _two_layer(s)
-        L, W1, b1 = net["L"], net["layer1"].weight, net["layer1"].bias
-        W2 = [[w.data for w in row] for row in net["layer2"].weight]
-        yhat = [v.data for v in net["yhat"]]
-        y = [1.0 if i == net["k"] else 0.0 for i in range(len(yhat))]
-        d0 = [p - t for p, t in zip(yhat, y)]                             # delta_0 (2.4)
-        d2 = [1.0 if z.data >= 0 else 0.01 for z in net["z1"]]            # delta_2 (2.6)
-        # delta_1^T delta_0, elementwise with delta_2 (delta_1 = W[2], 2.5), then times x^T.
-        back = [sum(W2[k][j] * d0[k] for k in range(len(d0))) * d2[j] for j in range(len(d2))]
-        x = [v.data for v in net["x"]]
-        seed_W = [[back[j] * x[i] for i in range(len(x))] for j in range(len(back))]
-        gW = grad(L, [w for row in W1 for w in row])
-        gb = grad(L, b1)
-        for j, row in enumerate(seed_W):
-            for i, v in enumerate(row):
-                worst_w = max(worst_w, abs(v - gW[j * len(x) + i]))
-        worst_b = max(worst_b, max(abs(v - g) for v, g in zip(back, gb)))
-    ok = max(worst_w, worst_b) < 1e-12
+        seed = _seed_first_layer_grads(net)
+        W1, b1 = net["layer1"].weight, net["layer1"].bias
+        gW = grad(net["L"], [w for row in W1 for w in row])
+        gb = grad(net["L"], b1)
+        flat = [v.data for row in seed["W1"] for v in row]
+        worst_w = max(worst_w, max(abs(a - b) for a, b in zip(flat, gW)))
+        worst_b = max(worst_b, max(abs(v.data - g) for v, g in zip(seed["b1"], gb)))
+        if shown is None:
+            shown = (net, seed, gb[0], gW[0])
+    net, seed, auto_b, auto_w = shown
+    Dx, Da, K = len(net["x"]), len(net["z1"]), len(net["yhat"])
     return Result(
-        seed_says="dL/dW[1] = (W[2]^T delta_0 o delta_2) x^T, dL/db[1] = W[2]^T delta_0 o "
-                  "delta_2",
+        problem=f"For the network of section 2 with seeded random weights ({Dx} inputs, "
+                f"{Da} LeakyReLU hidden units, {K} softmax outputs, cross-entropy loss), "
+                "evaluate the seed's expressions for dL/dW[1] and dL/db[1], built from its "
+                "delta0 = dL/dz[2], delta1 = dz[2]/da[1] and delta2 = da[1]/dz[1], and "
+                "compare them with the engine's gradients of L.",
+        seed_says="dL/dW[1] = (delta1^T delta0 o delta2) x^T, dL/db[1] = delta1^T delta0 o "
+                  "delta2",
         engine_says=f"autodiff agrees to {worst_w:.1e} (W[1]) and {worst_b:.1e} (b[1]) on 5 "
-                    "random 3-4-3 networks",
-        verdict="confirmed" if ok else "erratum",
-        note="delta_0 = yhat - y, delta_2 = LeakyReLU'(z[1]); with z[2] = W[2] a[1] + b[2]",
-        values={"max_error_W1": worst_w, "max_error_b1": worst_b}, graph=net["L"],
-        extra={"wrt": "b1[1]"})
+                    f"random {Dx}-{Da}-{K} networks; on the one shown, autodiff gives "
+                    f"dL/db1[1] = {_fmt(auto_b)}, dL/dW1[1,1] = {_fmt(auto_w)} (L = "
+                    f"{_fmt(net['L'].data)}, true class {net['k'] + 1})",
+        verdict=judge(max(worst_w, worst_b) < 1e-12),
+        note="the step-through evaluates the seed's expression: delta0 = yhat - y (2.4), "
+             "delta1 = W[2] (2.5), delta2 from 2.6's cases at z1; z[2] = W[2] a[1] + b[2] "
+             "(see S1-2.1)",
+        values={"max_error_W1": worst_w, "max_error_b1": worst_b,
+                "shown": {"W1": [[w.data for w in row] for row in net["layer1"].weight],
+                          "b1": [b.data for b in net["layer1"].bias],
+                          "W2": [[w.data for w in row] for row in net["layer2"].weight],
+                          "b2": [b.data for b in net["layer2"].bias],
+                          "x": [v.data for v in net["x"]], "k": net["k"],
+                          "seed_db1": [v.data for v in seed["b1"]]}},
+        graph=seed["W1"][0][0])
 
 
 @example("S1-2.8", SEED, "2.8", "softmax overflow and the max-shifted form")
