@@ -317,8 +317,8 @@ def _plot_curves(result: dict, histories: dict, path: str) -> None:
     for lr in LEARNING_RATES:
         losses = histories[lr].step_loss
         window = 10
-        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
-                  for i in range(len(losses))]
+        spans = [losses[max(0, i - window + 1):i + 1] for i in range(len(losses))]
+        smooth = [sum(span) / len(span) for span in spans]
         curve, says = SEED_LR_LABELS[lr]
         ax.plot(range(1, len(smooth) + 1), smooth,
                 label=f"lr={lr:g}: {result['labels'][repr(lr)]} (seed: {curve}, {says})")
