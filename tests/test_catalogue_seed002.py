@@ -87,6 +87,27 @@ def test_S2_Q1_1_sigmoid_network_gradients_match_torch_and_dLda_is_an_erratum():
     assert r.graph is not None and r.graph.label == "L"
 
 
+def test_S2_Q1_1_autodiff_with_the_seeds_extra_sigmoid_makes_it_confirmed(monkeypatch):
+    # If backpropagation put a(1-a) into dL/da too (and carried it on to h, W1, b1), the
+    # seed's lines would be the engine's numbers.
+    honest = seed002._autodiff_grads
+
+    def seed_world(net):
+        out = honest(net)
+        a = seed002._data(net["a"])
+        out["a"] = [g * ai * (1 - ai) for g, ai in zip(out["a"], a)]
+        W2 = seed002._data(net["W2"])
+        out["h"] = [sum(W2[i][j] * a[i] * (1 - a[i]) * out["a"][i] for i in range(len(a)))
+                    for j in range(len(W2[0]))]
+        out["b1"] = list(out["h"])
+        out["W1"] = [[g * xj for xj in seed002._data(net["x"])] for g in out["h"]]
+        return out
+
+    monkeypatch.setattr(seed002, "_autodiff_grads", seed_world)
+    r = EXAMPLES["S2-Q1.1"].run()
+    assert all(r.values["agrees"].values()) and r.verdict == "confirmed"
+
+
 def test_S2_Q1_1_a_right_dLda_line_makes_it_confirmed(monkeypatch):
     # With the seed's dL/da line written without the extra a(1-a), every line would hold
     # (the weight products up to transposition), and the verdict must say so.
@@ -239,6 +260,30 @@ def test_S2_Q3_mixture_of_logistic_regressions_is_a_sigmoid_hidden_layer():
     assert abs(linear - marginal) > 0.05
     assert "P(y=1|z=k|x)" in r.note and "P(y=1 | z=k, x)" in r.note
     assert r.verdict == "erratum"
+
+
+def test_S2_Q3_hidden_units_without_a_sigmoid_are_the_erratum(monkeypatch):
+    # A network whose "linear" hidden units were sigmoids after all would make the seed's
+    # a_k = (w_k^T x) right.
+    honest = seed002._q3_network
+    monkeypatch.setattr(seed002, "_q3_network",
+                        lambda w, pi, hidden_activation: honest(w, pi, True))
+    r = EXAMPLES["S2-Q3"].run()
+    assert r.values["as_written"] == r.values["network"] and r.verdict == "confirmed"
+
+
+def test_S2_Q4_an_entropy_of_the_seeds_sign_makes_it_confirmed(monkeypatch):
+    # With H(P) = x log x + (1-x) log(1-x), the seed's sign, its naming holds and ce is
+    # KL - H, a difference: the verdict must turn.
+    honest = seed002._bernoulli_terms
+
+    def seed_sign(x, p):
+        t = honest(x, p)
+        return dict(t, H=-t["H"])
+
+    monkeypatch.setattr(seed002, "_bernoulli_terms", seed_sign)
+    r = EXAMPLES["S2-Q4"].run()
+    assert r.values["naming_gap"] < 1e-12 and r.verdict == "confirmed"
 
 
 def test_S2_Q4_cross_entropy_is_entropy_plus_kl():
@@ -557,3 +602,31 @@ def test_S2_Q5_3_momentum_ignored_by_the_optimiser_makes_it_an_erratum(monkeypat
     monkeypatch.setattr(optim.SGD, "__init__", no_momentum)
     r = EXAMPLES["S2-Q5.3"].run()
     assert not r.values["claims"]["momentum_faster"] and r.verdict == "erratum"
+
+
+# ---- confirmed claims turn into errata when the engine's numbers are broken -------------------
+
+def test_S2_Q1_3_a_smooth_relu_at_zero_makes_it_an_erratum(monkeypatch):
+    monkeypatch.setattr(seed002, "one_sided", lambda f, xs: [(0.5, 0.5)])
+    assert EXAMPLES["S2-Q1.3"].run().verdict == "erratum"
+
+
+def test_S2_Q2_1d_batch_norm_that_does_not_centre_makes_it_an_erratum(monkeypatch):
+    from microgradnet import nn
+    monkeypatch.setattr(nn._BatchNorm, "_normalise", lambda self, c, xs: [x * 1.0 for x in xs])
+    assert EXAMPLES["S2-Q2.1d"].run().verdict == "erratum"
+
+
+def test_S2_Q2_3_a_miscounted_conv_makes_it_an_erratum(monkeypatch):
+    from microgradnet import nn
+    honest = nn.Conv2d.num_parameters
+    monkeypatch.setattr(nn.Conv2d, "num_parameters", lambda self: honest(self) + 1)
+    assert EXAMPLES["S2-Q2.3"].run().verdict == "erratum"
+
+
+def test_S2_Q5_a_step_of_twice_the_rate_makes_it_an_erratum(monkeypatch):
+    from microgradnet import optim
+    honest = optim.SGD.__init__
+    monkeypatch.setattr(optim.SGD, "__init__",
+                        lambda self, params, lr, **kw: honest(self, params, 2 * lr, **kw))
+    assert EXAMPLES["S2-Q5"].run().verdict == "erratum"
