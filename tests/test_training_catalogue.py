@@ -48,7 +48,8 @@ def test_packaged_results_are_byte_copies_of_results_dir(name):
     if not os.path.exists(src):
         pytest.skip("not a repository checkout")
     with open(src, "rb") as a, open(os.path.join(ex.PACKAGED_RESULTS_DIR, name), "rb") as b:
-        assert a.read() == b.read(), f"{name}: the packaged copy differs from results/"
+        assert a.read() == b.read(), (f"{name}: the packaged copy differs from results/; "
+                                      f"cp results/{name} microgradnet/catalogue/results/")
 
 
 def test_pyproject_ships_the_packaged_results():
@@ -77,7 +78,7 @@ def test_the_environment_variable_names_the_results_dir(claim, default_dir, monk
     monkeypatch.setenv(ex.RESULTS_ENV, str(tmp_path))
     assert EXAMPLES[claim].run().verdict == "pending"
     for name in ex.RESULT_FILES:      # a user's own run, written where the variable points
-        with open(os.path.join(ex.RESULTS_DIR, name), "rb") as f:
+        with open(os.path.join(ex.PACKAGED_RESULTS_DIR, name), "rb") as f:
             (tmp_path / name).write_bytes(f.read())
     assert EXAMPLES[claim].run().verdict != "pending"
 
