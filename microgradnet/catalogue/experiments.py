@@ -161,6 +161,10 @@ def lr_curves() -> Result:
 #: The data set of the seed's figures (S3-Q2-5).
 SEED_003_DATA = "MNIST"
 
+#: On the seed's own data set, how far (points) a test accuracy may be from the seed's figure
+#: and still count as reproduced; on other data the figures are not judged at all.
+SAME_DATA_TOLERANCE = 1.0
+
 #: The seed's "rate of dropout" for the CNN with batch norm and dropout (Q5.4). The sheet does
 #: not say whether it drops or keeps; its own Q7.2 uses p as the keep probability.
 SEED_003_DROPOUT_RATE = 0.8
@@ -216,25 +220,34 @@ def classifiers() -> Result:
     gaps = {k: round(acc[k] - SEED_MNIST_ACCURACY[k], 2) for k in acc}
     readings = _dropout_readings(rows["cnn_bn_dropout"])
     chosen = rows["cnn_bn_dropout"]["chosen"].get("p_drop")
-    chosen_reading = next((name for name, c in readings.items()
-                           if c is not None and math.isclose(c["p_drop"], chosen)), None)
+    chosen_reading = next((name for name, c in readings.items() if c is not None
+                           and chosen is not None and math.isclose(c["p_drop"], chosen)), None)
     engine_says = (", ".join(f"{k} {v:.2f}%" for k, v in acc.items())
                    + "; cnn_bn_dropout with " + "; with ".join(
                        _reading_text(name, c, rows["cnn_bn_dropout"])
                        for name, c in readings.items()))
-    same_data = SEED_003_DATA.lower() in res["meta"]["data"].lower()
+    meta = res["meta"]
+    same_data = SEED_003_DATA.lower() in meta["data"].lower()
     # Figures from another data set are set beside the seed's, not judged against them.
-    verdict = judge(all(abs(g) <= 1.0 for g in gaps.values())) if same_data else "side-by-side"
-    note = (f"a different data set: {res['meta']['data']} ({res['meta']['train']} train / "
-            f"{res['meta']['val']} validation / {res['meta']['test']} test images) against the "
-            f"seed's {SEED_003_DATA}, and small models sized for a scalar engine, so the "
-            "figures stand side by side; 'logistic' and 'SVM' are one-vs-rest over the 10 "
-            "classes, 'softmax' is multinomial. The cnn_bn_dropout figure in the list is the "
-            f"validation's choice, p_drop {chosen:g}"
-            + (f" (the seed's {SEED_003_DROPOUT_RATE:g} read as the {chosen_reading} "
-               "probability)" if chosen_reading else "")
-            + "; the seed's own Q7.2 uses p as the keep probability. Differences (here - "
-            "seed, points): " + ", ".join(f"{k} {v:+.2f}" for k, v in gaps.items())
+    verdict = (judge(all(abs(g) <= SAME_DATA_TOLERANCE for g in gaps.values())) if same_data
+               else "side-by-side")
+    data = (f"{meta['data']} ({meta['train']} train / {meta['val']} validation / "
+            f"{meta['test']} test images)")
+    if same_data:
+        head = (f"the seed's data set, {data}: a figure within {SAME_DATA_TOLERANCE:g} point "
+                "of the seed's counts as reproduced")
+    else:
+        head = (f"a different data set: {data} against the seed's {SEED_003_DATA}, and small "
+                "models sized for a scalar engine, so the figures stand side by side")
+    choice = ""
+    if chosen is not None:
+        choice = (f" The cnn_bn_dropout figure in the list is the validation's choice, p_drop "
+                  f"{chosen:g}" + (f" (the seed's {SEED_003_DROPOUT_RATE:g} read as the "
+                                   f"{chosen_reading} probability)" if chosen_reading else "")
+                  + "; the seed's own Q7.2 uses p as the keep probability.")
+    note = (head + "; 'logistic' and 'SVM' are one-vs-rest over the 10 classes, 'softmax' is "
+            "multinomial." + choice + " Differences (here - seed, points): "
+            + ", ".join(f"{k} {v:+.2f}" for k, v in gaps.items())
             + ". Table: results/s3_q2_5.md")
     return Result(seed_says, engine_says, verdict, note=note, problem=problem, values=acc,
                   extra={"rows": res["rows"], "seed": dict(SEED_MNIST_ACCURACY),
