@@ -567,7 +567,9 @@ def q2_1ab_shrinking() -> Result:
              "filter is wider than 2p + 1 (a 1x1 filter without padding keeps the size, a 5x5 "
              "one with padding 1 shrinks it), at stride 2 or more nearly always. The stride "
              "leaves the parameter count alone; what it lowers is the number of output "
-             "positions (and the work), so 'capacity' cannot mean weights here",
+             "positions (and the work), so 'capacity' cannot mean weights here. The "
+             "step-through: one output pixel of a 2x2 filter on a 3x3 image (no padding, "
+             "stride 1: 3 -> 2)",
         values={"cases": cases, "kept_without_padding": kept_without_padding,
                 "shrunk_with_padding": shrunk_with_padding, "stride_sweeps": sweeps,
                 "params_by_stride": params, "rule_holds": rule_holds,
