@@ -78,7 +78,42 @@ def test_closed_form_cost_grows_linearly_in_n():
             assert 1.9 < b / a < 2.1, counts
     assert 0.95 < v["closed_in_n"] < 1.05
     assert 0.95 < v["gd_in_n"] < 1.05
-    assert v["closed_in_d"] > 1.5 > v["gd_in_d"]   # O(n d^2 + d^3) against O(n d)
+    assert 0.85 < v["gd_in_d"] < 1.05                 # O(n d) per step
+    assert v["gd_holds"] and not v["closed_holds"]
+
+
+def test_closed_form_parts_cost_d_squared_and_d_cubed():
+    """Counted by hand: X^T X and X^T Y take (d+1)^2 + (d+1) sums of n products (2n - 1 nodes
+    each) over n (d + 2) leaves; elimination on p unknowns takes, for column c, p - 1 - c
+    rows of one division and 2 (p - c) updates, and back substitution 2 (p - 1 - r) + 1."""
+    v = run("S4-Q1c").values
+    n0 = 32
+    for d, got in zip(v["d"], v["form_nodes_d"]):
+        p = d + 1
+        assert got == p * p * (2 * n0 - 1) + p * (2 * n0 - 1) + n0 * (d + 2)
+    for p, got in zip(v["p"], v["solve_nodes_p"]):
+        want = sum((p - 1 - c) * (1 + 2 * (p - c)) for c in range(p)) \
+            + sum(2 * (p - 1 - r) + 1 for r in range(p))
+        assert got == want, (p, got, want)
+    # 2/3 p^3 + O(p^2): a cube, told apart from a square.
+    assert 2.8 < v["solve_in_p"] < 3.1 and 1.7 < v["form_in_d"] < 2.1
+
+
+def test_cost_verdict_turns_when_the_closed_form_grows_as_n_cubed(monkeypatch):
+    """A normal-equation graph that grows like n^3 (the seed's bound) turns the verdict."""
+    from microgradnet.catalogue import seed004
+    from microgradnet.engine import Value
+    solve = seed004._normal_equation
+
+    def padded(X, Y):
+        theta = solve(X, Y)
+        n = len(X)
+        extra = seed004._sum([Value(1.0) for _ in range(n * n * n // 20)])
+        return [t + extra * 0.0 for t in theta]
+    monkeypatch.setattr(seed004, "_normal_equation", padded)
+    r = run("S4-Q1c")
+    assert r.values["closed_in_n"] > 2.5
+    assert r.verdict == "confirmed"
 
 
 def test_sigmoid_slope_at_most_a_quarter_and_relu_kink_convention():
@@ -99,6 +134,23 @@ def test_sigmoid_slope_at_most_a_quarter_and_relu_kink_convention():
     z = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     torch.relu(z).backward()
     assert r.values["relu_default_at_0"] == z.grad.item() == 0.0
+    # torch: the slope through the chains of 10 units from 0.5.
+    for name, f in (("sigmoid", torch.sigmoid), ("relu", torch.relu)):
+        x0 = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        a = x0
+        for _ in range(r.values["chain_depth"]):
+            a = f(a)
+        a.backward()
+        assert_close(r.values["chain_slope"][name], x0.grad.item(), rtol=1e-12, what=name)
+    assert r.values["chain_slope"]["sigmoid"] < 0.25 ** 10 * 2
+
+
+def test_activation_verdict_turns_when_the_slope_is_not_s_one_minus_s(monkeypatch):
+    """tanh in the sigmoid's place: its slope is 1 - tanh^2 (up to 1), not s (1 - s)."""
+    from microgradnet import Value
+    monkeypatch.setattr(Value, "sigmoid", lambda self: self.tanh())
+    r = run("S4-Q2a")
+    assert not r.values["sigmoid_holds"] and r.verdict == "erratum"
 
 
 def test_sigmoid_slopes_vanish_for_large_weights_against_torch():

@@ -75,10 +75,15 @@ def regression_gradients() -> Result:
     seed_gb = 1 / (2 * n) * sum(2 * (yh - y) for yh, y in zip(yhat, ys))
     err = max(_max_diff(seed_gw, gw), abs(seed_gb - gb))
     return Result(
+        problem=(f"Linear regression yhat = w . x + b on {n} seeded examples with {d} features "
+                 "and the loss L = 1/(2n) sum_i (y_i - yhat_i)^2, at random w and b: are the "
+                 "gradients dL/dw_j and dL/db the sheet writes in Q1.a the ones autodiff gives?"),
         seed_says="dL/dw_j = 1/(2n) sum 2 x_j (yhat - y); dL/db = 1/(2n) sum 2 (yhat - y)",
         engine_says=f"same, max difference {err:.1e}",
-        verdict="confirmed" if err <= TOL else "erratum",
-        note="x_j is read as x_j of example i (the seed drops the superscript (i)).",
+        verdict=judge(err <= TOL),
+        note=("x_j is read as x_j of example i (the seed drops the superscript (i)). The "
+              "middle step writes 'dL/dw_j (y - yhat)^2' inside the sum: read it as the "
+              "operator d/dw_j applied to (y - yhat)^2, not as dL/dw_j times it."),
         values={"grad_w": gw, "grad_b": gb, "seed_grad_w": seed_gw, "seed_grad_b": seed_gb,
                 "err": err},
         graph=loss,
@@ -178,10 +183,30 @@ def _slope(xs: list, ys: list) -> float:
             / sum((a - mx) ** 2 for a in lx))
 
 
+def _named_normal_equation(xs: list, ys: list) -> Value:
+    """The closed form for a small case, every entry named: A = X^T X (A[i,j]), c = X^T Y
+    (c[i]), then the solve, which ends at b (back substitution finds w first)."""
+    X = [[Value(1.0)] + [Value(v, f"x[{i + 1},{j + 1}]") for j, v in enumerate(r)]
+         for i, r in enumerate(xs)]
+    Y = [Value(y, f"y[{i + 1}]") for i, y in enumerate(ys)]
+    p = len(X[0])
+    A = [[_sum([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
+    c = [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+    for i in range(p):
+        c[i].label = f"c[{i + 1}]"
+        for j in range(p):
+            A[i][j].label = f"A[{i + 1},{j + 1}]"
+    theta = _solve(A, c)
+    for t, name in zip(theta, ["b"] + [f"w{j}" for j in range(1, p)]):
+        t.label = name
+    return theta[0]
+
+
 @example("S4-Q1c", SEED, "Q1.c", "Cost of gradient descent and of the closed form in n and d")
 def regression_cost() -> Result:
-    """Cost = nodes in the engine's graph: one gradient-descent step (loss and its gradient)
-    and the whole normal-equation solve, for growing n (examples) and d (features)."""
+    """Cost = nodes in the engine's graph: one gradient-descent step (loss and its gradient),
+    the whole normal-equation solve, and its two parts (forming X^T X, X^T Y; solving the
+    (d+1) x (d+1) system) for growing n (examples) and d (features)."""
     def gd_nodes(n: int, d: int) -> int:
         xs, ys = _regression_data(n, d, seed=43)
         w = [Value(0.1) for _ in range(d)]
@@ -189,30 +214,69 @@ def regression_cost() -> Result:
         gs = grad(_half_mse(xs, ys, w, b), [b] + w, create_graph=True)
         return len(topological_order(*gs))
 
-    def ne_nodes(n: int, d: int) -> int:
+    def design(n: int, d: int) -> tuple:
         xs, ys = _regression_data(n, d, seed=43)
-        theta = _normal_equation([[Value(1.0)] + [Value(x) for x in r] for r in xs],
-                                 [Value(y) for y in ys])
-        return len(topological_order(*theta))
+        return [[Value(1.0)] + [Value(x) for x in r] for r in xs], [Value(y) for y in ys]
+
+    def ne_nodes(n: int, d: int) -> int:
+        return len(topological_order(*_normal_equation(*design(n, d))))
+
+    def form_nodes(n: int, d: int) -> int:
+        X, Y = design(n, d)
+        p = d + 1
+        parts = [_sum([row[i] * row[j] for row in X]) for i in range(p) for j in range(p)]
+        parts += [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+        return len(topological_order(*parts))          # leaves included: n (d + 2)
+
+    def solve_nodes(p: int) -> int:
+        # A p x p system from floats: only the elimination and back substitution are nodes.
+        rng = random.Random(p)
+        A = [[Value(rng.uniform(-1, 1) + (3.0 if i == j else 0.0)) for j in range(p)]
+             for i in range(p)]
+        rhs = [Value(1.0) for _ in range(p)]
+        return len(topological_order(*_solve(A, rhs))) - p * p - p     # minus the leaves
 
     ns, d0 = [40, 80, 160], 3
-    ds, n0 = [4, 8, 16], 32
+    ds, n0 = [4, 8, 16], 32                 # the closed form needs n >= d + 1
+    gd_ds = [8, 16, 32]                     # past the per-example overhead of the loss
+    ps = [8, 16, 32]
     gd_n = [gd_nodes(n, d0) for n in ns]
-    gd_d = [gd_nodes(n0, d) for d in ds]
+    gd_d = [gd_nodes(n0, d) for d in gd_ds]
     ne_n = [ne_nodes(n, d0) for n in ns]
     ne_d = [ne_nodes(n0, d) for d in ds]
-    slopes = {"gd_in_n": _slope(ns, gd_n), "gd_in_d": _slope(ds, gd_d),
-              "closed_in_n": _slope(ns, ne_n), "closed_in_d": _slope(ds, ne_d)}
+    form_d = [form_nodes(n0, d) for d in ds]
+    solve_p = [solve_nodes(p) for p in ps]
+    slopes = {"gd_in_n": _slope(ns, gd_n), "gd_in_d": _slope(gd_ds, gd_d),
+              "closed_in_n": _slope(ns, ne_n), "closed_in_d": _slope(ds, ne_d),
+              "form_in_d": _slope([d + 1 for d in ds], form_d),
+              "solve_in_p": _slope(ps, solve_p)}
+    # The seed: GD ~ n m (m = d features) per step, closed form ~ n^3 for d << n.
+    gd_holds = abs(slopes["gd_in_n"] - 1) < 0.25 and abs(slopes["gd_in_d"] - 1) < 0.25
+    closed_holds = abs(slopes["closed_in_n"] - 3) < 0.5
+    small_xs, small_ys = _regression_data(3, 1, seed=430)
     return Result(
+        problem=("How does the work grow with n examples and d features, for one "
+                 "gradient-descent step and for the closed form (X^T X) theta = X^T Y? Count "
+                 "the nodes of the engine's graphs for n = 40, 80, 160 at d = 3, for d = 4, 8, "
+                 "16 (closed form) and 8, 16, 32 (GD) at n = 32, and the solve alone for 8, "
+                 "16, 32 unknowns (d + 1)."),
         seed_says="GD O(nm); closed form O(n^3 + n^2 d)",
         engine_says=(f"GD step ~ n^{slopes['gd_in_n']:.2f} d^{slopes['gd_in_d']:.2f}; "
-                     f"closed form ~ n^{slopes['closed_in_n']:.2f} d^{slopes['closed_in_d']:.2f}"),
-        verdict="erratum",
+                     f"closed form ~ n^{slopes['closed_in_n']:.2f}; forming X^T X ~ "
+                     f"(d+1)^{slopes['form_in_d']:.2f}, the solve ~ (d+1)^"
+                     f"{slopes['solve_in_p']:.2f}"),
+        verdict=judge(gd_holds and closed_holds),
         note=("The closed form forms X^T X in O(n d^2) and solves a (d+1) x (d+1) system in "
-              "O(d^3): O(n d^2 + d^3), linear in n, not O(n^3 + n^2 d); gradient descent costs "
-              "O(n d) per step (m = d), O(n d T) for T steps."),
-        values={"n": ns, "d": ds, "gd_nodes_n": gd_n, "gd_nodes_d": gd_d,
-                "closed_nodes_n": ne_n, "closed_nodes_d": ne_d, **slopes},
+              "O(d^3): O(n d^2 + d^3), linear in n, not O(n^3 + n^2 d) (the sheet's bound "
+              "would fit with n and d swapped); gradient descent costs O(n d) per step "
+              "(m = d), O(n d T) for T steps. The solve alone grows as the cube of the "
+              "number of unknowns, forming X^T X as its square (times n)."),
+        values={"n": ns, "d": ds, "gd_d": gd_ds, "p": ps, "gd_nodes_n": gd_n,
+                "gd_nodes_d": gd_d,
+                "closed_nodes_n": ne_n, "closed_nodes_d": ne_d, "form_nodes_d": form_d,
+                "solve_nodes_p": solve_p, "gd_holds": gd_holds, "closed_holds": closed_holds,
+                **slopes},
+        graph=_named_normal_equation(small_xs, small_ys),
     )
 
 
@@ -243,18 +307,40 @@ def activation_derivatives() -> Result:
     z = Value(0.0)
     relu_seed = grad(z.relu(kink=1.0), z)
     relu_default = grad(z.relu(), z)
+    # The vanishing-gradient argument: the slope through a chain of 10 units from x = 0.5.
+    depth = 10
+    chains = {}
+    for name in ("sigmoid", "relu"):
+        x0 = Value(0.5)
+        a = x0
+        for _ in range(depth):
+            a = getattr(a, name)()
+        chains[name] = grad(a, x0)
+    err = _max_diff(seed, auto)
+    sigmoid_holds = err <= 1e-15 and slopes[best] < 1
+    kink_open = left != right                  # no derivative at 0: a value must be chosen
     return Result(
+        problem=("Is the sigmoid's derivative sigma(1 - sigma), and how large can it get (the "
+                 "sheet says below 1)? What is ReLU's derivative, in particular at 0, and what "
+                 f"does each do to a gradient passed back through a chain of {depth} units?"),
         seed_says="sigma' = sigma(1 - sigma) < 1; ReLU'(x) = 1 for x >= 0, 0 for x < 0",
         engine_says=(f"max sigma' = {slopes[best]} at x = {grid[best]}; ReLU'(0): one-sided "
-                     f"({left:g}, {right:g}), kink=1 gives {relu_seed:g}"),
-        verdict="convention",
+                     f"({left:g}, {right:g}), kink=1 gives {relu_seed:g}; through {depth} "
+                     f"units: sigmoid {chains['sigmoid']:.1e}, ReLU {chains['relu']:g}"),
+        verdict=("convention" if sigmoid_holds and kink_open else judge(sigmoid_holds)),
         note=("sigma' = sigma(1 - sigma) holds and is at most 1/4 (at x = 0), so < 1 is true but "
               "loose. ReLU has no derivative at 0; the seed takes ReLU'(0) = 1 (relu(kink=1)), "
-              "the engine's default and PyTorch take 0."),
-        values={"err_sigmoid": _max_diff(seed, auto), "max_sigmoid_slope": slopes[best],
+              "the engine's default and PyTorch take 0. The sheet's sentence on ReLU is garbled "
+              "in transcription; as it reads, the problem 'does arise' for ReLU, which its own "
+              "derivative table contradicts: for x >= 0 the slope is 1, so a chain of active "
+              f"ReLUs passes the gradient unchanged ({chains['relu']:g} through {depth} units) "
+              f"where sigmoids shrink it ({chains['sigmoid']:.1e}); the likely intent is 'does "
+              "not arise' (a dropped negation), with only units at x < 0 passing nothing."),
+        values={"err_sigmoid": err, "max_sigmoid_slope": slopes[best],
                 "argmax": grid[best], "second_derivative_at_0": d2_at_0,
                 "relu_one_sided_at_0": (left, right), "relu_seed_at_0": relu_seed,
-                "relu_default_at_0": relu_default},
+                "relu_default_at_0": relu_default, "chain_depth": depth,
+                "chain_slope": chains, "sigmoid_holds": sigmoid_holds},
         graph=s0,
     )
 
