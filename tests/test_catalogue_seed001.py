@@ -17,8 +17,8 @@ from microgradnet.catalogue import seed001
 from microgradnet.catalogue.seed001 import SEED, build_s1_3
 from microgradnet.catalogue.commands import explain_result
 
-IDS = ["S1-1.2", "S1-1.3", "S1-1.5", "S1-1.6", "S1-2.1", "S1-2.2", "S1-2.3", "S1-2.4", "S1-2.5", "S1-2.6",
-       "S1-2.7", "S1-2.8", "S1-3.1", "S1-3.2", "S1-3.3"]
+IDS = ["S1-1.2", "S1-1.3", "S1-1.5", "S1-1.6", "S1-2.1", "S1-2.2", "S1-2.3", "S1-2.4",
+       "S1-2.5", "S1-2.6", "S1-2.7", "S1-2.8", "S1-3.1", "S1-3.2", "S1-3.3"]
 
 
 def run(i):
@@ -64,7 +64,6 @@ def test_S1_1_2_merged_map_matches_numpy_and_torch():
 
 
 def test_S1_1_2_step_through_chain_rule_is_the_product_entry():
-    np = pytest.importorskip("numpy")
     r = run("S1-1.2")
     l1, l2 = seed001._stacked_pair(7, (2, 2, 1))
     (W1, _), (W2, _) = _layer_arrays(l1), _layer_arrays(l2)
@@ -349,8 +348,9 @@ def test_S1_2_7_step_through_names_the_seed_deltas(capsys):
     forward = out[out.index("Forward pass"):]
     assert "  Z = v1 + v2 + v3 = " in forward               # the plain softmax, no max shift
     assert "max(" not in forward.split("  v1 = ")[1].split("\n")[0]
-    for line in ("  delta0[1] = yhat[1] - y[1] = ", "  dL/db1[1] = (delta1[1,1]*delta0[1] + "
-                 "delta1[2,1]*delta0[2] + delta1[3,1]*delta0[3])*delta2[1] = ",
+    for line in ("  delta0[1] = yhat[1] - y[1] = ",
+                 ("  dL/db1[1] = (delta1[1,1]*delta0[1] + delta1[2,1]*delta0[2] + "
+                  "delta1[3,1]*delta0[3])*delta2[1] = "),
                  "  dL/dW1[1,1] = dL/db1[1]*x[1] = "):
         assert line in out
     given = out[out.index("Given"):out.index("Forward pass")]
@@ -434,3 +434,66 @@ def test_S1_3_extra_names_what_the_explainer_and_pictures_need():
                       "b1", "b2", "b3", "b4"}
     (w, (old, g, lr, new)), = r.extra["updates"].items()
     assert w.label == "w21" and (old, g, lr) == (0.5, -1.5, 0.1)
+
+
+# ---- every example states its problem; verdicts follow the engine's numbers ------------------
+
+SEED_TEXT = (__import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared"
+             / "seeds" / SEED)
+
+
+def _words(text):
+    return re.findall(r"[a-z]+", text.lower())          # prose only: numbers may repeat
+
+
+@pytest.mark.parametrize("i", IDS)
+def test_problem_stated_in_own_words(i):
+    r = run(i)
+    assert r.problem, i
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", r.problem.strip()) if s]
+    assert 1 <= len(sentences) <= 4, (i, sentences)
+    if not SEED_TEXT.exists():
+        pytest.skip(f"{SEED_TEXT} not found")
+    # No run of 8 words taken over from the sheet.
+    sheet = " ".join(_words(SEED_TEXT.read_text()))
+    words = _words(r.problem)
+    copied = [" ".join(words[a:a + 8]) for a in range(len(words) - 7)
+              if " ".join(words[a:a + 8]) in sheet]
+    assert not copied, (i, copied[:3])
+
+
+def _scaled(real, factor=1.01):
+    """``grad`` with every result multiplied by ``factor``."""
+    def g(out, inputs, create_graph=False):
+        got = real(out, inputs, create_graph=create_graph)
+        return [factor * v for v in got] if isinstance(got, list) else factor * got
+    return g
+
+
+@pytest.mark.parametrize("i", ["S1-2.2", "S1-2.3", "S1-2.4", "S1-2.5", "S1-3.3"])
+def test_confirmed_turns_erratum_when_the_engine_gradient_is_off(monkeypatch, i):
+    assert run(i).verdict == "confirmed"
+    monkeypatch.setattr(seed001, "grad", _scaled(seed001.grad))
+    assert run(i).verdict == "erratum"
+
+
+def test_S1_2_6_verdict_follows_the_value_at_the_kink(monkeypatch):
+    real = seed001._seed_delta2
+    # A value at 0 that is neither one-sided derivative is no convention: erratum.
+    monkeypatch.setattr(seed001, "_seed_delta2",
+                        lambda z, alpha=0.01: 0.5 if z == 0 else real(z, alpha))
+    assert run("S1-2.6").verdict == "erratum"
+    # Taking the left derivative (alpha) is the other convention.
+    monkeypatch.setattr(seed001, "_seed_delta2",
+                        lambda z, alpha=0.01: alpha if z == 0 else real(z, alpha))
+    r = run("S1-2.6")
+    assert r.verdict == "convention" and "left derivative 0.01" in r.note
+
+
+def test_S1_3_2_verdict_follows_the_loss(monkeypatch):
+    from microgradnet import functional
+    real = functional.mse
+    monkeypatch.setattr(functional, "mse", lambda p, t, reduction="mean":
+                        1.1 * real(p, t, reduction=reduction))
+    r = run("S1-3.2")
+    assert r.values["MSE"] != 2.5 and r.verdict == "erratum"
