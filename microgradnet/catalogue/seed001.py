@@ -1,5 +1,6 @@
-"""Worked examples of seed 001 (``001_34f8d7f6bc1ecf0d.txt``): learning-rate grids, vanishing
-gradients, softmax + cross-entropy backpropagation, and the 2-2-2 ReLU network of section 3.
+"""Worked examples of seed 001 (``001_34f8d7f6bc1ecf0d.txt``): stacked linear layers,
+learning-rate grids, vanishing gradients, Adam against gradient descent, softmax +
+cross-entropy backpropagation, and the 2-2-2 ReLU network of section 3.
 
 Every number is computed with the engine and :mod:`microgradnet.nn`; the seed's answers are
 quoted in short only to compare. S1-1.4 (learning-rate curves) is an experiment, registered by
@@ -241,10 +242,9 @@ def s1_1_3() -> Result:
     ok = (low, high) == _S1_1_3_SEED_COUNTS and abs(frac_low - 0.5) < 0.02
     return Result(
         problem=f"A learning-rate search tries alpha in {{{', '.join(map(str, grid))}}} to "
-                "cover 0.01 to 1. Is "
-                "that a good choice? The grid's values are counted per decade, and "
-                f"{n} log-uniform and {n} uniform random draws on the same range are "
-                "compared.",
+                "cover 0.01 to 1. Is that a good choice? The grid's values are counted per "
+                f"decade, and {n} log-uniform and {n} uniform random draws on the same range "
+                "are compared.",
         seed_says="not a good grid: 4 values in [0.1, 1], 1 in [0.01, 0.1); search on a log scale",
         engine_says=f"{low} value in [0.01, 0.1), {high} in [0.1, 1]; log-uniform sampling puts "
                     f"{frac_low:.3f} of {n} draws in the lower decade (uniform: "
@@ -254,7 +254,7 @@ def s1_1_3() -> Result:
                 "uniform_low_fraction": frac_low_linear, "samples": n})
 
 
-#: The deep chains of S1-1.5: activation, the initialisation it is used with, and a name.
+#: The deep chains of S1-1.5 by name: the activation (None: none) and the init it is used with.
 _CHAINS = {
     "linear": (None, "xavier_normal"),
     "sigmoid": (F.sigmoid, "xavier_normal"),
@@ -398,6 +398,26 @@ def _escape_steps(make_opt, start: Sequence[float], steps: int):
     return len(path) - 1 if abs(path[-1][1]) > 1.0 else None
 
 
+def _s1_1_6_note(rank: dict, ridge, cap: int, faster_valley: bool) -> str:
+    """Why the numbers of S1-1.6 come out as they do, in words that follow the numbers."""
+    valley = ("GD's rate is capped by the steep direction (it diverges above 2/100), so the "
+              "flat one crawls; Adam scales each parameter's step by its own gradient size."
+              if faster_valley else "On the valley Adam gains nothing over GD here.")
+    momentum = ("momentum alone speeds GD's escape" if rank["gd_momentum"] < rank["gd"]
+                else "momentum alone does not speed GD's escape")
+    if rank["adam_no_momentum"] < rank["adam"]:
+        adam = ("but Adam's per-parameter normalisation does most of it: without momentum "
+                "it escapes sooner still")
+    else:
+        adam = "and Adam's momentum adds to its per-parameter normalisation"
+    if ridge is None:
+        ridge_text = (f"Started exactly on the ridge (y = 0) Adam does not leave in {cap} "
+                      "steps: no optimiser escapes a zero gradient without noise.")
+    else:
+        ridge_text = f"Started on the ridge (y = 0) Adam leaves after {ridge} steps."
+    return f"{valley} On the saddle {momentum}, {adam}. {ridge_text}"
+
+
 @example("S1-1.6", SEED, "1.6 (iii)", "Adam vs gradient descent: ill-conditioned valley, saddle")
 def s1_1_6() -> Result:
     steps, rates, lr = 100, (0.001, 0.003, 0.01, 0.019, 0.03, 0.1, 0.3), 0.1
@@ -435,13 +455,7 @@ def s1_1_6() -> Result:
                     f"{shown(escape['adam'])}, Adam without momentum (beta1 = 0) "
                     f"{shown(escape['adam_no_momentum'])}",
         verdict=judge(faster_valley and adam_escapes_sooner and momentum_helps),
-        note="GD's rate is capped by the steep direction (it diverges above 2/100), so the "
-             "flat one crawls; Adam scales each parameter's step by its own gradient size. On "
-             "the saddle momentum alone speeds GD's escape, but Adam's per-parameter "
-             "normalisation does most of it: without momentum it escapes sooner still. "
-             "Started exactly on the ridge (y = 0) Adam never leaves "
-             f"({shown(escape['adam_on_the_ridge'])} in {cap}): no optimiser escapes a zero "
-             "gradient without noise",
+        note=_s1_1_6_note(rank, escape["adam_on_the_ridge"], cap, faster_valley),
         values={"valley": {"gd": {"distance": gd_dist, "lr": gd_lr, "loss": gd_loss},
                            "adam": {"distance": adam_dist, "lr": adam_lr, "loss": adam_loss},
                            "steps": steps, "rates": list(rates)},
