@@ -442,7 +442,8 @@ def s1_1_6() -> Result:
     return Result(
         problem="What does Adam gain over plain gradient descent? Both optimisers run on two "
                 "functions of (x, y): the valley f = 0.5 (100 x^2 + y^2) from (1, 1) for "
-                f"{steps} steps, each at its best learning rate from {list(rates)}, and the "
+                f"{steps} steps, each at its best learning rate of "
+                f"{{{', '.join(map(str, rates))}}}, and the "
                 f"saddle f = x^2 - y^2 from (1, 0.001) at learning rate {lr:g}, counting the "
                 "steps until |y| > 1.",
         seed_says="per-parameter updates converge faster; momentum helps avoid getting stuck "
