@@ -448,9 +448,9 @@ def s1_1_6() -> Result:
                 "steps until |y| > 1.",
         seed_says="per-parameter updates converge faster; momentum helps avoid getting stuck "
                   "at a saddle point",
-        engine_says=f"valley after {steps} steps: GD (best lr {gd_lr:g}) at distance "
+        engine_says=f"valley after {steps} steps: GD (best lr {gd_lr}) at distance "
                     f"{gd_dist:.3g} from the minimum (f = {gd_loss:.3g}), Adam (best lr "
-                    f"{adam_lr:g}) at {adam_dist:.3g} (f = {adam_loss:.3g}); saddle, steps to "
+                    f"{adam_lr}) at {adam_dist:.3g} (f = {adam_loss:.3g}); saddle, steps to "
                     f"|y| > 1: GD {shown(escape['gd'])}, "
                     f"GD + momentum 0.9 {shown(escape['gd_momentum'])}, Adam "
                     f"{shown(escape['adam'])}, Adam without momentum (beta1 = 0) "
