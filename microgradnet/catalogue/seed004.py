@@ -301,6 +301,7 @@ def activation_derivatives() -> Result:
     # At the maximum the second derivative vanishes.
     v0 = Value(0.0, "x")
     s0 = v0.sigmoid()
+    s0.label = "s"
     d2_at_0 = grad(grad(s0, v0, create_graph=True), v0)
     # ReLU: the seed takes 1 at x >= 0; the left and right slopes at 0 differ.
     left, right = one_sided(lambda x: x.relu(), [0.0])[0]
