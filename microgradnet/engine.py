@@ -18,7 +18,8 @@ from typing import Iterable, Iterator, Sequence, Union
 from . import ops
 from .ops import DomainError, Op
 
-__all__ = ["Value", "grad", "maximum", "minimum", "topological_order", "scope", "DomainError"]
+__all__ = ["Value", "grad", "apply", "maximum", "minimum", "topological_order", "scope",
+           "DomainError"]
 
 Number = Union[int, float]
 _SCOPE: tuple = ()         # the names of the open scope() blocks, outermost first
@@ -307,6 +308,50 @@ class Value:
         """x * sigmoid(beta x); derivative s + beta x s (1-s)."""
         return Value._apply(ops.swish(beta), self)
 
+    def sin(self) -> "Value":
+        """sin x; derivative cos x."""
+        return Value._apply(ops.SIN, self)
+
+    def cos(self) -> "Value":
+        """cos x; derivative -sin x."""
+        return Value._apply(ops.COS, self)
+
+    def tan(self) -> "Value":
+        """tan x; derivative 1 + tan^2 x."""
+        return Value._apply(ops.TAN, self)
+
+    def atan(self) -> "Value":
+        """arctan x; derivative 1/(1 + x^2)."""
+        return Value._apply(ops.ATAN, self)
+
+    def erf(self) -> "Value":
+        """The error function; derivative 2/sqrt(pi) e^(-x^2)."""
+        return Value._apply(ops.ERF, self)
+
+    def sign(self) -> "Value":
+        """-1, 0 or 1; derivative 0 (as in PyTorch)."""
+        return Value._apply(ops.SIGN, self)
+
+    def elu(self, alpha: float = 1.0) -> "Value":
+        """x for x > 0 else alpha (e^x - 1); derivative 1, or alpha e^x for x <= 0."""
+        return Value._apply(ops.elu(alpha), self)
+
+    def selu(self) -> "Value":
+        """scale * elu(x, alpha) with the self-normalising constants of torch.nn.SELU."""
+        return Value._apply(ops.SELU, self)
+
+    def gelu(self) -> "Value":
+        """x * Phi(x), Phi the standard normal distribution function (exact, with erf)."""
+        return Value._apply(ops.GELU, self)
+
+    def softsign(self) -> "Value":
+        """x / (1 + |x|); derivative 1/(1 + |x|)^2."""
+        return Value._apply(ops.SOFTSIGN, self)
+
+    def mish(self) -> "Value":
+        """x * tanh(softplus(x))."""
+        return Value._apply(ops.MISH, self)
+
     # ---- gradients ---------------------------------------------------------------------------
     def backward(self, gradient: float = 1.0) -> None:
         """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
@@ -400,6 +445,31 @@ def _value_or_none(x) -> "Value | None":
 
 def _data(x) -> float:
     return x._data if isinstance(x, Value) else x
+
+
+def apply(op: Op, *inputs: Union[Value, Number]) -> Value:
+    """Apply an op record to Values (numbers become constant leaves): the way to use a
+    primitive of your own, as ``torch.autograd.Function.apply`` is in PyTorch.
+
+    An :class:`~microgradnet.ops.Op` gives the float forward ``fn`` and the rule
+    ``rule(g, out, *args) -> tuple`` of one gradient per input, written with arithmetic (and
+    ``ops`` dispatchers such as ``exp``), so it works on floats, on Values (higher derivatives)
+    and on formulas (explanations write its derivative from the rule).
+
+    Example:
+        >>> from microgradnet.ops import Op
+        >>> cube = Op("cube", lambda a: a ** 3, lambda g, out, a: (g * 3 * a * a,), 1)
+        >>> x = Value(2.0)
+        >>> y = apply(cube, x); y.backward()
+        >>> y.data, x.grad, cube.deriv
+        (8.0, 12.0, ('3*a*a',))
+    """
+    if not isinstance(op, Op):
+        raise TypeError(f"apply: expected an Op record, got {type(op).__name__}")
+    if len(inputs) != op.arity:
+        raise TypeError(f"apply: {op.name} takes {op.arity} input(s), got {len(inputs)}")
+    vs = [_lift(x, op) for x in inputs]
+    return Value._apply(op, *vs)
 
 
 def maximum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
