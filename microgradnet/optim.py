@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from .engine import Value
 
-__all__ = ["Optimizer", "SGD", "Adam", "StepRecord"]
+__all__ = ["Optimizer", "SGD", "Adam", "StepRecord", "soft_threshold"]
 
 
 class StepRecord(NamedTuple):
@@ -89,21 +89,42 @@ class SGD(Optimizer):
         w = w - lr * v
 
     ``weight_decay`` is the derivative of ``(weight_decay / 2) * w^2``; ``l1`` that of
-    ``l1 * |w|`` (seed 004, S4-Q3a: the update ``w - lr * l1 * sign(w)`` moves every weight
-    by the same amount toward 0, so small weights reach 0, where L2 only shrinks them).
+    ``l1 * |w|``. With the default ``l1_step="subgradient"`` the L1 term pulls every weight
+    toward 0 by ``lr * l1`` per step, but a weight whose data gradient is smaller than ``l1``
+    overshoots 0 and chatters within ``lr * l1`` of it: it does not become 0 (seed 004,
+    S4-Q3a). ``l1_step="proximal"`` leaves ``l1`` out of ``g`` and takes the proximal step of
+    ``l1 * |w|`` after the update (ISTA), a soft threshold that sets such weights to exactly 0:
+
+        w = sign(w') * max(|w'| - lr * l1, 0),   w' = the update above without the L1 term
+
+    Args:
+        params: Values, ``(name, Value)`` pairs or a Module.
+        lr, momentum, weight_decay, l1: numbers >= 0.
+        nesterov: Nesterov momentum (needs momentum > 0).
+        l1_step: ``"subgradient"`` or ``"proximal"``, how the L1 penalty enters the step.
 
     Attributes:
         lr: the learning rate (may be changed between steps, e.g. for a schedule).
         velocity: the momentum buffers, in parameter order (after a step with momentum).
+
+    Example:
+        >>> w = Value(0.05, label="w"); w.grad = 0.2
+        >>> SGD([w], lr=0.1, l1=1.0, l1_step="proximal").step()   # 0.03 is within 0.1 of 0
+        [StepRecord(name='w', old=0.05, grad=0.2, new=0.0)]
     """
 
+    L1_STEPS = ("subgradient", "proximal")
+
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 l1: float = 0.0, nesterov: bool = False) -> None:
+                 l1: float = 0.0, nesterov: bool = False, l1_step: str = "subgradient") -> None:
         super().__init__(params, "SGD")
         self.lr = _check(lr, "lr", "SGD")
         self.momentum = _check(momentum, "momentum", "SGD")
         self.weight_decay = _check(weight_decay, "weight_decay", "SGD")
         self.l1 = _check(l1, "l1", "SGD")
+        if l1_step not in self.L1_STEPS:
+            raise ValueError(f"SGD: l1_step must be one of {self.L1_STEPS}, got {l1_step!r}")
+        self.l1_step = l1_step
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov needs momentum > 0")
         self.nesterov = bool(nesterov)
@@ -112,7 +133,9 @@ class SGD(Optimizer):
     def step(self) -> list:
         """Update every parameter once; returns one :class:`StepRecord` per parameter."""
         self._check_grads()
-        lr, mu, wd, l1 = float(self.lr), self.momentum, self.weight_decay, self.l1
+        lr, mu, wd = float(self.lr), self.momentum, self.weight_decay
+        proximal = self.l1_step == "proximal"
+        l1 = 0.0 if proximal else self.l1
         records = []
         for i, (n, p) in enumerate(zip(self.names, self.params)):
             old, g = p.data, p.grad
@@ -126,13 +149,29 @@ class SGD(Optimizer):
                 v = d if v is None else mu * v + d
                 self.velocity[i] = v
                 d = d + mu * v if self.nesterov else v
-            p.data = old - lr * d
+            new = old - lr * d
+            if proximal and self.l1:
+                new = soft_threshold(new, lr * self.l1)
+            p.data = new
             records.append(StepRecord(n, old, g, p.data))
         return records
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}, "
-                f"l1={self.l1})")
+                f"l1={self.l1}, l1_step={self.l1_step!r})")
+
+
+def soft_threshold(w: float, t: float) -> float:
+    """The proximal map of ``t * |w|``: ``sign(w) * max(|w| - t, 0)``, so every ``|w| <= t``
+    becomes exactly 0.0 and the rest move ``t`` toward 0.
+
+    Example:
+        >>> soft_threshold(0.3, 0.1), soft_threshold(-0.05, 0.1)
+        (0.19999999999999998, 0.0)
+    """
+    if abs(w) <= t:
+        return 0.0
+    return w - t if w > 0 else w + t
 
 
 class Adam(Optimizer):

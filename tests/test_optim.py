@@ -9,7 +9,7 @@ from helpers import assert_all_close, assert_close
 
 from microgradnet import Value
 from microgradnet.nn import Linear
-from microgradnet.optim import SGD, Adam, StepRecord
+from microgradnet.optim import SGD, Adam, StepRecord, soft_threshold
 
 
 def quartic(ps):
@@ -43,16 +43,78 @@ def test_names_come_from_named_parameters_or_labels():
     assert [r.name for r in SGD(lin.parameters(), lr=0.1).step()] == ["W[1,1]", "W[1,2]", "b[1]"]
 
 
-def test_l1_moves_weights_by_a_constant_and_l2_shrinks_them():
-    """S4-Q3a: with zero data gradient, L1 subtracts lr * l1 * sign(w) each step (reaching 0
-    in finitely many steps), L2 multiplies w by (1 - lr * wd)."""
+def test_l1_subgradient_chatters_about_zero_and_l2_shrinks():
+    """S4-Q3a: with zero data gradient, L1 sub-gradient steps subtract lr * l1 * sign(w):
+    0.3 comes within rounding of 0 after 3 steps (-2.8e-17, not 0), and from there hops
+    between that and 0.1 = lr * l1 for ever; L2 multiplies w by (1 - lr * wd), never 0."""
     a, b = Value(0.3), Value(0.3)
     l1, l2 = SGD([a], lr=0.1, l1=1.0), SGD([b], lr=0.1, weight_decay=1.0)
-    for _ in range(3):
+    seen = []
+    for _ in range(8):
         l1.step()
         l2.step()
-    assert_close(a.data, 0.0, atol=1e-15)
-    assert_close(b.data, 0.3 * 0.9 ** 3, rtol=1e-12)
+        seen.append(a.data)
+    assert_close(seen[2], 0.0, atol=1e-15)
+    assert seen[2] != 0.0
+    assert all(x != 0.0 and abs(x) <= 0.1 for x in seen[2:])     # within lr * l1 of 0
+    assert seen[3::2] == [seen[3]] * 3 and seen[4::2] == [seen[2]] * 2   # a 2-cycle
+    assert_close(seen[3], 0.1, rtol=1e-12)
+    assert_close(b.data, 0.3 * 0.9 ** 8, rtol=1e-12)
+
+
+def soft(w, t):
+    """Written out: sign(w) * max(|w| - t, 0)."""
+    return math.copysign(max(abs(w) - t, 0.0), w)
+
+
+def test_l1_proximal_step_is_a_soft_threshold_and_stays_at_zero():
+    a = Value(0.3)
+    opt = SGD([a], lr=0.1, l1=1.0, l1_step="proximal")
+    seen = []
+    for _ in range(6):
+        opt.step()
+        seen.append(a.data)
+    assert seen[:2] == [soft(0.3, 0.1), soft(soft(0.3, 0.1), 0.1)]
+    assert seen[3:] == [0.0, 0.0, 0.0]
+    rng = random.Random(3)
+    for _ in range(200):
+        w0, g, lr, lam = rng.uniform(-1, 1), rng.uniform(-2, 2), rng.uniform(0, 0.5), \
+            rng.uniform(0, 2)
+        w = Value(w0)
+        w.grad = g
+        (rec,) = SGD([w], lr=lr, l1=lam, l1_step="proximal").step()
+        assert rec.new == soft(w0 - lr * g, lr * lam)
+        assert rec.grad == g and rec.old == w0
+    assert soft_threshold(-0.05, 0.1) == 0.0 and soft_threshold(0.1, 0.1) == 0.0
+
+
+def test_l1_proximal_sgd_matches_torch_softshrink_with_momentum_and_weight_decay():
+    """Each step: torch.optim.SGD's update without L1, then softshrink(lr * l1)."""
+    torch = pytest.importorskip("torch")
+    start = [0.7, -0.04, 1.3]
+    ps = [Value(v) for v in start]
+    tp = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    kwargs = dict(lr=0.05, momentum=0.8, weight_decay=0.1)
+    ours = SGD(ps, l1=0.4, l1_step="proximal", **kwargs)
+    theirs = torch.optim.SGD([tp], **kwargs)
+    for step in range(10):
+        ours.zero_grad()
+        quartic(ps).backward()
+        ours.step()
+        theirs.zero_grad()
+        x, y, z = tp[0], tp[1], tp[2]
+        ((x * y - 1) ** 2 + (y + 2 * z) ** 4 * 0.1 + torch.tanh(x - z)).backward()
+        theirs.step()
+        with torch.no_grad():
+            tp.copy_(torch.nn.functional.softshrink(tp, 0.05 * 0.4))
+        assert_all_close([p.data for p in ps], tp.detach().tolist(), rtol=1e-12, atol=1e-15,
+                         what=f"step {step + 1}")
+
+
+def test_l1_step_kind_is_checked():
+    with pytest.raises(ValueError, match="l1_step"):
+        SGD([Value(1.0)], lr=0.1, l1=0.1, l1_step="lasso")
+    assert "l1_step='proximal'" in repr(SGD([Value(1.0)], lr=0.1, l1_step="proximal"))
 
 
 def test_optimizers_reject_bad_arguments():

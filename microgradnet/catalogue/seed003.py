@@ -16,7 +16,7 @@ from typing import Sequence
 from .. import nn
 from ..checks import one_sided
 from ..engine import Value, grad
-from .base import Result, example
+from .base import Result, example, judge
 
 __all__: list[str] = []
 
@@ -30,6 +30,19 @@ def _rand(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
     if len(shape) == 1:
         return [rng.uniform(lo, hi) for _ in range(shape[0])]
     return [_rand(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
+
+
+def _short(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
+    """Like :func:`_rand`, but every value has one decimal and none is 0: a step-through of
+    such inputs has short lines a reader can redo by hand (the checks hold for any values)."""
+    if len(shape) > 1:
+        return [_short(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
+    out = []
+    while len(out) < shape[0]:
+        v = round(rng.uniform(lo, hi), 1)
+        if v != 0.0:
+            out.append(v)
+    return out
 
 
 def _values(xs, label: str = ""):
@@ -143,6 +156,17 @@ def _grads(loss: Value, xs):
 TOL = 1e-12
 
 
+def _verdict_by_reading(holds: dict) -> str:
+    """The verdict on a statement that can be read more than one way (``{reading: whether the
+    seed's statement held in the numbers under it}``): confirmed when it holds under every
+    reading, convention when under some (the note says which), erratum when under none."""
+    if not holds:
+        raise ValueError("_verdict_by_reading: no readings given")
+    if all(holds.values()) or not any(holds.values()):
+        return judge(all(holds.values()))
+    return "convention"
+
+
 # ---- Q1.1 fully-connected layer ----------------------------------------------------------------
 
 @example("S3-Q1.1", SEED, "Q1.1", "Fully-connected layer backward")
@@ -151,12 +175,12 @@ def fully_connected() -> Result:
     ``nn.Linear`` whose weight (PyTorch's m x d layout) is W^T."""
     rng = random.Random(31)
     n, d, m = 3, 4, 2
-    X = _values(_rand(rng, n, d), "X")
-    Wf = _rand(rng, d, m)
-    layer = nn.Linear.from_weights(_transpose(Wf), _rand(rng, m),
+    X = _values(_short(rng, n, d), "X")
+    Wf = _short(rng, d, m)
+    layer = nn.Linear.from_weights(_transpose(Wf), _short(rng, m),
                                    w_labels=lambda k, j: f"W[{j},{k}]",
                                    b_labels=lambda k: f"b[{k}]")
-    G = _rand(rng, n, m)
+    G = _short(rng, n, m)
     Y = layer(X)
     _label(Y, "Y")
     loss = _upstream_loss(Y, G)
@@ -167,20 +191,33 @@ def fully_connected() -> Result:
     # The seed's three formulas, as written.
     seed_dW = _matmul(_transpose(Xf), G)                   # X^T dL/dY
     seed_db = G                                            # dL/dY: n x m against m
-    conforms = len(Wf[0]) == len(G)                        # W dL/dY: d x m times n x m
     err_dW = _max_diff(seed_dW, dW)
     err_db = _max_diff(seed_db, db)
     err_db_sum = _max_diff([sum(col) for col in _transpose(G)], db)
     err_dX_rows = _max_diff(_matmul(G, _transpose(Wf)), dX)        # dY W^T
     err_dX_cols = _max_diff(_matmul(Wf, _transpose(G)), _transpose(dX))  # W dY^T = dX^T
+    try:                                                   # W dL/dY: d x m times n x m
+        seed_dX = _matmul(Wf, G)
+    except ValueError:
+        seed_dX = None
+    conforms = seed_dX is not None
+    err_seed_dX = _max_diff(seed_dX, dX) if conforms else math.inf
     # One sample (n = 1): dL/db = dL/dY holds literally.
     y1 = layer([_data(X[0])])
     db1 = _grads(_upstream_loss(y1, [G[0]]), layer.bias)
     err_db_single = _max_diff([G[0]], [db1])
+    holds = {"dW": err_dW <= TOL, "db": err_db <= TOL, "dX": err_seed_dX <= TOL}
+    db_says = "dY" if holds["db"] else ("column sums of dY" if err_db_sum <= TOL else "differs")
+    dX_says = "W dY" if holds["dX"] else ("dY W^T" if err_dX_rows <= TOL else "differs")
     return Result(
+        problem=("A fully-connected layer Y = X W + b takes a batch X of n = 3 samples (rows) "
+                 "of d = 4 features to m = 2 outputs; given the upstream gradient dL/dY, find "
+                 "dL/dW, dL/db and dL/dX, and check the three formulas of seed 003 (Q1.1) "
+                 "against autodiff on random numbers."),
         seed_says="dW = X^T dY; db = dY; dX = W dY",
-        engine_says="dW = X^T dY; db = column sums of dY; dX = dY W^T",
-        verdict="erratum",
+        engine_says=(f"dW = {'X^T dY' if holds['dW'] else 'differs'}; db = {db_says}; "
+                     f"dX = {dX_says}"),
+        verdict=judge(all(holds.values())),
         note=("With Y = XW + b and one sample per row of X, dL/db sums dL/dY over the batch "
               "(equal to dL/dY only for one sample) and dL/dX = dL/dY W^T; the seed's W dL/dY "
               f"({d}x{m} times {n}x{m}) {'conforms' if conforms else 'does not conform'}: it is "
@@ -188,7 +225,8 @@ def fully_connected() -> Result:
         values={"dW": _data(dW), "db": _data(db), "dX": _data(dX),
                 "err_dW": err_dW, "err_db": err_db, "err_db_sum": err_db_sum,
                 "err_dX_rows": err_dX_rows, "err_dX_cols": err_dX_cols,
-                "err_db_single": err_db_single, "seed_dX_conforms": conforms},
+                "err_seed_dX": err_seed_dX, "err_db_single": err_db_single,
+                "seed_dX_conforms": conforms, "holds": holds},
         graph=loss,
         extra={"X": X, "W": Wf, "layer": layer, "G": G, "wrt": "X[1,1]",
                "convention": "Y = X W + b, X is n x d, W is d x m"},
@@ -200,25 +238,34 @@ def fully_connected() -> Result:
 @example("S3-Q1.2", SEED, "Q1.2", "ReLU backward mask")
 def relu_mask() -> Result:
     rng = random.Random(32)
-    xs = _rand(rng, 7)
-    xs[2] = 0.0                     # one input exactly at the kink
+    xs = _short(rng, 7)
+    at_kink = 2
+    xs[at_kink] = 0.0               # one input exactly at the kink
     X = _values(xs, "X")
-    G = _rand(rng, 7)
+    G = _short(rng, 7)
     Y = nn.ReLU()(X)
     _label(Y, "Y")
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
     seed = [g * (1.0 if x > 0 else 0.0) for g, x in zip(G, xs)]    # dY * I(X > 0)
+    # The other convention at the kink, ReLU'(0) = 1, on the same inputs.
+    X1 = _values(xs)
+    dX_kink1 = _grads(_upstream_loss(nn.ReLU(kink=1.0)(X1), G), X1)
     left, right = one_sided(lambda x: x.relu(), [0.0])[0]
-    ok = _max_diff(seed, dX) <= TOL
+    holds = {"ReLU'(0) = 0": _max_diff(seed, dX) <= TOL,
+             "ReLU'(0) = 1": _max_diff(seed, dX_kink1) <= TOL}
     return Result(
+        problem=("A ReLU layer Y = max(0, X) on 7 random inputs, one of them exactly 0; given "
+                 "dL/dY, find dL/dX and compare it with the mask formula of seed 003 (Q1.2), "
+                 "which needs a value for the derivative at the kink."),
         seed_says="dX = dY * I(X > 0)",
-        engine_says="dX = dY * I(X > 0) (kink 0)" if ok else "differs",
-        verdict="convention" if ok else "erratum",
+        engine_says=("dX = dY * I(X > 0) with ReLU'(0) = 0 (the default kink); with ReLU'(0) = 1 "
+                     f"the input at 0 gets {dX_kink1[at_kink]:.3g} instead of 0"),
+        verdict=_verdict_by_reading(holds),
         note=("ReLU has no derivative at 0 (one-sided slopes 0 and 1); I(X > 0) takes "
               "ReLU'(0) = 0, as the engine's default kink=0.0 and PyTorch do."),
         values={"dX": _data(dX), "seed_dX": seed, "err": _max_diff(seed, dX),
-                "one_sided_at_0": (left, right)},
+                "dX_kink1": dX_kink1, "holds": holds, "one_sided_at_0": (left, right)},
         graph=loss,
         extra={"X": X, "G": G, "wrt": "X[3]"},      # the input at the kink
     )
@@ -231,8 +278,8 @@ def dropout_mask() -> Result:
     """Inverted dropout in training: Y = X * M / (1 - p), p the drop probability."""
     rng = random.Random(33)
     p = 0.5
-    X = _values(_rand(rng, 8), "X")
-    G = _rand(rng, 8)
+    X = _values(_short(rng, 8), "X")
+    G = _short(rng, 8)
     layer = nn.Dropout(p, rng=330)
     Y = layer(X)
     _label(Y, "Y")
@@ -243,15 +290,23 @@ def dropout_mask() -> Result:
     dX = _grads(loss, X)
     seed_01 = [g * m for g, m in zip(G, M)]                       # dY * M, M in {0, 1}
     scaled = [g * a for g, a in zip(G, applied)]                  # dY * M / (1 - p)
+    holds = {"M as applied (0 or 1/(1-p))": _max_diff(scaled, dX) <= TOL,
+             "M in {0, 1}": _max_diff(seed_01, dX) <= TOL}
     return Result(
+        problem=("Inverted dropout in training, Y = X * M / (1 - p) with drop probability "
+                 f"p = {p}, on 8 random inputs and one drawn mask; given dL/dY, find dL/dX and "
+                 "compare it with dY * M of seed 003 (Q1.3), whose M may be the 0/1 mask or "
+                 "the mask as applied."),
         seed_says="dX = dY * M",
-        engine_says=f"dX = dY * M / (1 - p), p = {p} dropped",
-        verdict="convention",
+        engine_says=(f"dX = dY * M / (1 - p), p = {p} dropped: dY * M with M as applied "
+                     f"{'holds' if holds['M as applied (0 or 1/(1-p))'] else 'fails'}, with a "
+                     f"0/1 mask {'holds' if holds['M in {0, 1}'] else 'fails'}"),
+        verdict=_verdict_by_reading(holds),
         note=("dX = dY * M holds with M the mask as applied in the forward pass (Y = X * M); "
               "with inverted dropout (PyTorch, nn.Dropout; p = drop probability) and a 0/1 "
               "mask, dX = dY * M / (1 - p)."),
         values={"dX": _data(dX), "mask": M, "p": p, "err_01_mask": _max_diff(seed_01, dX),
-                "err_scaled_mask": _max_diff(scaled, dX)},
+                "err_scaled_mask": _max_diff(scaled, dX), "holds": holds},
         graph=loss,
         extra={"X": X, "G": G, "wrt": f"X[{applied.index(max(applied)) + 1}]"},   # kept
     )
@@ -259,78 +314,158 @@ def dropout_mask() -> Result:
 
 # ---- Q1.4 batch norm ---------------------------------------------------------------------------
 
-@example("S3-Q1.4", SEED, "Q1.4", "Batch-norm backward, closed form")
-def batchnorm_backward() -> Result:
-    """Y_i = gamma (X_i - mu) / sigma + beta over a batch of n, sigma = sqrt(var + eps),
-    var the biased (1/n) batch variance."""
-    rng = random.Random(34)
-    n, eps = 6, 1e-5
-    xs = _rand(rng, n, lo=-2.0, hi=3.0)
-    X = _values(xs, "X")
+def _batchnorm_case(rng: random.Random, n: int, eps: float, short: bool = False) -> dict:
+    """A batch of ``n`` values of one feature through ``nn.BatchNorm1d`` (training mode) with
+    random gamma, beta and upstream gradient G; the loss is sum(G * Y). The layer's nodes are
+    named as the seed names them: mu, var, sigma, xhat[i], Y[i]. ``short``: inputs and G
+    with one decimal, for the case a step-through shows."""
+    draw = _short if short else _rand
+    X = _values(draw(rng, n, lo=-2.0, hi=3.0), "X")
     layer = nn.BatchNorm1d(1, eps=eps)
     gamma, beta = layer.weight[0], layer.bias[0]
     gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
-    G = _rand(rng, n)
-    Y = layer([[x] for x in X])                    # a batch of n samples of one feature
-    _label([y[0] for y in Y], "Y")
-    _label_batchnorm([y[0] for y in Y], layer)
-    loss = _upstream_loss(Y, G)
-    dX = _grads(loss, X)
-    _, mu, sigma = _batchnorm(X, gamma, beta, eps)  # mu and sigma as nodes, for the steps
-    # The seed's final closed form, as written, from floats.
-    mu_f, s_f, gm = mu.data, sigma.data, gamma.data
-    xh = [(x - mu_f) / s_f for x in xs]
+    G = draw(rng, n)
+    Y = [y[0] for y in layer([[x] for x in X])]       # n samples of one feature
+    _label(Y, "Y")
+    nodes = _batchnorm_nodes(Y, layer)
+    return {"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G, "Y": Y,
+            "loss": _upstream_loss(Y, G), **nodes}
+
+
+def _seed_bn_closed_form(xs: list, G: list, gamma: float, eps: float) -> list:
+    """The seed's last line, from floats: dX_i = gamma / (n sigma) (n dY_i - sum_j dY_j -
+    (X_i - mu)/sigma * sum_j dY_j (X_j - mu)/sigma)."""
+    n = len(xs)
+    mu = sum(xs) / n
+    sigma = math.sqrt(sum((x - mu) ** 2 for x in xs) / n + eps)
     sum_g = sum(G)
-    sum_gx = sum(g * h for g, h in zip(G, xh))
-    seed_dX = [gm / (n * s_f) * (n * G[i] - sum_g - xh[i] * sum_gx) for i in range(n)]
-    # Intermediate: d sigma / d X_i = (X_i - mu) / (n sigma).
-    dsigma = grad(sigma, X)
-    seed_dsigma = [(x - mu_f) / (n * s_f) for x in xs]
-    # Intermediate: d sigma / d mu with mu held as its own variable. It is zero at the batch
-    # mean; a point beside the mean (mu + 0.3) shows the seed's factor against autodiff.
+    sum_gx = sum(g * (x - mu) / sigma for g, x in zip(G, xs))
+    return [gamma / (n * sigma) * (n * G[i] - sum_g - (xs[i] - mu) / sigma * sum_gx)
+            for i in range(n)]
+
+
+def _seed_bn_derivation(case: dict, i: int) -> dict:
+    """The seed's intermediate steps for dL/dX_i, built as Values on the layer's own mu, var,
+    sigma and X_j - mu nodes so a step-through shows them by the seed's names. dL/dmu keeps
+    the seed's d sigma / d mu term as written, -(2/n) sum_j (X_j - mu) / sigma."""
+    X, G, gamma, mu, sigma = case["X"], case["G"], case["gamma"], case["mu"], case["sigma"]
+    dev = [xh.parents[0] for xh in case["xhat"]]        # the layer's X_j - mu
+    n = len(X)
+    dY = _values(G, "dL/dY")
+    dxhat = [dY[j] * gamma for j in range(n)]
+    _label(dxhat, "dL/dxhat")
+    # Sums over j with their common factor outside (-1/sigma^2, -1/sigma), so a line fits.
+    dsigma = -_sum([dxhat[j] * dev[j] for j in range(n)]) / sigma ** 2
+    dsigma.label = "dL/dsigma"
+    dsigma_dmu = -2.0 * _sum(dev) / (n * sigma)
+    dsigma_dmu.label = "dsigma/dmu"
+    dmu = -_sum(dxhat) / sigma + dsigma_dmu * dsigma
+    dmu.label = "dL/dmu"
+    dsig_dxi = dev[i] / (n * sigma)
+    dsig_dxi.label = f"dsigma/dX[{i + 1}]"
+    dxi = dxhat[i] / sigma + dmu / n + dsigma * dsig_dxi
+    dxi.label = f"dL/dX[{i + 1}]"
+    return {"dxhat": dxhat, "dsigma": dsigma, "dmu": dmu, "dsigma_dX": dsig_dxi, "dX": dxi}
+
+
+def _batchnorm_closed_form_trials(rng: random.Random, trials: int, eps: float) -> float:
+    """Largest difference, over ``trials`` random batches (2 to 8 values), between the layer's
+    autodiff dL/dX and the seed's closed form, relative to the largest |dL/dX| of the batch."""
+    worst = 0.0
+    for _ in range(trials):
+        case = _batchnorm_case(rng, rng.randint(2, 8), eps)
+        dX = _grads(case["loss"], case["X"])
+        seed = _seed_bn_closed_form(_data(case["X"]), case["G"], case["gamma"].data, eps)
+        worst = max(worst, _max_diff(seed, dX) / max(1.0, max(abs(d) for d in dX)))
+    return worst
+
+
+@example("S3-Q1.4", SEED, "Q1.4", "Batch-norm backward, closed form")
+def batchnorm_backward() -> Result:
+    """Y_i = gamma (X_i - mu) / sigma + beta over a batch of n, sigma = sqrt(var + eps),
+    var the biased (1/n) batch variance; the engine's ``nn.BatchNorm1d`` against the seed's
+    steps and its closed form for dL/dX."""
+    rng = random.Random(34)
+    n, eps, trials = 3, 1e-5, 20
+    case = _batchnorm_case(rng, n, eps, short=True)
+    X, loss, mu, sigma = case["X"], case["loss"], case["mu"], case["sigma"]
+    steps = _seed_bn_derivation(case, 0)
+    # Autodiff on the layer's graph, at the nodes the seed names.
+    dX = _grads(loss, X)
+    auto = {"dxhat": grad(loss, case["xhat"]), "dsigma": grad(loss, sigma),
+            "dmu": grad(loss, mu), "dsigma_dX": grad(sigma, X[0]), "dX": dX[0]}
+    step_err = {k: _max_diff(_data(steps[k]), auto[k]) if isinstance(auto[k], list)
+                else abs(steps[k].data - auto[k]) for k in auto}
+    xs = _data(X)
+    seed_dX = _seed_bn_closed_form(xs, case["G"], case["gamma"].data, eps)
+    err = _max_diff(seed_dX, dX)
+    err_trials = _batchnorm_closed_form_trials(random.Random(340), trials, eps)
+    holds = err <= TOL and err_trials <= TOL
+
+    # d sigma / d mu with mu held as its own variable: zero at the batch mean, so beside the
+    # mean (mu + 0.3) shows the seed's factor -2/n against autodiff's -1/n.
     def dsigma_dmu_at(m: float) -> tuple:
         m_free = Value(m)
         s_free = (_sum([(Value(x) - m_free) ** 2 for x in xs]) / n + eps).sqrt()
         seed = -2.0 / n * sum(x - m for x in xs) / s_free.data
         return grad(s_free, m_free), seed
-    dsigma_dmu, seed_dsigma_dmu = dsigma_dmu_at(mu_f)
-    dsigma_dmu_off, seed_dsigma_dmu_off = dsigma_dmu_at(mu_f + 0.3)
-    err = _max_diff(seed_dX, dX)
+    dsigma_dmu, seed_dsigma_dmu = dsigma_dmu_at(mu.data)
+    dsigma_dmu_off, seed_dsigma_dmu_off = dsigma_dmu_at(mu.data + 0.3)
+    factor_ok = abs(seed_dsigma_dmu_off - dsigma_dmu_off) <= TOL
     return Result(
+        problem=(f"Batch norm of one feature over a batch of n = {n}: mu and the biased "
+                 "variance var of X, sigma = sqrt(var + eps), xhat_i = (X_i - mu)/sigma, "
+                 "Y_i = gamma xhat_i + beta. Given dL/dY, follow seed 003's steps (Q1.4) "
+                 "through dL/dxhat, dL/dsigma and dL/dmu to dL/dX, and check its closed form "
+                 f"for dL/dX against autodiff here and on {trials} random batches."),
         seed_says="dX_i = gamma/(n sigma) (n dY_i - sum dY_j - xhat_i sum dY_j xhat_j)",
-        engine_says=f"same, max difference {err:.1e}",
-        verdict="confirmed" if err <= TOL * 10 else "erratum",
-        note=("sigma = sqrt(var + eps) with the biased batch variance. In the derivation the "
-              "factor of d sigma / d mu should be -1/n, not -2/n; the term is zero at the batch "
-              "mean either way, so the closed form is unaffected."),
-        values={"dX": _data(dX), "seed_dX": seed_dX, "err": err,
-                "err_dsigma": _max_diff(seed_dsigma, dsigma), "dsigma_dmu": dsigma_dmu,
+        engine_says=(f"autodiff dL/dX = [{', '.join(f'{d:.6g}' for d in dX)}]; closed form "
+                     f"{'equal' if holds else 'differs'} (max difference {err:.1e} here, "
+                     f"{err_trials:.1e} relative over {trials} batches); each step of the "
+                     "derivation "
+                     + ("equals" if max(step_err.values()) <= TOL else "does not all equal")
+                     + " autodiff at the node it names"),
+        verdict=judge(holds),
+        note=("sigma = sqrt(var + eps) with the biased batch variance. The step-through "
+              "evaluates the seed's steps for dL/dX[1] on the layer's nodes. In the "
+              "derivation the factor of d sigma / d mu "
+              + ("is right" if factor_ok else
+                 f"should be -1/n, not -2/n (beside the mean: {seed_dsigma_dmu_off:.4g} "
+                 f"written, {dsigma_dmu_off:.4g} by autodiff)")
+              + "; at the batch mean that term is zero either way, so the closed form is "
+              "unaffected."),
+        values={"dX": _data(dX), "seed_dX": seed_dX, "err": err, "err_trials": err_trials,
+                "trials": trials, "step_err": step_err,
+                "steps": {k: _data(v) for k, v in steps.items()},
+                "err_dsigma": step_err["dsigma_dX"], "dsigma_dmu": dsigma_dmu,
                 "seed_dsigma_dmu": seed_dsigma_dmu, "dsigma_dmu_off_mean": dsigma_dmu_off,
-                "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu_f, "sigma": s_f,
-                "eps": eps},
-        graph=loss,
-        extra={"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G,
-               "wrt": "gamma[1]"},   # six paths; dL/dX[1] has 91
+                "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu.data,
+                "sigma": sigma.data, "eps": eps},
+        graph=steps["dX"],
+        extra={"X": X, "layer": case["layer"], "gamma": case["gamma"], "beta": case["beta"],
+               "G": case["G"]},
     )
 
 
 # ---- Q1.5 valid convolution --------------------------------------------------------------------
 
-@example("S3-Q1.5", SEED, "Q1.5", "Valid-convolution backward")
-def conv_backward() -> Result:
-    """Forward (not written in the seed; the deep-learning convention, as in PyTorch):
-    Y[n,f,i,j] = sum_c sum_{m,n'} X[n,c,i+m-1,j+n'-1] W[f,c,m,n'] + b[f] (1-based)."""
-    rng = random.Random(35)
-    N, C, F, H, K = 2, 2, 2, 5, 3
-    X = _values(_rand(rng, N, C, H, H), "X")
-    layer = nn.Conv2d.from_weights(_rand(rng, F, C, K, K), _rand(rng, F))
+def _conv_case(rng: random.Random, N: int, C: int, F: int, H: int, K: int,
+               integers: bool = False) -> dict:
+    """A valid convolution of N images of C channels, H x H, with F filters K x K, the loss
+    sum(G * Y), and the seed's two formulas for dX and dW (each as its sum and as *full /
+    *filt) against autodiff. ``integers``: inputs are small random integers, so a step-through
+    of the case stays short enough to read."""
+    def draw(*shape):
+        return _ints(rng, *shape) if integers else _rand(rng, *shape)
+    X = _values(draw(N, C, H, H), "X")
+    layer = nn.Conv2d.from_weights(draw(F, C, K, K), draw(F))
     W = layer.weight
     _label(W, "W")
     _label(layer.bias, "b")
     Y = layer(X)
     _label(Y, "Y")
     Ho = H - K + 1
-    G = _rand(rng, N, F, Ho, Ho)
+    G = draw(N, F, Ho, Ho)
     loss = _upstream_loss(Y, G)
     dX, dW = _grads(loss, X), _grads(loss, W)
     Wf, Xf = _data(W), _data(X)
@@ -354,17 +489,44 @@ def conv_backward() -> Result:
                      for c in range(C)] for f in range(F)]
     errs = {"err_dX_sum": _max_diff(seed_dX_sum, dX), "err_dX_full": _max_diff(seed_dX_full, dX),
             "err_dW_sum": _max_diff(seed_dW_sum, dW), "err_dW_filt": _max_diff(seed_dW_filt, dW)}
-    ok = max(errs.values()) <= TOL * 10
+    return {"X": X, "layer": layer, "G": G, "loss": loss, "dX": dX, "dW": dW, "errs": errs}
+
+
+def _ints(rng: random.Random, *shape: int):
+    """A nested list of small random non-zero integers (as floats), -3 to 3, of ``shape``:
+    no zero, so no path of a step-through vanishes by accident."""
+    if len(shape) == 1:
+        return [float(rng.choice((-3, -2, -1, 1, 2, 3))) for _ in range(shape[0])]
+    return [_ints(rng, *shape[1:]) for _ in range(shape[0])]
+
+
+@example("S3-Q1.5", SEED, "Q1.5", "Valid-convolution backward")
+def conv_backward() -> Result:
+    """Forward (not written in the seed; the deep-learning convention, as in PyTorch):
+    Y[n,f,i,j] = sum_c sum_{m,n'} X[n,c,i+m-1,j+n'-1] W[f,c,m,n'] + b[f] (1-based)."""
+    check = _conv_case(random.Random(35), N=2, C=2, F=2, H=5, K=3)
+    # One image, one channel, one 2x2 filter on 3x3 integers: the case the step-through shows.
+    shown = _conv_case(random.Random(350), N=1, C=1, F=1, H=3, K=2, integers=True)
+    errs = check["errs"]
+    worst = max(max(errs.values()), max(shown["errs"].values()))
     return Result(
+        problem=("A valid convolution (cross-correlation, as in PyTorch; stride 1, no padding) "
+                 "of 2 images of 2 channels, 5x5, with 2 filters 3x3 and a bias each; given "
+                 "dL/dY, check seed 003's (Q1.5) index sums for dL/dX and dL/dW and their "
+                 "short forms (a full convolution for dX, filtering for dW) against autodiff."),
         seed_says="dX = sum_f W *full dY; dW = sum_n X *filt dY",
-        engine_says=f"same, max difference {max(errs.values()):.1e}",
-        verdict="confirmed" if ok else "erratum",
+        engine_says=f"same, max difference {worst:.1e}",
+        verdict=judge(worst <= TOL * 10),
         note=("Forward taken as valid cross-correlation (PyTorch's conv2d); *full is the true "
               "convolution with zero padding, *filt the valid cross-correlation. The seed reuses "
-              "n for the batch index and a kernel index."),
-        values={"dX": _data(dX), "dW": _data(dW), **errs},
-        graph=loss,
-        extra={"X": X, "layer": layer, "G": G, "wrt": "W[1,1,1,1]"},
+              "n for the batch index and a kernel index. The step-through is a smaller case (one "
+              "3x3 image of integers, one 2x2 filter) checked the same way."),
+        values={"dX": _data(check["dX"]), "dW": _data(check["dW"]), **errs,
+                "shown_errs": shown["errs"]},
+        graph=shown["loss"],
+        extra={"X": check["X"], "layer": check["layer"], "G": check["G"],
+               "shown": {"X": shown["X"], "layer": shown["layer"], "G": shown["G"]},
+               "wrt": "W[1,1,1,1]"},
     )
 
 
@@ -401,40 +563,52 @@ def positive_inputs_sign() -> Result:
     rng = random.Random(71)
     trials, d = 200, 5
     same_sigmoid = same_tanh = 0
-    last = None
     for _ in range(trials):
         a = [Value(rng.gauss(0, 2)) for _ in range(d)]
         w = [Value(rng.gauss(0, 1), f"w{i + 1}") for i in range(d)]
         b = Value(rng.gauss(0, 1), "b")
         t = rng.choice((0.0, 1.0))
-        for act in ("sigmoid", "tanh"):
-            x = [getattr(ai, act)() for ai in a]
-            _label(x, "x")
-            f = _sum([wi * xi for wi, xi in zip(w, x)]) + b
-            f.label = "f"
-            out = f.sigmoid()
-            out.label = "s"
-            loss = (out - t) ** 2
-            loss.label = "L"
-            gw = grad(loss, w)
-            signs = {math.copysign(1.0, g) for g in gw if g != 0.0}
-            if act == "sigmoid":
-                same_sigmoid += len(signs) <= 1
-                last = loss
-            else:
-                same_tanh += len(signs) <= 1
+        same_sigmoid += _one_sign(grad(_sign_unit(a, w, b, t, "sigmoid"), w))
+        same_tanh += _one_sign(grad(_sign_unit(a, w, b, t, "tanh"), w))
+    # The case the step-through shows: the same unit on one-decimal numbers.
+    shown_rng = random.Random(710)
+    shown = _sign_unit(_values(_short(shown_rng, d, lo=-3.0, hi=3.0), "a"),
+                       [Value(v, f"w{i + 1}") for i, v in enumerate(_short(shown_rng, d))],
+                       Value(_short(shown_rng, 1)[0], "b"), 1.0, "sigmoid")
     frac_sig, frac_tanh = same_sigmoid / trials, same_tanh / trials
     return Result(
+        problem=(f"A unit f = w . x + b with {d} inputs x = sigmoid(a), all positive, feeds a "
+                 "sigmoid output and a squared error; over 200 random draws of a, w, b and "
+                 "the target, check seed 003's (Q7.1) claim that the gradients on w all share "
+                 "one sign, and compare with zero-centred tanh inputs."),
         seed_says="gradients on w all positive or all negative",
         engine_says=f"one sign in {frac_sig:.0%} of trials (tanh inputs: {frac_tanh:.0%})",
-        verdict="confirmed" if frac_sig == 1.0 else "erratum",
+        verdict=judge(frac_sig == 1.0),
         note=("Per example dL/dw_i = dL/df * x_i, so with x_i > 0 every component has the sign "
               "of dL/df; summed over a mini-batch the signs can mix."),
         values={"frac_same_sign_sigmoid": frac_sig, "frac_same_sign_tanh": frac_tanh,
                 "trials": trials},
-        graph=last,
+        graph=shown,
         extra={"wrt": "w1"},
     )
+
+
+def _sign_unit(a: list, w: list, b: Value, t: float, act: str) -> Value:
+    """L = (sigmoid(w . x + b) - t)^2 with x = act(a): the unit of Q7.1."""
+    x = [getattr(ai, act)() for ai in a]
+    _label(x, "x")
+    f = _sum([wi * xi for wi, xi in zip(w, x)]) + b
+    f.label = "f"
+    out = f.sigmoid()
+    out.label = "s"
+    loss = (out - t) ** 2
+    loss.label = "L"
+    return loss
+
+
+def _one_sign(gs: list) -> bool:
+    """Whether the non-zero numbers of ``gs`` all have one sign."""
+    return len({math.copysign(1.0, g) for g in gs if g != 0.0}) <= 1
 
 
 # ---- Q7.2 dropout at inference -----------------------------------------------------------------
@@ -446,10 +620,10 @@ def dropout_inference() -> Result:
     rng = random.Random(72)
     rows, d, q = 2, 3, 0.8
     samples = 20000
-    linear = nn.Linear.from_weights(_rand(rng, rows, d), None,
+    linear = nn.Linear.from_weights(_short(rng, rows, d), None,
                                     w_labels=lambda k, j: f"W[{k},{j}]")
     W = linear.weight
-    xs = _rand(rng, d, lo=0.5, hi=2.0)
+    xs = _short(rng, d, lo=0.5, hi=2.0)
 
     def layer(mask) -> list:
         return linear([xi * mi for xi, mi in zip(xs, mask)])
@@ -468,20 +642,32 @@ def dropout_inference() -> Result:
             total_sq[k] += y[k].data ** 2
     mc = [t / samples for t in total]
     se = [math.sqrt((s / samples - m * m) / samples) for s, m in zip(total_sq, mc)]
-    inference = layer([q] * d)                                       # W (x * p), p = keep
+    # The seed's rule as a graph: x and p as named leaves, p = q the keep probability.
+    x_nodes, p_node = _values(xs, "x"), Value(q, label="p")
+    inference = linear([xi * p_node for xi in x_nodes])             # W (x * p)
     _label(inference, "y")
     seed_y = [v.data for v in inference]
     drop_y = [v.data for v in layer([1 - q] * d)]                    # if p were the drop prob
     err = _max_diff(seed_y, exact)
+    # The seed's W (x * p) with p read as the keep probability (q) and as the drop one (1 - q).
+    holds = {"p = keep probability": err <= TOL,
+             "p = drop probability": _max_diff(drop_y, exact) <= TOL}
     return Result(
+        problem=(f"A linear layer y = W (x * m) with W of {rows}x{d} and a dropout mask m on "
+                 f"its input, each m_i kept (1) with probability {q}; find the expected output "
+                 "over all masks (exactly and by Monte Carlo) and check seed 003's (Q7.2) "
+                 "inference rule y = W (x * p)."),
         seed_says="y = W (x * p)",
-        engine_says=f"E[y] = W (x * q), q = keep probability {q}",
-        verdict="convention",
+        engine_says=(f"E[y] = W (x * q), q = keep probability {q}: the seed's rule "
+                     + " and ".join(f"{'holds' if ok else 'fails'} with {r}"
+                                    for r, ok in holds.items())),
+        verdict=_verdict_by_reading(holds),
         note=("Right when p is the keep probability; with p the drop probability (PyTorch's "
               "nn.Dropout) it is W (x * (1 - p)), and inverted dropout needs no scaling at "
               f"inference. Monte Carlo: {samples} masks."),
         values={"exact": exact, "monte_carlo": mc, "standard_error": se, "seed_y": seed_y,
-                "drop_reading_y": drop_y, "err": err, "samples": samples, "keep": q,
+                "drop_reading_y": drop_y, "err": err, "holds": holds, "samples": samples,
+                "keep": q,
                 "x": xs, "W": _data(W)},
         graph=inference[0],
         extra={"W": W, "layer": linear},
@@ -490,29 +676,34 @@ def dropout_inference() -> Result:
 
 # ---- batch norm's statistics as nodes ---------------------------------------------------------
 
-def _label_batchnorm(ys: list, layer) -> None:
-    """Name the batch statistics of a one-feature batch norm as the seed does: mu, var, sigma
-    and xhat[i], when the outputs have the form gamma * xhat_i + beta, xhat_i = (X_i - mu)
-    / sigma."""
-    stats = layer.batch_stats
-    if stats:
-        mu, var, _ = stats[0]
-        mu.label, var.label = "mu", "var"
+def _batchnorm_nodes(ys: list, layer) -> dict:
+    """Name the batch statistics of a one-feature batch norm as the seed does (mu, var, sigma,
+    xhat[i]) and return those nodes, for outputs of the form gamma * xhat_i + beta with
+    xhat_i = (X_i - mu) / sigma.
+
+    Raises:
+        RuntimeError: the layer's graph no longer has that form.
+    """
+    if not layer.batch_stats:
+        raise RuntimeError("batch norm: no batch statistics (is the layer in eval mode?)")
+    mu, var, _ = layer.batch_stats[0]
+    mu.label, var.label = "mu", "var"
+    xhats = []
     for i, y in enumerate(ys):
-        if y.op != "+" or y.parents[0].op != "*":
-            return
+        if y.op != "+" or y.parents[0].op != "*" or y.parents[0].parents[1].op != "/":
+            raise RuntimeError("batch norm: the outputs are not gamma * xhat + beta")
         xhat = y.parents[0].parents[1]
-        if xhat.op != "/":
-            return
         xhat.label = f"xhat[{i + 1}]"
-        xhat.parents[1].label = "sigma"
+        xhats.append(xhat)
+    sigma = xhats[0].parents[1]
+    sigma.label = "sigma"
+    return {"mu": mu, "var": var, "sigma": sigma, "xhat": xhats}
 
-def _batchnorm(xs: list, gamma: Value, beta: Value, eps: float) -> tuple:
-    """Batch norm of one feature written out, returning (outputs, mu, sigma) so the steps of
-    the derivation (d sigma / d X_i, d sigma / d mu) can be differentiated on their own."""
-    n = len(xs)
-    mu = _sum(xs) / n
-    var = _sum([(x - mu) ** 2 for x in xs]) / n
-    sigma = (var + eps).sqrt()
-    return [gamma * ((x - mu) / sigma) + beta for x in xs], mu, sigma
 
+def _label_batchnorm(ys: list, layer) -> None:
+    """Name a one-feature batch norm's nodes as the seed does (mu, var, sigma, xhat[i]), and
+    leave a graph of another form unnamed (other seeds' examples use this)."""
+    try:
+        _batchnorm_nodes(ys, layer)
+    except RuntimeError:
+        pass

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Optional
 
 from .. import functional as F
 from .. import init, nn, optim
 from ..checks import one_sided
 from ..engine import Value, grad, topological_order
-from .base import Result, example
+from .base import Result, example, judge
 from .seed003 import _data, _max_diff, _rand, _sum, _values
 
 __all__: list[str] = []
@@ -74,10 +75,15 @@ def regression_gradients() -> Result:
     seed_gb = 1 / (2 * n) * sum(2 * (yh - y) for yh, y in zip(yhat, ys))
     err = max(_max_diff(seed_gw, gw), abs(seed_gb - gb))
     return Result(
+        problem=(f"Linear regression yhat = w . x + b on {n} seeded examples with {d} features "
+                 "and the loss L = 1/(2n) sum_i (y_i - yhat_i)^2, at random w and b: are the "
+                 "gradients dL/dw_j and dL/db the sheet writes in Q1.a the ones autodiff gives?"),
         seed_says="dL/dw_j = 1/(2n) sum 2 x_j (yhat - y); dL/db = 1/(2n) sum 2 (yhat - y)",
         engine_says=f"same, max difference {err:.1e}",
-        verdict="confirmed" if err <= TOL else "erratum",
-        note="x_j is read as x_j of example i (the seed drops the superscript (i)).",
+        verdict=judge(err <= TOL),
+        note=("x_j is read as x_j of example i (the seed drops the superscript (i)). The "
+              "middle step writes 'dL/dw_j (y - yhat)^2' inside the sum: read it as the "
+              "operator d/dw_j applied to (y - yhat)^2, not as dL/dw_j times it."),
         values={"grad_w": gw, "grad_b": gb, "seed_grad_w": seed_gw, "seed_grad_b": seed_gb,
                 "err": err},
         graph=loss,
@@ -132,23 +138,40 @@ def _gradient_descent(xs, ys, lr: float, steps: int) -> tuple:
 def normal_equation() -> Result:
     n, d = 8, 2
     xs, ys = _regression_data(n, d, seed=42)
-    theta_gd = _gradient_descent(xs, ys, lr=0.5, steps=400)
-    # The design matrix [1, x_i^T] and theta = [b; w].
+    lr, steps = 0.5, 400
+    theta_gd = _gradient_descent(xs, ys, lr=lr, steps=steps)
+    # The design matrix with rows [1, x_i^T] and theta = [b; w] (d + 1 entries).
     theta_ne = [v.data for v in _normal_equation([[Value(1.0)] + [Value(x) for x in r]
                                                   for r in xs], [Value(y) for y in ys])]
-    # The seed's design matrix [1, -x_i^T]: the same fit, but its solution holds -w.
-    theta_seed = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
+    # Read literally, rows [1, -x_i^T]: the same fit, with its weights negated.
+    theta_minus = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
     err = _max_diff(theta_gd, theta_ne)
+    err_minus = _max_diff(theta_gd, theta_minus)
+    # At the normal-equation solution the gradient the seed sets to 0 is 0.
+    b = Value(theta_ne[0], "b")
+    w = [Value(t, f"w{j + 1}") for j, t in enumerate(theta_ne[1:])]
+    loss = _half_mse(xs, ys, w, b, label=True)
+    grad_at_ne = grad(loss, [b] + w)
+    stationary = max(abs(g) for g in grad_at_ne)
     return Result(
-        seed_says="X = [1, -x^T], w = [b; w; 1], w = (X^T X)^{-1} X^T Y",
-        engine_says=f"with X = [1, x^T]: normal equation = GD limit (difference {err:.1e})",
-        verdict="erratum",
-        note=("The boxed solve is right for X = [1, x^T] and theta = [b; w] (d+1 entries); with "
-              "the seed's -x^T rows the solution's weights come out negated, and [b; w; 1] has "
-              "d+2 entries, not d+1."),
-        values={"theta_gd": theta_gd, "theta_normal": theta_ne, "theta_seed_X": theta_seed,
-                "err": err},
-        extra={"x": xs, "y": ys},
+        problem=(f"Linear regression on {n} seeded examples with {d} features, loss "
+                 "1/(2n) ||Y - X theta||^2 with theta = [b; w]. Solve the normal equation "
+                 "theta = (X^T X)^{-1} X^T Y with the engine and compare it with where "
+                 f"{steps} gradient-descent steps (lr {lr:g}, from 0) end up."),
+        seed_says="X = [1, -x^T], w = [b; w; 1] ((d+1) x 1); w = (X^T X)^{-1} X^T Y",
+        engine_says=(f"normal equation = GD limit (difference {err:.1e}); the loss gradient "
+                     f"there is {stationary:.1e}"),
+        verdict=judge(err <= 1e-9 and stationary <= TOL),
+        note=("Notation: the sheet's '-x^T' and the '1' under w read as the bars of a row "
+              "(-- x^(i)T --) and of a column vector lost in transcription; the sizes it states, "
+              "n x (d+1) and (d+1) x 1, fit X = [1, x^T] and theta = [b; w]. With a literal "
+              f"minus sign the solve returns -w (distance to the GD limit {err_minus:.2f}); a "
+              "literal trailing 1 would make d+2 entries."),
+        values={"theta_gd": theta_gd, "theta_normal": theta_ne, "theta_seed_X": theta_minus,
+                "err": err, "err_literal_minus": err_minus, "grad_at_normal": grad_at_ne,
+                "max_abs_grad_at_normal": stationary, "lr": lr, "steps": steps},
+        graph=loss,
+        extra={"x": xs, "y": ys, "wrt": "b"},
     )
 
 
@@ -160,10 +183,30 @@ def _slope(xs: list, ys: list) -> float:
             / sum((a - mx) ** 2 for a in lx))
 
 
+def _named_normal_equation(xs: list, ys: list) -> Value:
+    """The closed form for a small case, every entry named: A = X^T X (A[i,j]), c = X^T Y
+    (c[i]), then the solve, which ends at b (back substitution finds w first)."""
+    X = [[Value(1.0)] + [Value(v, f"x[{i + 1},{j + 1}]") for j, v in enumerate(r)]
+         for i, r in enumerate(xs)]
+    Y = [Value(y, f"y[{i + 1}]") for i, y in enumerate(ys)]
+    p = len(X[0])
+    A = [[_sum([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
+    c = [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+    for i in range(p):
+        c[i].label = f"c[{i + 1}]"
+        for j in range(p):
+            A[i][j].label = f"A[{i + 1},{j + 1}]"
+    theta = _solve(A, c)
+    for t, name in zip(theta, ["b"] + [f"w{j}" for j in range(1, p)]):
+        t.label = name
+    return theta[0]
+
+
 @example("S4-Q1c", SEED, "Q1.c", "Cost of gradient descent and of the closed form in n and d")
 def regression_cost() -> Result:
-    """Cost = nodes in the engine's graph: one gradient-descent step (loss and its gradient)
-    and the whole normal-equation solve, for growing n (examples) and d (features)."""
+    """Cost = nodes in the engine's graph: one gradient-descent step (loss and its gradient),
+    the whole normal-equation solve, and its two parts (forming X^T X, X^T Y; solving the
+    (d+1) x (d+1) system) for growing n (examples) and d (features)."""
     def gd_nodes(n: int, d: int) -> int:
         xs, ys = _regression_data(n, d, seed=43)
         w = [Value(0.1) for _ in range(d)]
@@ -171,30 +214,69 @@ def regression_cost() -> Result:
         gs = grad(_half_mse(xs, ys, w, b), [b] + w, create_graph=True)
         return len(topological_order(*gs))
 
-    def ne_nodes(n: int, d: int) -> int:
+    def design(n: int, d: int) -> tuple:
         xs, ys = _regression_data(n, d, seed=43)
-        theta = _normal_equation([[Value(1.0)] + [Value(x) for x in r] for r in xs],
-                                 [Value(y) for y in ys])
-        return len(topological_order(*theta))
+        return [[Value(1.0)] + [Value(x) for x in r] for r in xs], [Value(y) for y in ys]
+
+    def ne_nodes(n: int, d: int) -> int:
+        return len(topological_order(*_normal_equation(*design(n, d))))
+
+    def form_nodes(n: int, d: int) -> int:
+        X, Y = design(n, d)
+        p = d + 1
+        parts = [_sum([row[i] * row[j] for row in X]) for i in range(p) for j in range(p)]
+        parts += [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+        return len(topological_order(*parts))          # leaves included: n (d + 2)
+
+    def solve_nodes(p: int) -> int:
+        # A p x p system from floats: only the elimination and back substitution are nodes.
+        rng = random.Random(p)
+        A = [[Value(rng.uniform(-1, 1) + (3.0 if i == j else 0.0)) for j in range(p)]
+             for i in range(p)]
+        rhs = [Value(1.0) for _ in range(p)]
+        return len(topological_order(*_solve(A, rhs))) - p * p - p     # minus the leaves
 
     ns, d0 = [40, 80, 160], 3
-    ds, n0 = [4, 8, 16], 32
+    ds, n0 = [4, 8, 16], 32                 # the closed form needs n >= d + 1
+    gd_ds = [8, 16, 32]                     # past the per-example overhead of the loss
+    ps = [8, 16, 32]
     gd_n = [gd_nodes(n, d0) for n in ns]
-    gd_d = [gd_nodes(n0, d) for d in ds]
+    gd_d = [gd_nodes(n0, d) for d in gd_ds]
     ne_n = [ne_nodes(n, d0) for n in ns]
     ne_d = [ne_nodes(n0, d) for d in ds]
-    slopes = {"gd_in_n": _slope(ns, gd_n), "gd_in_d": _slope(ds, gd_d),
-              "closed_in_n": _slope(ns, ne_n), "closed_in_d": _slope(ds, ne_d)}
+    form_d = [form_nodes(n0, d) for d in ds]
+    solve_p = [solve_nodes(p) for p in ps]
+    slopes = {"gd_in_n": _slope(ns, gd_n), "gd_in_d": _slope(gd_ds, gd_d),
+              "closed_in_n": _slope(ns, ne_n), "closed_in_d": _slope(ds, ne_d),
+              "form_in_d": _slope([d + 1 for d in ds], form_d),
+              "solve_in_p": _slope(ps, solve_p)}
+    # The seed: GD ~ n m (m = d features) per step, closed form ~ n^3 for d << n.
+    gd_holds = abs(slopes["gd_in_n"] - 1) < 0.25 and abs(slopes["gd_in_d"] - 1) < 0.25
+    closed_holds = abs(slopes["closed_in_n"] - 3) < 0.5
+    small_xs, small_ys = _regression_data(3, 1, seed=430)
     return Result(
+        problem=("How does the work grow with n examples and d features, for one "
+                 "gradient-descent step and for the closed form (X^T X) theta = X^T Y? Count "
+                 "the nodes of the engine's graphs for n = 40, 80, 160 at d = 3, for d = 4, 8, "
+                 "16 (closed form) and 8, 16, 32 (GD) at n = 32, and the solve alone for 8, "
+                 "16, 32 unknowns (d + 1)."),
         seed_says="GD O(nm); closed form O(n^3 + n^2 d)",
         engine_says=(f"GD step ~ n^{slopes['gd_in_n']:.2f} d^{slopes['gd_in_d']:.2f}; "
-                     f"closed form ~ n^{slopes['closed_in_n']:.2f} d^{slopes['closed_in_d']:.2f}"),
-        verdict="erratum",
+                     f"closed form ~ n^{slopes['closed_in_n']:.2f}; forming X^T X ~ "
+                     f"(d+1)^{slopes['form_in_d']:.2f}, the solve ~ (d+1)^"
+                     f"{slopes['solve_in_p']:.2f}"),
+        verdict=judge(gd_holds and closed_holds),
         note=("The closed form forms X^T X in O(n d^2) and solves a (d+1) x (d+1) system in "
-              "O(d^3): O(n d^2 + d^3), linear in n, not O(n^3 + n^2 d); gradient descent costs "
-              "O(n d) per step (m = d), O(n d T) for T steps."),
-        values={"n": ns, "d": ds, "gd_nodes_n": gd_n, "gd_nodes_d": gd_d,
-                "closed_nodes_n": ne_n, "closed_nodes_d": ne_d, **slopes},
+              "O(d^3): O(n d^2 + d^3), linear in n, not O(n^3 + n^2 d) (the sheet's bound "
+              "would fit with n and d swapped); gradient descent costs O(n d) per step "
+              "(m = d), O(n d T) for T steps. The solve alone grows as the cube of the "
+              "number of unknowns, forming X^T X as its square (times n)."),
+        values={"n": ns, "d": ds, "gd_d": gd_ds, "p": ps, "gd_nodes_n": gd_n,
+                "gd_nodes_d": gd_d,
+                "closed_nodes_n": ne_n, "closed_nodes_d": ne_d, "form_nodes_d": form_d,
+                "solve_nodes_p": solve_p, "gd_holds": gd_holds, "closed_holds": closed_holds,
+                **slopes},
+        graph=_named_normal_equation(small_xs, small_ys),
     )
 
 
@@ -225,28 +307,230 @@ def activation_derivatives() -> Result:
     z = Value(0.0)
     relu_seed = grad(z.relu(kink=1.0), z)
     relu_default = grad(z.relu(), z)
+    # The vanishing-gradient argument: the slope through a chain of 10 units from x = 0.5.
+    depth = 10
+    chains = {}
+    for name in ("sigmoid", "relu"):
+        x0 = Value(0.5)
+        a = x0
+        for _ in range(depth):
+            a = getattr(a, name)()
+        chains[name] = grad(a, x0)
+    err = _max_diff(seed, auto)
+    sigmoid_holds = err <= 1e-15 and slopes[best] < 1
+    kink_open = left != right                  # no derivative at 0: a value must be chosen
     return Result(
+        problem=("Is the sigmoid's derivative sigma(1 - sigma), and how large can it get (the "
+                 "sheet says below 1)? What is ReLU's derivative, in particular at 0, and what "
+                 f"does each do to a gradient passed back through a chain of {depth} units?"),
         seed_says="sigma' = sigma(1 - sigma) < 1; ReLU'(x) = 1 for x >= 0, 0 for x < 0",
         engine_says=(f"max sigma' = {slopes[best]} at x = {grid[best]}; ReLU'(0): one-sided "
-                     f"({left:g}, {right:g}), kink=1 gives {relu_seed:g}"),
-        verdict="convention",
+                     f"({left:g}, {right:g}), kink=1 gives {relu_seed:g}; through {depth} "
+                     f"units: sigmoid {chains['sigmoid']:.1e}, ReLU {chains['relu']:g}"),
+        verdict=("convention" if sigmoid_holds and kink_open else judge(sigmoid_holds)),
         note=("sigma' = sigma(1 - sigma) holds and is at most 1/4 (at x = 0), so < 1 is true but "
               "loose. ReLU has no derivative at 0; the seed takes ReLU'(0) = 1 (relu(kink=1)), "
-              "the engine's default and PyTorch take 0."),
-        values={"err_sigmoid": _max_diff(seed, auto), "max_sigmoid_slope": slopes[best],
+              "the engine's default and PyTorch take 0. The sheet's sentence on ReLU is garbled "
+              "in transcription; as it reads, the problem 'does arise' for ReLU, which its own "
+              "derivative table contradicts: for x >= 0 the slope is 1, so a chain of active "
+              f"ReLUs passes the gradient unchanged ({chains['relu']:g} through {depth} units) "
+              f"where sigmoids shrink it ({chains['sigmoid']:.1e}); the likely intent is 'does "
+              "not arise' (a dropped negation), with only units at x < 0 passing nothing."),
+        values={"err_sigmoid": err, "max_sigmoid_slope": slopes[best],
                 "argmax": grid[best], "second_derivative_at_0": d2_at_0,
                 "relu_one_sided_at_0": (left, right), "relu_seed_at_0": relu_seed,
-                "relu_default_at_0": relu_default},
+                "relu_default_at_0": relu_default, "chain_depth": depth,
+                "chain_slope": chains, "sigmoid_holds": sigmoid_holds},
         graph=s0,
+    )
+
+
+def _sigmoid_slopes(x: float, w: float) -> tuple:
+    """The node s = sigmoid(z), z = w*x (named), and ds/dx, ds/dw by autodiff."""
+    xv, wv = Value(x, "x"), Value(w, "w")
+    z = wv * xv
+    z.label = "z"
+    s = z.sigmoid()
+    s.label = "s"
+    ds_dx, ds_dw = grad(s, [xv, wv])
+    return s, ds_dx, ds_dw
+
+
+def _peak_of_input_slope(x: float, lo: float, hi: float) -> Optional[float]:
+    """The w > 0 where ds/dx = w sigma'(wx) is largest: bisection on the sign of
+    d/dw (ds/dx), a second derivative taken by the engine."""
+    def rise(w: float) -> float:
+        xv, wv = Value(x), Value(w)
+        return grad(grad((wv * xv).sigmoid(), xv, create_graph=True), wv)
+    if not rise(lo) > 0 > rise(hi):
+        return None                     # no peak in [lo, hi]: ds/dx does not turn down there
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if rise(mid) > 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+@example("S4-Q2c", SEED, "Q2.c", "Large weights saturate the sigmoid; its gradient vanishes")
+def sigmoid_saturation() -> Result:
+    """s = sigmoid(w x) at a fixed x for growing |w|: ds/dx = w s(1 - s), ds/dw = x s(1 - s)."""
+    x = 1.5
+    weights = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, -16.0]
+    d_dx, d_dw, analytic_dx, analytic_dw = [], [], [], []
+    for w in weights:
+        s, gx, gw = _sigmoid_slopes(x, w)
+        d_dx.append(gx)
+        d_dw.append(gw)
+        slope = s.data * (1 - s.data)                   # sigma'(wx), as the seed's Q2.a writes it
+        analytic_dx.append(slope * w)
+        analytic_dw.append(slope * x)
+    err = max(_max_diff(d_dx, analytic_dx), _max_diff(d_dw, analytic_dw))
+    # ds/dx = w sigma'(wx) first grows with w; past its peak both slopes fall like e^-|wx|.
+    peak = max(range(len(weights)), key=lambda k: abs(d_dx[k]))
+    w_peak = _peak_of_input_slope(x, 0.5, 4.0)
+    big = [k for k, w in enumerate(weights) if abs(w) == max(map(abs, weights))]
+    vanishes = all(abs(d_dx[k]) < 1e-3 * abs(d_dx[peak]) and abs(d_dw[k]) < 1e-3 * abs(d_dw[0])
+                   for k in big)
+    tail = [k for k, w in enumerate(weights) if w_peak is not None and w >= w_peak]
+    falling = w_peak is not None and all(abs(d_dx[a]) > abs(d_dx[b]) and abs(d_dw[a]) > abs(d_dw[b])
+                  for a, b in zip(tail, tail[1:]))
+    graph, _, _ = _sigmoid_slopes(x, 8.0)
+    return Result(
+        problem=("Take one sigmoid unit s = sigmoid(w x) at the input x = 1.5 and let the weight "
+                 "grow (w = 0.25 ... 16, and -16). Do ds/dx and ds/dw shrink toward 0 as |w| "
+                 "grows, as the sheet's answer to Q2.c says (large weights push the sigmoid "
+                 "into saturation)?"),
+        seed_says="large weights make the sigmoid's input large, its gradient small: vanishing",
+        engine_says=("ds/dx = " + ", ".join(f"{g:.2g}" for g in d_dx) + " for w = "
+                     + ", ".join(f"{w:g}" for w in weights)),
+        verdict=judge(vanishes and falling),
+        note=("Both slopes carry sigma'(wx) = s(1 - s) <= 1/4, which falls like e^-|wx|. "
+              "ds/dw = x sigma'(wx) falls from the start; ds/dx = w sigma'(wx) first grows "
+              + (f"(largest at w = {w_peak:.3f}, wx = {w_peak * x:.3f}, where d/dw (ds/dx) = 0) "
+                 "and only then vanishes. " if w_peak is not None else
+                 "and has no peak for w in [0.5, 4]. ")
+              + f"Autodiff against s(1 - s) w and s(1 - s) x: max difference {err:.1e}."),
+        values={"x": x, "weights": weights, "ds_dx": d_dx, "ds_dw": d_dw,
+                "analytic_ds_dx": analytic_dx, "analytic_ds_dw": analytic_dw,
+                "err_analytic": err, "peak_w": w_peak, "vanishes": vanishes,
+                "falls_past_peak": falling},
+        graph=graph, extra={"wrt": "w"},
     )
 
 
 # ---- Q3: regularisation, noise, batch norm, Adam -----------------------------------------------
 
+#: Hidden activations tried on a bias-free network, by name.
+_ACTIVATIONS = {"identity": nn.Identity, "tanh": nn.Tanh, "relu": nn.ReLU,
+                "leaky_relu": nn.LeakyReLU, "swish": nn.Swish, "sigmoid": nn.Sigmoid,
+                "softplus": nn.Softplus}
+
+
+def _bias_free_net(sizes: list, act, rng: random.Random, names: bool = False):
+    """Linear (no bias) - g - Linear (no bias) - ... with seeded N(0, 1/fan_in) weights;
+    with ``names`` the layers' weights are W1[k,j], W2[k,j], ..."""
+    layers = []
+    for n, (nin, nout) in enumerate(zip(sizes, sizes[1:]), start=1):
+        W = init.lecun_normal((nout, nin), rng=rng)
+        layers.append(nn.Linear.from_weights(
+            W, None, w_labels=(lambda k, j, n=n: f"W{n}[{k},{j}]") if names else None))
+        if n < len(sizes) - 1:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def _origin_graph(rng: random.Random) -> Value:
+    """A 2-2-1 bias-free sigmoid network at x = (0, 0), every node named, for the
+    step-through: h = sigmoid(W1 x) = 1/2 whatever W1 is, so f = (W2[1,1] + W2[1,2]) / 2."""
+    net = _bias_free_net([2, 2, 1], nn.Sigmoid, rng, names=True)
+    x = [Value(0.0, f"x[{j + 1}]") for j in range(2)]
+    h = net[1](net[0](x))
+    for k, hk in enumerate(h):
+        hk.label = f"h[{k + 1}]"
+    f = net[2](h)[0]
+    f.label = "f"
+    return f
+
+
+@example("S4-Q3a0", SEED, "3 (alef), first part",
+         "Without biases the boundary passes the origin; f(0) = 0 only when g(0) = 0")
+def bias_free_models() -> Result:
+    """Logistic regression p = sigmoid(w . x) with and without b, and 3-5-4-1 networks with
+    no biases for several hidden activations g, evaluated at x = 0 and next to it."""
+    rng = random.Random(451)
+    # Logistic regression: the boundary is {x : w . x + b = 0}; at x = 0 the logit is b.
+    logit_at_0, logit_at_0_bias = [], []
+    for d in (2, 3, 5):
+        for with_bias in (False, True):
+            model = nn.Linear(d, 1, bias=with_bias, init="normal", rng=rng)
+            if with_bias:
+                model.bias[0].data = rng.uniform(0.5, 1.5) * rng.choice([-1, 1])
+            z = model([0.0] * d)[0]
+            (logit_at_0_bias if with_bias else logit_at_0).append(z.data)
+    boundary_through_origin = all(z == 0.0 for z in logit_at_0) and \
+        all(z != 0.0 for z in logit_at_0_bias)
+    # Networks without biases: f(0) against g(0), and |f(eps u)| next to the origin.
+    eps = 1e-3
+    g_at_0, f_at_0, f_near_0, f_at_u, nets = {}, {}, {}, {}, {}
+    u = [rng.gauss(0, 1) for _ in range(3)]
+    for name, act in _ACTIVATIONS.items():
+        net = nets[name] = _bias_free_net([3, 5, 4, 1], act, random.Random(452))
+        g_at_0[name] = act()(Value(0.0)).data
+        f_at_0[name] = net([0.0] * 3)[0].data
+        f_near_0[name] = net([eps * ui for ui in u])[0].data
+        f_at_u[name] = net(u)[0].data
+    zero_iff = {name: (f_at_0[name] == 0.0) == (g_at_0[name] == 0.0) for name in _ACTIVATIONS}
+    holds = boundary_through_origin and all(zero_iff.values())
+    nonzero = [name for name in _ACTIVATIONS if g_at_0[name] != 0.0]
+    return Result(
+        problem=("Models without a bias: logistic regression p = sigmoid(w . x) and 3-5-4-1 "
+                 "networks with no bias in any layer (seeded N(0, 1/fan_in) weights), for "
+                 "several hidden activations g. Does the decision boundary w . x = 0 pass "
+                 "through the origin, and does the network give 0 at (and next to) x = 0?"),
+        seed_says=("with b = 0 the boundary passes through the origin; a 2-layer net without "
+                   "biases outputs about 0 for inputs near 0 (the weights are regularised too)"),
+        engine_says=(f"logit at 0: {logit_at_0} without b; f(0) = "
+                     + ", ".join(f"{k} {v:.3g}" for k, v in f_at_0.items())),
+        verdict=judge(holds),
+        note=("The boundary claim holds (logit(0) = b). The network claim needs g(0) = 0: "
+              "then every layer maps 0 to 0 whatever the weights (no regularisation needed), "
+              "and next to 0 the output is O(|x|) (exactly linear along a ray for ReLU). With "
+              + ", ".join(nonzero) + " (g(0) != 0) the hidden units sit at g(0) and f(0) != 0. "
+              f"Near the origin: x = {eps:g} u, u ~ N(0, I)."),
+        values={"logit_at_0_no_bias": logit_at_0, "logit_at_0_with_bias": logit_at_0_bias,
+                "boundary_through_origin": boundary_through_origin, "g_at_0": g_at_0,
+                "f_at_0": f_at_0, "f_near_0": f_near_0, "f_at_u": f_at_u, "eps": eps, "u": u,
+                "zero_iff_g0_zero": zero_iff},
+        graph=_origin_graph(random.Random(453)), extra={"nets": nets},
+    )
+
+
+def _l1_step(w0: list, g_data: list, lr: float, lam: float) -> list:
+    """``optim.SGD(l1=lam)``'s step from ``w0`` with data gradient ``g_data``, on fresh
+    Values (the graph that explains the step keeps its own weights at ``w0``)."""
+    ws = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
+    for wi, g in zip(ws, g_data):
+        wi.grad = g
+    return [r.new for r in optim.SGD(ws, lr=lr, l1=lam).step()]
+
+
+def _l1_run(targets: list, lam: float, lr: float, steps: int, **penalty) -> list:
+    """Weights after each of ``steps`` SGD steps on 1/2 sum (w_i - a_i)^2 from w = 0.5, with
+    the penalty given as ``optim.SGD`` keywords (``l1=``, ``l1_step=``, ``weight_decay=``)."""
+    ws = [Value(0.5, f"w{i + 1}") for i in range(len(targets))]
+    opt = optim.SGD(ws, lr=lr, **penalty)
+    history = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (_sum([(wi - ai) ** 2 for wi, ai in zip(ws, targets)]) * 0.5).backward()
+        opt.step()
+        history.append([v.data for v in ws])
+    return history
+
+
 @example("S4-Q3a", SEED, "3 (alef)", "L1 update rule; L1 zeroes weights, L2 shrinks them")
 def l1_update() -> Result:
-    """One step on L(w) + lam * sum |w_i|: w <- w - lr (dL/dw + lam sign(w)), and a run on
-    L(w) = 1/2 sum (w_i - a_i)^2 comparing L1 and L2 (lam/2 sum w_i^2) penalties."""
+    """One step on J(w) = L(w) + lam sum |w_i|: w <- w - lr (dL/dw + lam sign(w)), and runs on
+    L(w) = 1/2 sum (w_i - a_i)^2 comparing L1 sub-gradient steps, L1 proximal steps and L2."""
     rng = random.Random(45)
     lr, lam = 0.1, 1.0
     w0 = [rng.uniform(-1, 1) for _ in range(4)]
@@ -254,40 +538,60 @@ def l1_update() -> Result:
     w = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
     data_loss = _sum([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
     data_loss.label = "L"
-    total = data_loss + lam * _sum([wi.abs() for wi in w])
+    penalty = lam * _sum([wi.abs() for wi in w])
+    penalty.label = "R"
+    total = data_loss + penalty
     total.label = "J"
     g_total = grad(total, w)                      # dL/dw + lam sign(w), by autodiff
     g_data = grad(data_loss, w)
-    data_loss.backward()
-    records = optim.SGD(w, lr=lr, l1=lam).step()  # the optimiser's L1 step
-    step = [r.new for r in records]
+    step = _l1_step(w0, g_data, lr, lam)          # the optimiser's L1 step
     seed_step = [x - lr * math.copysign(1.0, x) - g for x, g in zip(w0, g_data)]
     err_autodiff = _max_diff([x - lr * g for x, g in zip(w0, g_total)], step)
-    # Long runs on 1/2 sum (w_i - a_i)^2: L1 (SGD l1=lam) against L2 (weight_decay=lam).
+    err_seed = _max_diff(seed_step, step)
+    rule_holds = err_seed <= TOL
+    # Long runs: the minimiser of 1/2 (w - a)^2 + lam |w| is 0 for |a| <= lam.
     targets = [0.05, -0.08, 0.15, 0.9, -1.4]
-    lam2, lr2, steps = 0.2, 0.05, 300
-    final = {}
-    for kind in ("l1", "weight_decay"):
-        ws = [Value(0.5, f"w{i + 1}") for i in range(len(targets))]
-        opt = optim.SGD(ws, lr=lr2, **{kind: lam2})
-        for _ in range(steps):
-            opt.zero_grad()
-            (_sum([(wi - ai) ** 2 for wi, ai in zip(ws, targets)]) * 0.5).backward()
-            opt.step()
-        final[kind] = [v.data for v in ws]
-    final_l1, final_l2 = final["l1"], final["weight_decay"]
+    lam2, lr2, steps, tail = 0.2, 0.05, 300, 50
+    runs = {"subgradient": _l1_run(targets, lam2, lr2, steps, l1=lam2),
+            "proximal": _l1_run(targets, lam2, lr2, steps, l1=lam2, l1_step="proximal"),
+            "l2": _l1_run(targets, lam2, lr2, steps, weight_decay=lam2)}
+    final = {k: h[-1] for k, h in runs.items()}
+    small = [i for i, t in enumerate(targets) if abs(t) <= lam2]
+    zeros = {k: sum(1 for i in small if final[k][i] == 0.0) for k in runs}
+    # Over the last ``tail`` steps: the largest |w| of a small-target weight, and its sign flips.
+    last = runs["subgradient"][-tail:]
+    chatter = max(abs(h[i]) for h in last for i in small)
+    flips = sum(1 for h, h2 in zip(last, last[1:]) for i in small if h[i] * h2[i] < 0)
+    zeros_hold = zeros["subgradient"] == len(small)
     return Result(
-        seed_says="w := w - eta sign(w) - dL/dw; L1 makes many weights zero",
-        engine_says="w := w - eta (dL/dw + lam sign(w)); L1 weights with |a| < lam end near 0",
-        verdict="erratum",
+        problem=("Four weights with L(w) = 1/2 sum (w_i - a_i)^2 plus an L1 penalty lam sum |w_i| "
+                 f"(lam = {lam:g}, learning rate {lr:g}): what is one gradient step? Then "
+                 f"{steps} steps toward targets {targets} with lam = {lam2:g}, lr = {lr2:g}: do "
+                 "the L1 weights with small targets become exactly 0, where L2 only shrinks "
+                 "them? Sub-gradient steps and proximal (soft-threshold) steps side by side."),
+        seed_says="w := w - eta sign(w) - dL/dw; the constant pull makes many weights zero",
+        engine_says=(f"w := w - eta (dL/dw + lam sign(w)); after {steps} sub-gradient steps "
+                     f"{zeros['subgradient']} of {len(small)} small-target weights are 0 "
+                     f"(|w| <= {chatter:.3g}, {flips} sign flips in the last {tail} steps); "
+                     f"proximal steps: {zeros['proximal']} of {len(small)} are exactly 0"),
+        verdict=judge(rule_holds and zeros_hold),
         note=("The learning rate multiplies the whole gradient, data term included: "
               "w - eta (dL/dw + lam sign(w)); the seed's rule leaves eta off dL/dw (and takes "
-              "lam = 1). The sparsity argument holds: a constant pull of eta*lam per step."),
+              "lam = 1). The sparsity argument does not hold for the rule as written: a weight "
+              "whose target is inside [-lam, lam] is pulled to 0 by eta*lam per step, crosses "
+              "it and chatters within eta (lam + |dL/dw|) of 0 without reaching it. Exact zeros "
+              "come from the proximal step (optim.SGD(l1_step='proximal'): a soft threshold "
+              "sign(w) max(|w| - eta lam, 0) after the data step), which lands on the minimiser "
+              "sign(a) max(|a| - lam, 0). L2 stops at a / (1 + lam), never 0."),
         values={"w0": w0, "a": a, "step": step, "seed_step": seed_step, "lr": lr, "lam": lam,
-                "err_seed_step": _max_diff(seed_step, step), "err_autodiff_step": err_autodiff,
-                "targets": targets,
+                "grad_data": g_data, "grad_total": g_total,
+                "err_seed_step": err_seed, "err_autodiff_step": err_autodiff,
+                "rule_holds": rule_holds, "targets": targets,
                 "lam_run": lam2, "lr_run": lr2, "steps": steps,
-                "final_l1": final_l1, "final_l2": final_l2},
+                "final_l1": final["subgradient"], "final_l1_proximal": final["proximal"],
+                "final_l2": final["l2"], "exact_zeros": zeros, "small_targets": small,
+                "chatter_max_abs": chatter, "chatter_sign_flips": flips, "tail": tail,
+                "zeros_hold": zeros_hold},
         graph=total,
         extra={"w": w, "wrt": "w1", "lr": lr},
     )
@@ -530,52 +834,135 @@ def zero_init_softmax() -> Result:
 
 # ---- Xavier / LeCun initialisation -------------------------------------------------------------
 
+def _layer_gains(act, networks: int, rng: random.Random, width: int = 6, layers: int = 6,
+                 var_x: float = 1.0, scale: float = 1.0, relu_gain: float = 1.0) -> dict:
+    """Random bias-free networks y = g(z), z = W y_prev, W ~ N(0, scale / width) (times
+    ``relu_gain`` on a layer fed by a ReLU: 2 is He's init), x ~ N(0, var_x).
+
+    Returns, per layer, ``gain``: Var(z_l) / Var(z_(l-1)) (z_0 = x) as sum z_l^2 / sum
+    z_(l-1)^2 in one network averaged over networks, ``gain_se`` its standard error,
+    ``var``: Var(z_l) as the plain mean of z_l^2 over units and networks, ``var_se``, and
+    ``var_by_gains``: Var(x) times the product of the gains so far. A network whose units a
+    ReLU has all switched off drops out of the later layers' gains (0/0 there).
+
+    The plain mean of z_l^2 is carried by a few networks at depth 6 when g is linear or ReLU
+    (a product of six chi-square factors); there the gains are scale-free (each network's
+    gain has the same law whatever its input's size), so their product estimates Var(z_l)
+    with far less noise. For tanh the gain depends on the size and the plain mean is the
+    estimate (tanh's outputs are bounded, so a hundred networks suffice)."""
+    gains: list = [[] for _ in range(layers)]
+    squares: list = [[] for _ in range(layers)]
+    for _ in range(networks):
+        y = [Value(rng.gauss(0, math.sqrt(var_x))) for _ in range(width)]
+        before = sum(v.data ** 2 for v in y)
+        for layer in range(layers):
+            gain = relu_gain if layer and act is nn.ReLU else 1.0
+            std = math.sqrt(scale * gain / width)
+            W = [[rng.gauss(0, std) for _ in range(width)] for _ in range(width)]
+            z = nn.Linear.from_weights(W)(y)
+            after = sum(v.data ** 2 for v in z)
+            squares[layer].append(after / width)
+            if before:
+                gains[layer].append(after / before)
+            before = after
+            y = act()(z)
+    out = {"gain": [sum(r) / len(r) for r in gains],
+           "gain_se": [_sd(r) / math.sqrt(len(r)) for r in gains],
+           "var": [sum(r) / len(r) for r in squares],
+           "var_se": [_sd(r) / math.sqrt(len(r)) for r in squares]}
+    out["var_by_gains"] = [var_x * math.prod(out["gain"][:k + 1]) for k in range(layers)]
+    return out
+
+
+def _unit_graph(rng: random.Random, n: int = 4) -> Value:
+    """One tanh unit of a layer of fan-in n, named as the sheet writes it: z = w1 x1 + ... +
+    wN xN (b = 0), y = g(z), with w ~ N(0, 1/n) and x ~ N(0, 1)."""
+    x = [Value(rng.gauss(0, 1), f"x{i + 1}") for i in range(n)]
+    w = [Value(rng.gauss(0, math.sqrt(1 / n)), f"w{i + 1}") for i in range(n)]
+    z = _sum([wi * xi for wi, xi in zip(w, x)])
+    z.label = "z"
+    y = z.tanh()
+    y.label = "y"
+    return y
+
+
+def _fan_variance(name: str, fan_in: int, fan_out: int, count: int, rng) -> tuple:
+    """Var(z) of one bias-free ``nn.Linear(fan_in, fan_out, init=name)`` on x ~ N(0, I)."""
+    per = []
+    for _ in range(count):
+        z = nn.Linear(fan_in, fan_out, bias=False, init=name, rng=rng)(
+            [Value(rng.gauss(0, 1)) for _ in range(fan_in)])
+        per.append(sum(v.data ** 2 for v in z) / len(z))
+    return sum(per) / len(per), _sd(per) / math.sqrt(len(per))
+
+
 @example("S4-Xavier", SEED, "last part", "Var(w) = 1/N keeps Var(z) = Var(x) layer after layer")
 def variance_preserving_init() -> Result:
-    """Linear layers of width N, b = 0, w ~ N(0, scale/N), x ~ N(0, 1); Var(z) per layer as
-    the mean of z^2 over units and ``networks`` independent networks and inputs."""
-    N, layers, networks, contrast = 8, 4, 1200, 150
+    """Bias-free layers of width N, y = g(z), z = W y_prev, W ~ N(0, 1/N), x ~ N(0, 1), for
+    g = identity, tanh, ReLU (and ReLU with He's 2/N); the gain Var(z_l) / Var(z_(l-1)) of
+    each layer over random networks."""
+    width, layers, networks, linear_networks = 6, 6, 100, 250
     rng = random.Random(410)
-    result = {}
-    for scale in (1.0, 2.0, 0.5):
-        count = networks if scale == 1.0 else contrast
-        per_net = [[0.0] * count for _ in range(layers)]
-        def draw(shape, rng=None, scale=scale):   # N(0, scale / fan_in)
-            return init.kaiming_normal(shape, gain=math.sqrt(scale), rng=rng)
-        for k in range(count):
-            z = [Value(rng.gauss(0, 1)) for _ in range(N)]
-            for layer in range(layers):
-                z = nn.Linear(N, N, bias=False, init=draw, rng=rng)(z)
-                per_net[layer][k] = sum(v.data ** 2 for v in z) / N
-        var = [sum(row) / count for row in per_net]
-        se = [_sd(row) / math.sqrt(count) for row in per_net]
-        result[scale] = (var, se)
-    var, se = result[1.0]
+    kinds = {"identity": (nn.Identity, {}), "tanh": (nn.Tanh, {}), "relu": (nn.ReLU, {}),
+             "relu_he": (nn.ReLU, {"relu_gain": 2.0}),
+             "tanh_small_x": (nn.Tanh, {"var_x": 0.01})}
+    # More networks for identity: it is the g for which the claim holds, and Var(z_6) is
+    # the product of six noisy gains.
+    runs = {kind: _layer_gains(act, linear_networks if kind == "identity" else networks, rng,
+                               width, layers, **opts)
+            for kind, (act, opts) in kinds.items()}
+    gains = {k: r["gain"] for k, r in runs.items()}
+    se = {k: r["gain_se"] for k, r in runs.items()}
+    # Kept: every layer's gain within 4 standard errors of 1.
+    kept = {k: all(abs(g - 1) <= 4 * e for g, e in zip(gains[k], se[k])) for k in kinds}
+    sheet = ("identity", "tanh", "relu")          # the g tried with the sheet's 1/N
+    tanh_var = runs["tanh"]["var"]
+    # Linear contrasts: 2/N and 1/(2N) double and halve Var(z) per layer.
+    contrast, fan_draws = 30, 60
+    var_2 = _layer_gains(nn.Identity, contrast, rng, width, layers, scale=2.0)["var_by_gains"]
+    var_half = _layer_gains(nn.Identity, contrast, rng, width, layers,
+                            scale=0.5)["var_by_gains"]
     # Fan-in 8, fan-out 24: LeCun (1/fan_in) against Glorot/Xavier (2/(fan_in + fan_out)).
-    wide, wide_se = {}, {}
-    for name in ("lecun_normal", "xavier_normal"):
-        per = []
-        for _ in range(2 * contrast):
-            z = nn.Linear(N, 3 * N, bias=False, init=name, rng=rng)(
-                [Value(rng.gauss(0, 1)) for _ in range(N)])
-            per.append(sum(v.data ** 2 for v in z) / len(z))
-        wide[name], wide_se[name] = sum(per) / len(per), _sd(per) / math.sqrt(len(per))
+    fans = {name: _fan_variance(name, 8, 24, fan_draws, rng)
+            for name in ("lecun_normal", "xavier_normal")}
+    names = {"identity": "identity", "tanh": "tanh", "relu": "ReLU", "relu_he": "ReLU, He 2/N"}
     return Result(
-        seed_says="Var(w) = 1/N keeps Var(z) = Var(x); called Xavier initialization",
-        engine_says=("Var(z) per layer " + ", ".join(f"{v:.3f}" for v in var)
-                     + " (2/N: " + ", ".join(f"{v:.2f}" for v in result[2.0][0]) + ")"),
-        verdict="convention",
-        note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x. Var(w) = 1/fan_in "
-              "is LeCun initialisation (init.lecun_normal); Glorot/Xavier's is 2/(fan_in + "
-              "fan_out), the same only when fan_in = fan_out (8 -> 24: Var(z) 1 against 1/2); "
-              "the seed follows the usage that calls 1/N Xavier. Monte Carlo: "
-              f"{networks} networks of {layers} layers of width {N} ({contrast} for the 2/N "
-              f"and 1/(2N) contrasts, {2 * contrast} for 8 -> 24)."),
-        values={"var": var, "se": se, "var_2_over_N": result[2.0][0],
-                "var_half_over_N": result[0.5][0], "N": N, "layers": layers,
-                "networks": networks, "contrast_networks": contrast,
-                "var_fan_8_to_24_lecun": wide["lecun_normal"],
-                "var_fan_8_to_24_xavier": wide["xavier_normal"],
-                "se_fan_8_to_24_lecun": wide_se["lecun_normal"],
-                "se_fan_8_to_24_xavier": wide_se["xavier_normal"]},
+        problem=(f"Stack {layers} bias-free layers of width N = {width}, y = g(z), "
+                 "z = w1 x1 + ... + wN xN, weights from N(0, 1/N), inputs from N(0, 1), for "
+                 "g = identity, tanh and ReLU. Does Var(z) stay equal to Var(x) layer after "
+                 "layer (gain Var(z_l) / Var(z_(l-1)) = 1), as the sheet's last part says, and "
+                 "what is this initialisation called?"),
+        seed_says="Var(w) = 1/N keeps Var(z) = Var(x) through the layers; called Xavier init",
+        engine_says=("gain per layer, 1-6: " + "; ".join(
+            f"{names[k]} " + ", ".join(f"{g:.2f}" for g in gains[k]) for k in names)
+            + "; Var(z) under tanh " + ", ".join(f"{v:.2f}" for v in tanh_var)
+            + "; identity Var(z_6) " + f"{runs['identity']['var_by_gains'][-1]:.2f}"),
+        verdict=judge(all(kept[k] for k in sheet)),
+        note=("Var(z) = N Var(w) Var(x) needs zero-mean, independent w and x; it holds at the "
+              "first layer for every g (its input is x) and through every layer only for "
+              "g = identity. tanh shrinks the signal (E[tanh(z)^2] < Var(z)): Var(z) falls "
+              f"{tanh_var[0]:.2f} -> {tanh_var[-1]:.2f} over {layers} layers; with inputs "
+              "near 0 (Var(x) = 0.01) tanh is nearly linear and its gains stay near 1 ("
+              + ", ".join(f"{g:.2f}" for g in gains["tanh_small_x"]) + "). ReLU halves "
+              "Var(z) at every layer it feeds (E[relu(z)^2] = Var(z)/2); He's Var(w) = 2/N "
+              "there keeps it. Var(w) = 1/fan_in is LeCun initialisation "
+              "(init.lecun_normal); Glorot/Xavier's is 2/(fan_in + fan_out), the same only "
+              f"when fan_in = fan_out (8 -> 24: Var(z) {fans['lecun_normal'][0]:.2f} against "
+              f"{fans['xavier_normal'][0]:.2f}); the sheet follows the usage that calls 1/N "
+              f"Xavier. Monte Carlo: {networks} networks per g ({linear_networks} for identity, "
+              f"{contrast} for the linear 2/N "
+              f"and 1/(2N) contrasts, {fan_draws} draws of an 8 -> 24 layer per init); kept = "
+              "every layer's gain within 4 standard errors of 1."),
+        values={"var": runs["identity"]["var_by_gains"], "gains": gains, "gain_se": se,
+                "var_tanh": tanh_var, "var_tanh_se": runs["tanh"]["var_se"],
+                "var_by_gains": {k: r["var_by_gains"] for k, r in runs.items()},
+                "kept": kept, "var_2_over_N": var_2, "var_half_over_N": var_half,
+                "N": width, "layers": layers, "networks": networks,
+                "identity_networks": linear_networks,
+                "contrast_networks": contrast, "fan_draws": fan_draws,
+                "var_fan_8_to_24_lecun": fans["lecun_normal"][0],
+                "var_fan_8_to_24_xavier": fans["xavier_normal"][0],
+                "se_fan_8_to_24_lecun": fans["lecun_normal"][1],
+                "se_fan_8_to_24_xavier": fans["xavier_normal"][1]},
+        graph=_unit_graph(random.Random(411)),
     )

@@ -22,7 +22,7 @@ from .models import build_model
 from .trainer import TrainConfig, accuracy, fit
 
 __all__ = ["SEED_MNIST_ACCURACY", "CLASSIFIER_GRID", "run_classifiers", "run_lr_curves",
-           "LEARNING_RATES", "SEED_LR_LABELS", "classify_curves"]
+           "LEARNING_RATES", "SEED_LR_LABELS", "OTHER_SCALES", "classify_curves"]
 
 #: Test accuracies (%) the seed reports on MNIST (S3-Q2-5, seed 003, Q2.3 to Q5.4).
 SEED_MNIST_ACCURACY = {"logistic": 93.6, "mlp_logistic": 94.0, "svm": 92.8, "mlp_hinge": 94.0,
@@ -84,7 +84,8 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
 
     Returns:
         One dict per model: kind, chosen hyper-parameters, validation and test accuracy (%),
-        the seed's MNIST figure, parameters, seconds.
+        the seed's MNIST figure, parameters, seconds, and every candidate tried (with its
+        validation and test accuracy; only validation picks the model).
 
     Raises:
         ValueError: a kind that is not one of the eight, or one ``grid`` has no candidates for.
@@ -111,7 +112,10 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
             desc = f"{kind} {' '.join(f'{k}={v}' for k, v in cand.items())}"
             hist = fit(model, train, cfg, show_progress=show_progress, desc=desc)
             val = accuracy(model, data.val)
+            # Every candidate's test accuracy is kept for reading the table (S3-Q2-5 sets the
+            # two readings of the seed's dropout rate side by side); the choice uses val only.
             tried.append({**cand, "val_accuracy": round(100 * val, 2),
+                          "test_accuracy": round(100 * accuracy(model, data.test), 2),
                           "final_loss": hist.epoch_loss[-1] if hist.epoch_loss else None})
             if best is None or val > best[0]:
                 best = (val, cand, model, cfg)
@@ -195,46 +199,73 @@ def classify_curves(histories: dict) -> dict:
     return labels
 
 
+#: The other set-ups each lr-curves run also trains (S1-1.4): pixels divided by 16, i.e.
+#: scaled to [0, 1], against the raw values 0..16 of the main run. Which rate is "good" moves
+#: with the scale of the inputs, and this records by how much.
+OTHER_SCALES = (16.0,)
+
+
 def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 16,
                   weight_decay: float = 1e-3, kind: str = "softmax", scale: float = 1.0,
                   train_subset: int | None = None, seed: int = 0,
-                  show_progress: bool = True, plot: bool = True) -> dict:
+                  show_progress: bool = True, plot: bool = True,
+                  other_scales: tuple = OTHER_SCALES) -> dict:
     """Train one model (softmax regression on raw pixel values 0..16 by default) with plain SGD
-    + L2 at the four learning rates of S1-1.4, from the same initial weights.
+    + L2 at the four learning rates of S1-1.4, from the same initial weights; then the same on
+    each of ``other_scales`` (pixel values divided by it), to show how the ranking of the rates
+    depends on the set-up.
 
     Returns:
         ``{"curves": {lr: step losses}, "labels": {lr: behaviour}, "seed": {lr: (curve,
-        behaviour)}, "match": {lr: bool}}``; also writes ``s1_1_4_lr_curves.csv``, ``.json``,
-        ``.md`` and (with matplotlib, ``plot=True``) ``.png`` to ``out_dir``.
+        behaviour)}, "match": {lr: bool}, "other_setups": [{"scale", "curves", "diverged",
+        "final_epoch_loss", "labels"}, ...]}``; also writes ``s1_1_4_lr_curves.csv``,
+        ``.json``, ``.md`` and (with matplotlib, ``plot=True``) ``.png`` (the main set-up's
+        curves) to ``out_dir``.
 
     Raises:
         ValueError: ``epochs`` < 1 (with no step there is no curve to name).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"run_lr_curves: epochs must be an int >= 1, got {epochs!r}")
-    data = load_digits(seed=seed, scale=scale)
-    train = data.train if train_subset is None else data.train.subset(train_subset)
-    histories: dict = {}
-    for lr in LEARNING_RATES:
-        model = build_model(kind, seed=seed)
-        cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, momentum=0.0,
-                          weight_decay=weight_decay, seed=seed)
-        histories[lr] = fit(model, train, cfg, show_progress=show_progress, desc=f"lr={lr:g}")
-    labels = classify_curves(histories)
+
+    def train_rates(pixel_scale: float) -> tuple:
+        data = load_digits(seed=seed, scale=pixel_scale)
+        train = data.train if train_subset is None else data.train.subset(train_subset)
+        histories = {}
+        for lr in LEARNING_RATES:
+            model = build_model(kind, seed=seed)
+            cfg = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, momentum=0.0,
+                              weight_decay=weight_decay, seed=seed)
+            histories[lr] = fit(model, train, cfg, show_progress=show_progress,
+                                desc=f"lr={lr:g} (pixels / {pixel_scale:g})")
+        return histories, train
+
+    histories, train = train_rates(scale)
     result = {
         "model": kind, "scale": scale, "epochs": epochs, "batch_size": batch_size,
         "weight_decay": weight_decay, "train": len(train),
+        **_setup_record(histories),
+        "seed": {repr(lr): list(SEED_LR_LABELS[lr]) for lr in LEARNING_RATES},
+    }
+    result["match"] = {repr(lr): result["labels"][repr(lr)] == SEED_LR_LABELS[lr][1]
+                       for lr in LEARNING_RATES}
+    result["other_setups"] = [{"scale": s, **_setup_record(train_rates(s)[0])}
+                              for s in other_scales]
+    if out_dir:
+        _write_curves(result, histories, out_dir, plot)
+    return result
+
+
+def _setup_record(histories: dict) -> dict:
+    """The curves of one set-up and the behaviour each rate shows, keyed by ``repr(lr)``."""
+    labels = classify_curves(histories)
+    return {
         "curves": {repr(lr): h.step_loss for lr, h in histories.items()},
         "diverged": {repr(lr): h.diverged for lr, h in histories.items()},
         "final_epoch_loss": {repr(lr): h.epoch_loss[-1] if h.epoch_loss else None
                              for lr, h in histories.items()},
         "labels": {repr(lr): labels[lr] for lr in LEARNING_RATES},
-        "seed": {repr(lr): list(SEED_LR_LABELS[lr]) for lr in LEARNING_RATES},
-        "match": {repr(lr): labels[lr] == SEED_LR_LABELS[lr][1] for lr in LEARNING_RATES},
     }
-    if out_dir:
-        _write_curves(result, histories, out_dir, plot)
-    return result
 
 
 def _write_curves(result: dict, histories: dict, out_dir: str, plot: bool) -> None:
@@ -262,6 +293,13 @@ def _write_curves(result: dict, histories: dict, out_dir: str, plot: bool) -> No
         curve, says = SEED_LR_LABELS[lr]
         lines.append(f"| {lr:g} | {fl:.4g} | {result['labels'][k]} | {curve} | {says} | "
                      f"{'yes' if result['match'][k] else 'no'} |")
+    for setup in result.get("other_setups", []):
+        lines += ["", f"Same run, pixel values divided by {setup['scale']:g}:", "",
+                  "| learning rate | final epoch loss | behaviour here |", "|---|---|---|"]
+        for lr in LEARNING_RATES:
+            k = repr(lr)
+            lines.append(f"| {lr:g} | {setup['final_epoch_loss'][k]:.4g} | "
+                         f"{setup['labels'][k]} |")
     with open(os.path.join(out_dir, "s1_1_4_lr_curves.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     if plot:
@@ -279,8 +317,8 @@ def _plot_curves(result: dict, histories: dict, path: str) -> None:
     for lr in LEARNING_RATES:
         losses = histories[lr].step_loss
         window = 10
-        smooth = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
-                  for i in range(len(losses))]
+        spans = [losses[max(0, i - window + 1):i + 1] for i in range(len(losses))]
+        smooth = [sum(span) / len(span) for span in spans]
         curve, says = SEED_LR_LABELS[lr]
         ax.plot(range(1, len(smooth) + 1), smooth,
                 label=f"lr={lr:g}: {result['labels'][repr(lr)]} (seed: {curve}, {says})")
