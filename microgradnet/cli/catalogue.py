@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence, TextIO
 
 from ..engine import Value, topological_order
 from ..explain import Explanation, explain
-from .base import EXAMPLES, Example, Result
+from ..catalogue.base import EXAMPLES, Example, Result
 
 __all__ = ["add_commands", "resolve_ids", "sort_ids", "run_all", "explain_result",
            "render_result", "json_safe", "MAX_FORWARD_LINES"]

@@ -1,20 +1,20 @@
-"""The ``microgradnet`` command line. Each group of subcommands lives in its own module and
-adds itself to the parser through ``add_commands(subparsers)``."""
+"""The ``microgradnet`` command line.
+
+Each group of subcommands lives in its own module of this package and adds itself to the parser
+through ``add_commands(subparsers)``: :mod:`.catalogue` (``list``, ``show``, ``verify``),
+:mod:`.render` (``render``) and :mod:`.train` (``train``). This package is the top layer: the
+only one that uses both the catalogue and the pictures. The command modules are imported here
+as they are, so a broken import fails loudly; to keep ``microgradnet list`` quick, they import
+graphviz and the training code only inside the commands that need them.
+"""
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
-__all__ = ["main"]
+from . import catalogue, render, train
 
-# Modules that contribute subcommands, imported lazily so `microgradnet list` does not pay
-# for graphviz or training code.
-_COMMAND_MODULES = (
-    "microgradnet.catalogue.commands",   # list, show, verify
-    "microgradnet.viz.commands",         # render
-    "microgradnet.training.commands",    # train
-)
+__all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,13 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="microgradnet",
         description="Step through, verify and draw textbook backpropagation examples.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is not None and e.name.startswith("microgradnet"):
-                continue  # that part of the package is not there yet
-            raise
+    for module in (catalogue, render, train):
         module.add_commands(sub)
     return parser
 
@@ -48,6 +42,3 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .models import MODEL_KINDS
+from ..training.models import MODEL_KINDS
 
 __all__ = ["add_commands"]
 
@@ -27,7 +27,7 @@ def _count(least: int):
 
 
 def _classifiers(args: argparse.Namespace) -> int:
-    from .experiments import run_classifiers
+    from ..training.experiments import run_classifiers
     rows = run_classifiers(out_dir=args.out, kinds=args.models, epochs=args.epochs,
                            train_subset=args.subset, seed=args.seed,
                            show_progress=not args.quiet)
@@ -42,7 +42,7 @@ def _classifiers(args: argparse.Namespace) -> int:
 
 
 def _lr_curves(args: argparse.Namespace) -> int:
-    from .experiments import LEARNING_RATES, SEED_LR_LABELS, run_lr_curves
+    from ..training.experiments import LEARNING_RATES, SEED_LR_LABELS, run_lr_curves
     res = run_lr_curves(out_dir=args.out, epochs=args.epochs, train_subset=args.subset,
                         seed=args.seed, show_progress=not args.quiet, plot=not args.no_plot)
     for lr in LEARNING_RATES:

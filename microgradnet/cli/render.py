@@ -30,8 +30,8 @@ import traceback
 from pathlib import Path
 
 from ..engine import Value
-from .backends import BACKENDS, GraphvizNotFoundError
-from .dot import STAGES
+from ..viz.backends import BACKENDS, GraphvizNotFoundError
+from ..viz.dot import STAGES
 
 __all__ = ["add_commands", "load_user_graph"]
 
@@ -112,7 +112,7 @@ def _user_file_error(path: Path, e: Exception) -> ValueError:
 
 def _load_example(example_id: str) -> dict:
     from ..catalogue import EXAMPLES
-    from ..catalogue.commands import resolve_ids, sort_ids
+    from .catalogue import resolve_ids, sort_ids
     ids = resolve_ids(example_id)
     if not ids:
         known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
@@ -130,16 +130,16 @@ def _load_example(example_id: str) -> dict:
 
 
 def _sgd_updates(root: Value, params, targets, lr: float) -> dict:
-    from .graph import analyse
+    from ..viz.graph import analyse
     graph = analyse(root, params, targets)
     chosen = targets or [n for n, k in zip(graph.order, graph.kinds) if k == "param"]
     return {p: (p.data, p.grad, lr, p.data - lr * p.grad) for p in chosen}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .frames import frames_html
-    from .graph import analyse, find_labelled
-    from .picture import render
+    from ..viz.frames import frames_html
+    from ..viz.graph import analyse, find_labelled
+    from ..viz.picture import render
     err = sys.stderr
     if (args.example is None) == (args.file is None):
         print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
