@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..training.models import MODEL_KINDS
+from .choices import LazyChoices
 
 __all__ = ["add_commands"]
+
+
+def _model_kinds() -> tuple:
+    from ..training.models import MODEL_KINDS
+    return MODEL_KINDS
 
 
 def _count(least: int):
@@ -85,8 +90,9 @@ def add_commands(subparsers) -> None:
     c = sub.add_parser("classifiers", help="S3-Q2-5: eight classifiers, test accuracy vs the "
                        "seed's MNIST figures")
     common(c, 10)
-    c.add_argument("--models", nargs="+", default=None, metavar="MODEL", choices=MODEL_KINDS,
-                   help=" ".join(MODEL_KINDS) + " (default: all)")
+    c.add_argument("--models", nargs="+", default=None, metavar="MODEL",
+                   choices=LazyChoices(_model_kinds),
+                   help="%(choices)s (default: all)")
     c.set_defaults(func=_reported(_classifiers))
     lr = sub.add_parser("lr-curves", help="S1-1.4: loss curves at four learning rates")
     common(lr, 4)
