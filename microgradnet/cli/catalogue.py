@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -18,10 +19,14 @@ from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, so
 from ..engine import Value
 from ..explain import Explanation
 
-__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES"]
+__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "RESULTS_ENV"]
 
 #: A worked example's graph with more named nodes than this is summarised, not printed.
 MAX_FORWARD_LINES = 80
+
+#: The environment variable that names a directory of training results for the catalogue to
+#: read instead of the packaged ones; ``verify --results DIR`` sets it while it runs.
+RESULTS_ENV = "MICROGRADNET_RESULTS"
 
 
 def render_result(result: Result, path: str, wrt: Optional[str] = None,
@@ -112,6 +117,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per "
                    "claim (id, verdict, seed, engine, note, values, ...)")
     p.add_argument("--wide", action="store_true", help="do not shorten the table's cells")
+    p.add_argument("--results", metavar="DIR",
+                   help="judge the training examples (S1-1.4, S3-Q2-5) on the results of your "
+                        "own run, the --out DIR of `microgradnet train`, instead of the "
+                        f"recorded ones; sets ${RESULTS_ENV} to DIR while verify runs")
     p.set_defaults(func=_verify)
 
 
@@ -249,7 +258,23 @@ def _verify(args: argparse.Namespace) -> int:
                 print(f"microgradnet verify: no worked example {q!r}", file=sys.stderr)
                 return 2
             ids += [i for i in got if i not in ids]
-    rows = run_all(ids)
+    if args.results is None:
+        rows = run_all(ids)
+    else:
+        results = Path(args.results)
+        if not results.is_dir():
+            print(f"microgradnet verify: --results {args.results}: no such directory",
+                  file=sys.stderr)
+            return 2
+        before = os.environ.get(RESULTS_ENV)
+        os.environ[RESULTS_ENV] = str(results.resolve())
+        try:
+            rows = run_all(ids)
+        finally:   # a caller in the same process (a notebook, a test) keeps its environment
+            if before is None:
+                del os.environ[RESULTS_ENV]
+            else:
+                os.environ[RESULTS_ENV] = before
     broken = [r for r in rows if r["verdict"] == "error"]
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "traceback"} for r in rows],
