@@ -124,8 +124,7 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=_verify)
 
 
-def _list(args: argparse.Namespace, out: TextIO = None) -> int:
-    out = out or sys.stdout
+def _list(args: argparse.Namespace) -> int:
     ids = resolve_ids(args.group) if args.group else sort_ids(EXAMPLES)
     if not ids:
         print(f"microgradnet list: no worked example in group {args.group!r}", file=sys.stderr)
@@ -133,8 +132,7 @@ def _list(args: argparse.Namespace, out: TextIO = None) -> int:
     width = max(len(i) for i in ids)
     for i in ids:
         ex = EXAMPLES[i]
-        print(f"{i:<{width}}  seed {ex.seed.split('_')[0]} {ex.section:<9} {ex.title}",
-              file=out)
+        print(f"{i:<{width}}  seed {ex.seed.split('_')[0]} {ex.section:<9} {ex.title}")
     return 0
 
 
@@ -191,18 +189,18 @@ def _show(args: argparse.Namespace) -> int:
             continue
         chunks = [_header(ex, r, style)]
         try:
-            e = explain_result(r, args.wrt, args.lr, args.decimals)
+            expl = explain_result(r, args.wrt, args.lr, args.decimals)
         except ValueError as exc:
             print(f"microgradnet show: {i}: {exc}", file=err)
             return 2
-        if e is not None:
+        if expl is not None:
             last = r
             want = (r.extra or {}).get("sections")
-            secs = [s for s in e.sections if (not want or s.key in want) and s.key not in shown]
+            secs = [s for s in expl.sections if (not want or s.key in want) and s.key not in shown]
             if len(ids) == 1 and want:
                 # A single claim shows what leads up to it too (given, forward, loss...).
-                upto = max(i for i, s in enumerate(e.sections) if s.key in want)
-                secs = e.sections[:upto + 1]
+                upto = max(i for i, s in enumerate(expl.sections) if s.key in want)
+                secs = expl.sections[:upto + 1]
             forward = [s for s in secs if s.key == "forward"]
             if forward and len(forward[0].steps) > MAX_FORWARD_LINES:
                 n = len(forward[0].steps)

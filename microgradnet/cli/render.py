@@ -142,7 +142,7 @@ def _load_example(example_id: str) -> dict:
 def _sgd_updates(root: Value, params, targets, lr: float) -> dict:
     from ..viz.graph import analyse
     graph = analyse(root, params, targets)
-    chosen = targets or [n for n, k in zip(graph.order, graph.kinds) if k == "param"]
+    chosen = targets or [n for n, k in zip(graph.order, graph.kinds, strict=True) if k == "param"]
     return {p: (p.data, p.grad, lr, p.data - lr * p.grad) for p in chosen}
 
 
