@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of the whole command line: list, show, verify, render and train."""
     parser = argparse.ArgumentParser(
         prog="microgradnet",
         description="Step through, verify and draw textbook backpropagation examples.")
@@ -28,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The command's exit status: 0 when it succeeded, 2 for a usage error, 141 when the
+        reader of its output went away; each command documents its others.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -25,7 +25,7 @@ __all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "RESULTS_ENV"]
 MAX_FORWARD_LINES = 80
 
 #: The environment variable that names a directory of training results for the catalogue to
-#: read instead of the packaged ones; ``verify --results DIR`` sets it while it runs.
+#: read instead of the recorded ones; ``verify --results DIR`` sets it while it runs.
 RESULTS_ENV = "MICROGRADNET_RESULTS"
 
 
