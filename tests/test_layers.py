@@ -17,11 +17,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradnet"
 #: all its modules). A module may import from its own layer and from the layers below it,
 #: never from a layer above: the engine can then be read, tested and changed without the
 #: rest, the library without the command line, and a change near the top cannot break the
-#: code beneath it. ``__init__`` (the package's front door) re-exports the engine; the
+#: code beneath it. ``formula`` (the expressions op records describe themselves with) sits
+#: under ``ops``; ``_checks`` and ``_walk`` are the engine's machinery, kept out of its
+#: reading. ``__init__`` (the package's front door) re-exports the engine; the
 #: catalogue sits above training because S1-1.4 and S3-Q2-5 judge training results with the
 #: training code's own labels; ``cli`` is the only layer that uses both catalogue and viz.
 LAYERS = [
+    {"formula"},
     {"ops"},
+    {"_checks", "_walk"},
     {"engine", "__init__"},
     {"init", "functional", "nn", "optim", "checks", "replay", "explain"},
     {"viz", "training"},

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from pathlib import Path
 from typing import Optional, TextIO
 
+from ..catalogue import experiments
 from ..catalogue.base import EXAMPLES, Example, Result
 from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, sort_ids
 from ..engine import Value
 from ..explain import Explanation
 
-__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "RESULTS_ENV"]
+__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES"]
 
 #: A worked example's graph with more named nodes than this is summarised, not printed.
 MAX_FORWARD_LINES = 80
-
-#: The environment variable that names a directory of training results for the catalogue to
-#: read instead of the recorded ones; ``verify --results DIR`` sets it while it runs.
-RESULTS_ENV = "MICROGRADNET_RESULTS"
-
 
 def render_result(result: Result, path: str, wrt: Optional[str] = None,
                   lr: Optional[float] = None) -> list:
@@ -120,7 +115,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--results", metavar="DIR",
                    help="judge the training examples (S1-1.4, S3-Q2-5) on the results of your "
                         "own run, the --out DIR of `microgradnet train`, instead of the "
-                        f"recorded ones; sets ${RESULTS_ENV} to DIR while verify runs")
+                        "recorded ones (as $MICROGRADNET_RESULTS does)")
     p.set_defaults(func=_verify)
 
 
@@ -264,15 +259,11 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"microgradnet verify: --results {args.results}: no such directory",
                   file=sys.stderr)
             return 2
-        before = os.environ.get(RESULTS_ENV)
-        os.environ[RESULTS_ENV] = str(results.resolve())
+        experiments.use_results_dir(str(results))
         try:
             rows = run_all(ids)
-        finally:   # a caller in the same process (a notebook, a test) keeps its environment
-            if before is None:
-                del os.environ[RESULTS_ENV]
-            else:
-                os.environ[RESULTS_ENV] = before
+        finally:   # a caller in the same process (a notebook, a test) keeps the default
+            experiments.use_results_dir(None)
     broken = [r for r in rows if r["verdict"] == "error"]
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "traceback"} for r in rows],
