@@ -1,77 +1,36 @@
-"""The engine: ``Value`` nodes, the iterative topological order, ``backward`` and ``grad``.
+"""The engine: ``Value`` nodes, their operators, ``backward``, ``grad`` and the reverse sweep.
 
 A ``Value`` wraps one float. Every operation on Values records a new node holding the op
-(a record from :mod:`microgradnet.ops`) and its parents, in order, duplicates kept. The backward
-pass walks the graph once in reverse topological order (an explicit loop, no recursion) and
-applies each op's rule.
+(a record from :mod:`microgradnet.ops`: forward, local-derivative rule, formulas) and its
+parents, in order, duplicates kept. ``backward`` walks the graph once in reverse topological
+order (an explicit loop, no recursion) and applies each op's rule: the chain rule, node by node.
 
 Repeated ``backward()``: leaves (nodes made by the user, such as weights and inputs)
 accumulate, as in PyTorch, so call ``zero_grad()`` between steps; every intermediate node
 shows the gradient of the latest pass only.
+
+The checks on numbers and the error messages live in :mod:`microgradnet._checks`, the two
+graph walks in :mod:`microgradnet._walk`.
 """
 from __future__ import annotations
 
 import gc
+import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence, Union
 
 from . import ops
+from ._checks import (check_assigned, check_number, derivative_error, describe, forward_error,
+                      operand_error)
+from ._walk import backward_order, walk
 from .ops import DomainError, Op
 
-__all__ = ["Value", "grad", "maximum", "minimum", "topological_order", "scope", "DomainError"]
+__all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
+           "topological_order", "scope", "DomainError"]
 
 Number = Union[int, float]
 _SCOPE: tuple = ()         # the names of the open scope() blocks, outermost first
 _SCOPE_META = None         # what an unlabelled node made now stores in _meta: ("", _SCOPE) or None
-
-# backward marks the nodes it has walked with a fresh float 0.0 compared by identity (see
-# _backward_order). That needs an interpreter where two equal floats made apart are two objects,
-# as in CPython; elsewhere backward falls back to a walk that keeps a set of the nodes it saw.
-_IDENTITY_STAMPS = float("0") is not float("0")
-
-
-def _describe(x: "Value") -> str:
-    return f"Value(data={x.data!r}" + (f", label={x.label!r})" if x.label else ")")
-
-
-def _check_number(data, what: str = "Value") -> float:
-    if isinstance(data, bool):
-        raise TypeError(f"{what} needs a real number, got the bool {data!r}; "
-                        f"write {float(data)!r} if a number is meant")
-    if not isinstance(data, (int, float)):
-        if hasattr(data, "__float__") and not isinstance(data, (str, bytes, complex)):
-            # numpy scalars, fractions, decimals: real numbers in another type.
-            data = float(data)
-        else:
-            raise TypeError(f"{what} needs a real number (int or float), got "
-                            f"{type(data).__name__}: {data!r}")
-    try:
-        data = float(data)
-    except OverflowError:
-        raise ValueError(f"{what} needs a finite number, got an int too large for a float") \
-            from None
-    if data - data != 0.0:
-        raise ValueError(f"{what} needs a finite number, got {data!r}")
-    return data
-
-
-def _assigned(node: "Value", attr: str, x) -> float:
-    """A number assigned to ``node.data`` or ``node.grad``, as a finite float."""
-    if x.__class__ is float and x - x == 0.0:  # the common case skips the call
-        return x
-    return _check_number(x, f"{_describe(node)}.{attr}")
-
-
-def _fail(op: Op, args: Sequence["Value | None"], why: str, domain: bool = True) -> DomainError:
-    operands = ", ".join(_describe(a) for a in args if a is not None)
-    need = f"; it needs {op.domain}" if op.domain and domain else ""
-    return DomainError(f"{op.name}({operands}): {why}{need}")
-
-
-def _local_fail(node: "Value", e: Exception) -> DomainError:
-    operands = ", ".join(_describe(p) for p in node.parents)
-    return DomainError(f"the derivative of {node.op}({operands}) is undefined or infinite "
-                       f"there ({e}); the node is {_describe(node)}")
 
 
 class Value:
@@ -101,12 +60,216 @@ class Value:
         if label.__class__ is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
         if data.__class__ is not float or data - data != 0.0:  # the common case skips the call
-            data = _check_number(data, f"Value(label={label!r})" if label else "Value")
+            data = check_number(data, f"Value(label={label!r})" if label else "Value")
         self._data = data
         self._grad = 0.0
-        self._op = None
-        self._a = self._b = None  # a leaf's _a is also backward's mark (see _backward_order)
+        self._op = None          # the op record that made the node; None for a leaf
+        self._a = self._b = None  # the op's inputs (b is None for a one-input op)
         self._meta = (label, _SCOPE) if _SCOPE and label else (label or _SCOPE_META)
+
+    # ---- the operators: each records one node ------------------------------------------------
+    # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
+    def __add__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _ADD, self)
+        return _node(_ADD, self, other, self._data + other._data)
+
+    def __mul__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _MUL, self)
+        return _node(_MUL, self, other, self._data * other._data)
+
+    def __pow__(self, other) -> "Value":
+        """``self ** n`` with a number ``n`` (one node, derivative n*a^(n-1)), or with a
+        ``Value`` exponent (``exp(b log a)``; the base must be positive, or zero with a
+        non-negative exponent)."""
+        if isinstance(other, Value):
+            return Value._apply(ops.POW, self, other)
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            raise TypeError(f"**: cannot raise {describe(self)} to {type(other).__name__} "
+                            f"{other!r}; the exponent must be a number or a Value")
+        n = check_number(other, f"the exponent of {describe(self)} **")
+        return Value._apply(ops.pow_const(n), self)
+
+    def relu(self, kink: float = 0.0) -> "Value":
+        """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
+        PyTorch; some textbooks take 1)."""
+        return Value._apply(_RELU if kink.__class__ is float and kink == 0.0 else ops.relu(kink),
+                            self)
+
+    # ---- the chain rule ----------------------------------------------------------------------
+    def backward(self, gradient: float = 1.0) -> None:
+        """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
+
+        Leaves accumulate across calls (as in PyTorch); intermediate nodes are reset and show
+        this pass's gradient. ``gradient`` seeds d(self)/d(self) (1.0 by default).
+
+        This is :func:`sweep` written out for speed (the same floats in the same order; a test
+        holds the two equal to the last bit).
+
+        Raises:
+            DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
+        """
+        seed = check_number(gradient, "backward(gradient)")
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
+        try:
+            order = backward_order(self)
+            self._grad += seed
+            node = self
+            try:
+                for node in reversed(order):
+                    g = node._grad
+                    if g - g != 0.0:
+                        raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+                    op = node._op
+                    if op is None or g == 0.0:
+                        continue
+                    a = node._a
+                    b = node._b
+                    # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
+                    # applied in place here to save a call per node. Same floats, same order.
+                    if op is _ADD:
+                        a._grad += g
+                        b._grad += g
+                    elif op is _MUL:
+                        a._grad += g * b._data
+                        b._grad += g * a._data
+                    elif b is None:
+                        a._grad += op.rule(g, node._data, a._data)[0]
+                    else:
+                        ga, gb = op.rule(g, node._data, a._data, b._data)
+                        a._grad += ga
+                        b._grad += gb
+            except DomainError:
+                raise
+            except (ArithmeticError, ValueError) as e:
+                raise derivative_error(node, e) from None
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
+        for node in topological_order(self):
+            node._grad = 0.0
+
+    # ---- the rest of arithmetic, in terms of the above or of one op each ---------------------
+    def __neg__(self): return _node(ops.NEG, self, None, -self._data)
+    def __pos__(self): return self
+
+    def __radd__(self, other):
+        other = _lift(other, _ADD, self)
+        return _node(_ADD, other, self, other._data + self._data)
+
+    def __sub__(self, other):
+        if other.__class__ is not Value:
+            other = _lift(other, _SUB, self)
+        return _node(_SUB, self, other, self._data - other._data)
+
+    def __rsub__(self, other):
+        other = _lift(other, _SUB, self)
+        return _node(_SUB, other, self, other._data - self._data)
+
+    def __rmul__(self, other):
+        other = _lift(other, _MUL, self)
+        return _node(_MUL, other, self, other._data * self._data)
+
+    def __truediv__(self, other): return self._binary(ops.DIV, other)
+    def __rtruediv__(self, other): return self._rbinary(ops.DIV, other)
+
+    def __rpow__(self, other) -> "Value":
+        return Value._apply(ops.POW, _lift(other, ops.POW, self), self)
+
+    def __abs__(self) -> "Value":
+        return Value._apply(ops.abs_op(0.0), self)
+
+    # Comparisons read the data, so max(), sorted() and `if loss < 0.1` work; equality stays
+    # identity so nodes remain hashable.
+    def __lt__(self, other): return self._data < _data(other)
+    def __le__(self, other): return self._data <= _data(other)
+    def __gt__(self, other): return self._data > _data(other)
+    def __ge__(self, other): return self._data >= _data(other)
+
+    def abs(self, kink: float = 0.0) -> "Value":
+        """|x|; derivative sign(x), and ``kink`` at 0 (0 by default, as in PyTorch)."""
+        return Value._apply(ops.abs_op(kink), self)
+
+    def exp(self) -> "Value":
+        """e^x; derivative e^x."""
+        return Value._apply(ops.EXP, self)
+
+    def log(self) -> "Value":
+        """Natural log, for x > 0; derivative 1/x."""
+        return Value._apply(ops.LOG, self)
+
+    def sqrt(self) -> "Value":
+        """Square root, for x >= 0; derivative 1/(2 sqrt x)."""
+        return Value._apply(ops.SQRT, self)
+
+    def tanh(self) -> "Value":
+        """tanh x; derivative 1 - tanh^2 x."""
+        return Value._apply(ops.TANH, self)
+
+    def sigmoid(self) -> "Value":
+        """1/(1+e^-x); derivative s(1-s)."""
+        return Value._apply(ops.SIGMOID, self)
+
+    def leaky_relu(self, alpha: float = 0.01, kink: float | None = None) -> "Value":
+        """x for x>0 else alpha*x; derivative at 0 is ``kink`` (``alpha`` by default)."""
+        return Value._apply(ops.leaky_relu(alpha, kink), self)
+
+    def softplus(self) -> "Value":
+        """log(1+e^x), computed without overflow; derivative sigmoid(x)."""
+        return Value._apply(ops.SOFTPLUS, self)
+
+    def swish(self, beta: float = 1.0) -> "Value":
+        """x * sigmoid(beta x); derivative s + beta x s (1-s)."""
+        return Value._apply(ops.swish(beta), self)
+
+    def sin(self) -> "Value":
+        """sin x; derivative cos x."""
+        return Value._apply(ops.SIN, self)
+
+    def cos(self) -> "Value":
+        """cos x; derivative -sin x."""
+        return Value._apply(ops.COS, self)
+
+    def tan(self) -> "Value":
+        """tan x; derivative 1 + tan^2 x."""
+        return Value._apply(ops.TAN, self)
+
+    def atan(self) -> "Value":
+        """arctan x; derivative 1/(1 + x^2)."""
+        return Value._apply(ops.ATAN, self)
+
+    def erf(self) -> "Value":
+        """The error function; derivative 2/sqrt(pi) e^(-x^2)."""
+        return Value._apply(ops.ERF, self)
+
+    def sign(self) -> "Value":
+        """-1, 0 or 1; derivative 0 (as in PyTorch)."""
+        return Value._apply(ops.SIGN, self)
+
+    def elu(self, alpha: float = 1.0) -> "Value":
+        """x for x > 0 else alpha (e^x - 1); derivative 1, or alpha e^x for x <= 0."""
+        return Value._apply(ops.elu(alpha), self)
+
+    def selu(self) -> "Value":
+        """scale * elu(x, alpha) with the self-normalising constants of torch.nn.SELU."""
+        return Value._apply(ops.SELU, self)
+
+    def gelu(self) -> "Value":
+        """x * Phi(x), Phi the standard normal distribution function (exact, with erf)."""
+        return Value._apply(ops.GELU, self)
+
+    def softsign(self) -> "Value":
+        """x / (1 + |x|); derivative 1/(1 + |x|)^2."""
+        return Value._apply(ops.SOFTSIGN, self)
+
+    def mish(self) -> "Value":
+        """x * tanh(softplus(x))."""
+        return Value._apply(ops.MISH, self)
 
     # ---- read-only views ---------------------------------------------------------------------
     # data and grad are properties over slots, so an assignment is checked like the
@@ -119,7 +282,7 @@ class Value:
 
     @data.setter
     def data(self, x: Number) -> None:
-        self._data = _assigned(self, "data", x)
+        self._data = check_assigned(self, "data", x)
 
     @property
     def grad(self) -> float:
@@ -129,7 +292,7 @@ class Value:
 
     @grad.setter
     def grad(self, x: Number) -> None:
-        self._grad = _assigned(self, "grad", x)
+        self._grad = check_assigned(self, "grad", x)
 
     @property
     def label(self) -> str:
@@ -193,11 +356,11 @@ class Value:
         try:
             data = op.fn(a._data) if b is None else op.fn(a._data, b._data)
         except ZeroDivisionError:
-            raise _fail(op, (a, b), "division by zero") from None
+            raise forward_error(op, (a, b), "division by zero") from None
         except OverflowError:
-            raise _fail(op, (a, b), "the result overflows a float", False) from None
+            raise forward_error(op, (a, b), "the result overflows a float", False) from None
         except (ValueError, TypeError) as e:
-            raise _fail(op, (a, b), f"undefined ({e})") from None
+            raise forward_error(op, (a, b), f"undefined ({e})") from None
         return _node(op, a, b, data)
 
     def _binary(self, op: Op, other) -> "Value":
@@ -208,159 +371,6 @@ class Value:
     def _rbinary(self, op: Op, other) -> "Value":
         return Value._apply(op, _lift(other, op, self), self)
 
-    # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
-    def __add__(self, other):
-        if other.__class__ is not Value:
-            other = _lift(other, _ADD, self)
-        return _node(_ADD, self, other, self._data + other._data)
-
-    def __radd__(self, other):
-        other = _lift(other, _ADD, self)
-        return _node(_ADD, other, self, other._data + self._data)
-
-    def __mul__(self, other):
-        if other.__class__ is not Value:
-            other = _lift(other, _MUL, self)
-        return _node(_MUL, self, other, self._data * other._data)
-
-    def __rmul__(self, other):
-        other = _lift(other, _MUL, self)
-        return _node(_MUL, other, self, other._data * self._data)
-
-    def __sub__(self, other):
-        if other.__class__ is not Value:
-            other = _lift(other, _SUB, self)
-        return _node(_SUB, self, other, self._data - other._data)
-
-    def __rsub__(self, other):
-        other = _lift(other, _SUB, self)
-        return _node(_SUB, other, self, other._data - self._data)
-
-    def __truediv__(self, other): return self._binary(ops.DIV, other)
-    def __rtruediv__(self, other): return self._rbinary(ops.DIV, other)
-    def __neg__(self): return _node(ops.NEG, self, None, -self._data)
-    def __pos__(self): return self
-
-    def __pow__(self, other) -> "Value":
-        """``self ** n`` with a number ``n`` (one node, derivative n*a^(n-1)), or with a
-        ``Value`` exponent (``exp(b log a)``; the base must be positive)."""
-        if isinstance(other, Value):
-            return Value._apply(ops.POW, self, other)
-        if isinstance(other, bool) or not isinstance(other, (int, float)):
-            raise TypeError(f"**: cannot raise {_describe(self)} to {type(other).__name__} "
-                            f"{other!r}; the exponent must be a number or a Value")
-        n = _check_number(other, f"the exponent of {_describe(self)} **")
-        return Value._apply(ops.pow_const(n), self)
-
-    def __rpow__(self, other) -> "Value":
-        return Value._apply(ops.POW, _lift(other, ops.POW, self), self)
-
-    def __abs__(self) -> "Value":
-        return Value._apply(ops.abs_op(0.0), self)
-
-    # Comparisons read the data, so max(), sorted() and `if loss < 0.1` work; equality stays
-    # identity so nodes remain hashable.
-    def __lt__(self, other): return self._data < _data(other)
-    def __le__(self, other): return self._data <= _data(other)
-    def __gt__(self, other): return self._data > _data(other)
-    def __ge__(self, other): return self._data >= _data(other)
-
-    def abs(self, kink: float = 0.0) -> "Value":
-        """|x|; derivative sign(x), and ``kink`` at 0 (0 by default, as in PyTorch)."""
-        return Value._apply(ops.abs_op(kink), self)
-
-    def exp(self) -> "Value":
-        """e^x; derivative e^x."""
-        return Value._apply(ops.EXP, self)
-
-    def log(self) -> "Value":
-        """Natural log, for x > 0; derivative 1/x."""
-        return Value._apply(ops.LOG, self)
-
-    def sqrt(self) -> "Value":
-        """Square root, for x >= 0; derivative 1/(2 sqrt x)."""
-        return Value._apply(ops.SQRT, self)
-
-    def tanh(self) -> "Value":
-        """tanh x; derivative 1 - tanh^2 x."""
-        return Value._apply(ops.TANH, self)
-
-    def sigmoid(self) -> "Value":
-        """1/(1+e^-x); derivative s(1-s)."""
-        return Value._apply(ops.SIGMOID, self)
-
-    def relu(self, kink: float = 0.0) -> "Value":
-        """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
-        PyTorch; some textbooks take 1)."""
-        return Value._apply(_RELU if kink.__class__ is float and kink == 0.0 else ops.relu(kink),
-                            self)
-
-    def leaky_relu(self, alpha: float = 0.01, kink: float | None = None) -> "Value":
-        """x for x>0 else alpha*x; derivative at 0 is ``kink`` (``alpha`` by default)."""
-        return Value._apply(ops.leaky_relu(alpha, kink), self)
-
-    def softplus(self) -> "Value":
-        """log(1+e^x), computed without overflow; derivative sigmoid(x)."""
-        return Value._apply(ops.SOFTPLUS, self)
-
-    def swish(self, beta: float = 1.0) -> "Value":
-        """x * sigmoid(beta x); derivative s + beta x s (1-s)."""
-        return Value._apply(ops.swish(beta), self)
-
-    # ---- gradients ---------------------------------------------------------------------------
-    def backward(self, gradient: float = 1.0) -> None:
-        """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
-
-        Leaves accumulate across calls (as in PyTorch); intermediate nodes are reset and show
-        this pass's gradient. ``gradient`` seeds d(self)/d(self) (1.0 by default).
-
-        Raises:
-            DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
-        """
-        seed = _check_number(gradient, "backward(gradient)")
-        gc_was_on = gc.isenabled()
-        gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
-        try:
-            order = _backward_order(self)
-            self._grad += seed
-            node = self
-            try:
-                for node in reversed(order):
-                    g = node._grad
-                    if g - g != 0.0:
-                        raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
-                    op = node._op
-                    if op is None or g == 0.0:
-                        continue
-                    a = node._a
-                    b = node._b
-                    # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
-                    # applied in place here to save a call per node. Same floats, same order.
-                    if op is _ADD:
-                        a._grad += g
-                        b._grad += g
-                    elif op is _MUL:
-                        a._grad += g * b._data
-                        b._grad += g * a._data
-                    elif b is None:
-                        a._grad += op.rule(g, node._data, a._data)[0]
-                    else:
-                        ga, gb = op.rule(g, node._data, a._data, b._data)
-                        a._grad += ga
-                        b._grad += gb
-            except DomainError:
-                raise
-            except (ArithmeticError, ValueError) as e:
-                raise _local_fail(node, e) from None
-        finally:
-            if gc_was_on:
-                gc.enable()
-
-    def zero_grad(self) -> None:
-        """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
-        for node in topological_order(self):
-            node._grad = 0.0
-
 
 _new = object.__new__
 _ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
@@ -369,7 +379,7 @@ _ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
 def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     """A new op node; refuses an infinite or NaN result (e.g. 1e200 * 1e200)."""
     if data - data != 0.0:
-        raise _fail(op, (a, b), f"the result is {data!r}, not a finite number", False)
+        raise forward_error(op, (a, b), f"the result is {data!r}, not a finite number", False)
     out = _new(Value)
     out._data = data
     out._grad = 0.0
@@ -384,13 +394,8 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
     """A number as a constant leaf; anything else is refused, naming the op and the operand."""
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        with_ = f"{_describe(other)} with " if other is not None else "a Value with "
-        raise TypeError(f"{op.name}: cannot combine {with_}{type(x).__name__} {x!r}; "
-                        "use a number or a Value")
-    if x - x != 0:  # NaN or infinity
-        with_ = f"{_describe(other)} with " if other is not None else "a Value with "
-        raise ValueError(f"{op.name}: cannot combine {with_}{x!r}; it needs a finite number")
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or x - x != 0:
+        raise operand_error(x, op, other)
     return Value(x)
 
 
@@ -400,6 +405,31 @@ def _value_or_none(x) -> "Value | None":
 
 def _data(x) -> float:
     return x._data if isinstance(x, Value) else x
+
+
+def apply(op: Op, *inputs: Union[Value, Number]) -> Value:
+    """Apply an op record to Values (numbers become constant leaves): the way to use a
+    primitive of your own, as ``torch.autograd.Function.apply`` is in PyTorch.
+
+    An :class:`~microgradnet.ops.Op` gives the float forward ``fn`` and the rule
+    ``rule(g, out, *args) -> tuple`` of one gradient per input, written with arithmetic (and
+    ``ops`` dispatchers such as ``exp``), so it works on floats, on Values (higher derivatives)
+    and on formulas (explanations write its derivative from the rule).
+
+    Example:
+        >>> from microgradnet.ops import Op
+        >>> cube = Op("cube", lambda a: a ** 3, lambda g, out, a: (g * 3 * a * a,), 1)
+        >>> x = Value(2.0)
+        >>> y = apply(cube, x); y.backward()
+        >>> y.data, x.grad, cube.deriv
+        (8.0, 12.0, ('3*a*a',))
+    """
+    if not isinstance(op, Op):
+        raise TypeError(f"apply: expected an Op record, got {type(op).__name__}")
+    if len(inputs) != op.arity:
+        raise TypeError(f"apply: {op.name} takes {op.arity} input(s), got {len(inputs)}")
+    vs = [_lift(x, op) for x in inputs]
+    return Value._apply(op, *vs)
 
 
 def maximum(a: Union[Value, Number], b: Union[Value, Number], tie: float = 0.5) -> Value:
@@ -425,92 +455,112 @@ def topological_order(*roots: Value) -> list:
 
     Iterative depth-first search, so graphs far deeper than the recursion limit work; parents
     are visited in order, so the order (and anything drawn from it) is deterministic. It
-    changes nothing on the nodes; ``backward`` marks the nodes it walks, so two backward passes
-    over one graph must not run at once in threads.
+    changes nothing on the nodes.
     """
     for root in roots:
         if not isinstance(root, Value):
             raise TypeError(f"expected a Value, got {type(root).__name__}")
-    return _walk(roots)
+    return walk(roots)
 
 
-def _walk(roots: Sequence[Value]) -> list:
-    """The topological order of everything reachable from ``roots``, without touching any node
-    (a set holds the nodes seen)."""
-    order: list = []
-    seen: set = set()
-    for root in roots:
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if node is None:  # the marker: every parent of the node below it is done
-                order.append(stack.pop())
-                continue
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.append(node)
-            stack.append(None)
-            if node._op is not None:
-                # Push b before a so a's inputs come first in the order.
-                b = node._b
-                if b is not None and b not in seen:
-                    stack.append(b)
-                if node._a not in seen:
-                    stack.append(node._a)
-    return order
+# ---- the reverse sweep -------------------------------------------------------------------------
 
+class Visit:
+    """A node as the reverse sweep reaches it: its gradient (complete: every consumer has sent
+    its part) and what it sends back along each of its edges.
 
-def _backward_order(root: Value) -> list:
-    """The topological order from ``root``, every op node's grad reset to 0.0 on the way
-    (backward's first step, done here to save a second pass).
-
-    The reset is also the visited mark: an op node is set to ``stamp``, a float 0.0 made for
-    this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it at
-    0.0 or adds to it, making a new float). Leaves keep their grad (they accumulate), so a leaf
-    is marked in its ``_a`` slot, which a node without an op does not use otherwise. Op nodes
-    come in the order :func:`_walk` gives them, so every gradient is summed in the same order;
-    a leaf comes as soon as it is met.
+    Attributes:
+        node: the node.
+        grad: d root / d node (a float, or a Value with ``create_graph``).
+        sent: per operand, in order, the gradient sent to it, ``grad * local``; empty for a
+            leaf, and for a node whose gradient is 0 (it sends nothing, as in ``backward``).
     """
-    if not _IDENTITY_STAMPS:
-        order = _walk((root,))
-        for node in order:
-            if node._op is not None:
-                node._grad = 0.0
-        return order
-    stamp = float("0")
-    order: list = []
-    if root._op is None:
-        return [root]
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node is None:  # the marker: every parent of the node below it is done
-            order.append(stack.pop())
+    __slots__ = ("node", "grad", "sent")
+
+    def __init__(self, node: Value, grad, sent: tuple) -> None:
+        self.node, self.grad, self.sent = node, grad, sent
+
+    @property
+    def edges(self) -> list:
+        """``(parent, position, local, contribution)`` per edge the node sent along, ``local``
+        being d node / d parent (``nan`` where the rule is undefined at the point)."""
+        n = self.node
+        return [(p, i, loc, c) for i, (p, loc, c) in
+                enumerate(zip(n.parents, local_derivatives(n), self.sent))]
+
+    def __repr__(self) -> str:
+        return f"Visit({self.node!r}, grad={self.grad!r})"
+
+
+def local_derivatives(node: Value) -> tuple:
+    """d node / d operand for each operand of ``node`` (one per edge, duplicates kept): the op's
+    rule at an incoming gradient of 1; ``nan`` where the rule is undefined there (sqrt'(0))."""
+    op = node._op
+    if op is None:
+        return ()
+    try:
+        return tuple(float(d) for d in op.rule(1.0, node._data, *[p._data for p in node.parents]))
+    except (ArithmeticError, ValueError):
+        return tuple(math.nan for _ in node.parents)
+
+
+def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
+          order: Sequence[Value] | None = None) -> Iterator[Visit]:
+    """The backward pass as a walk that shows its work: yields a :class:`Visit` per node, in
+    reverse topological order, without touching any ``.grad``.
+
+    This is the chain rule node by node: a node's gradient is the sum over its consumers of
+    (consumer's gradient x local derivative), complete when the sweep reaches it. ``grad``,
+    explanations and pictures are built on it; ``backward`` is the same loop written out.
+
+    Args:
+        root: the output node.
+        seed: d root / d root.
+        create_graph: run the rules on Values, so every gradient is a node that can be
+            differentiated again; otherwise on floats, skipping a node whose gradient is 0
+            (as ``backward`` does, even where its local derivative is undefined).
+        order: the topological order of ``root`` if already known.
+
+    Raises:
+        DomainError: a gradient is infinite or NaN, or a local derivative undefined where a
+            non-zero gradient needs it; names the node.
+
+    Example:
+        >>> x = Value(3.0, "x"); y = x * x + x
+        >>> [(v.node.label or v.node.op, v.grad) for v in sweep(y)]
+        [('+', 1.0), ('*', 1.0), ('x', 7.0)]
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"sweep: the root must be a Value, got {type(root).__name__}")
+    order = topological_order(root) if order is None else order
+    seed_v = check_number(seed, "sweep(seed)")
+    grads: dict = {root: Value(seed_v) if create_graph else seed_v}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None:
             continue
-        if node._grad is stamp:
+        op = node._op
+        if not create_graph:
+            if g - g != 0.0:
+                raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+            if op is None or g == 0.0:
+                yield Visit(node, g, ())
+                continue
+        elif op is None:
+            yield Visit(node, g, ())
             continue
-        node._grad = stamp
-        stack.append(node)
-        stack.append(None)
-        # Push b before a so a's inputs come first in the order; a leaf has no inputs, so it
-        # goes into the order as soon as it is met.
-        b = node._b
-        if b is not None:
-            if b._op is None:
-                if b._a is not stamp:
-                    b._a = stamp
-                    order.append(b)
-            elif b._grad is not stamp:
-                stack.append(b)
-        a = node._a
-        if a._op is None:
-            if a._a is not stamp:
-                a._a = stamp
-                order.append(a)
-        elif a._grad is not stamp:
-            stack.append(a)
-    return order
+        ps = node.parents
+        try:
+            if create_graph:
+                sent = op.rule(g, node, *ps)
+            else:
+                sent = op.rule(g, node._data, *[p._data for p in ps])
+        except (ArithmeticError, ValueError) as e:
+            raise derivative_error(node, e) from None
+        for p, gp in zip(ps, sent):
+            prev = grads.get(p)
+            grads[p] = gp if prev is None else prev + gp
+        yield Visit(node, g, tuple(sent))
 
 
 def grad(output: Value, inputs: Union[Value, Iterable[Value]],
@@ -541,37 +591,16 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
             raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
-    order = topological_order(output)
-    grads: dict = {output: Value(1.0) if create_graph else 1.0}
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None or node._op is None:
-            continue
-        if not create_graph and g == 0.0:  # as in backward: nothing to send, even where the
-            continue                       # local slope is undefined (sqrt at 0 behind a max)
-        if not create_graph and g - g != 0.0:
-            raise DomainError(f"the gradient reaching {_describe(node)} is {g!r}")
-        ps = node.parents
-        try:
-            if create_graph:
-                local = node._op.rule(g, node, *ps)
-            else:
-                local = node._op.rule(g, node._data, *[p._data for p in ps])
-        except (ArithmeticError, ValueError) as e:
-            raise _local_fail(node, e) from None
-        for p, gp in zip(ps, local):
-            prev = grads.get(p)
-            grads[p] = gp if prev is None else prev + gp
-    zero = (lambda: Value(0.0)) if create_graph else (lambda: 0.0)
+    wanted = set(inputs)
+    found = {v.node: v.grad for v in sweep(output, create_graph=create_graph)
+             if v.node in wanted}
     result = []
     for x in inputs:
-        g = grads.get(x)
+        g = found.get(x)
         if g is None:
-            g = zero()
+            g = Value(0.0) if create_graph else 0.0
         elif create_graph and not isinstance(g, Value):
             g = Value(g)
-        elif not create_graph and g - g != 0.0:
-            raise DomainError(f"the gradient reaching {_describe(x)} is {g!r}")
         result.append(g)
     return result[0] if single else result
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence, Union
 
@@ -53,257 +52,26 @@ INLINE_LIMIT = 40
 _SUM_FORMULAS = 8
 
 
-# ---- numbers -----------------------------------------------------------------------------------
-
-def format_number(x: float, decimals: Optional[int] = None) -> str:
-    """A float as a hand-worked sheet writes it: ``2.0``, ``-1.5``, ``0.65``.
-
-    Float noise is hidden (12 significant digits: ``0.5 + 0.15000000000000002`` shows 0.65);
-    with ``decimals`` the number is rounded to that many decimals first.
-
-    Example:
-        >>> format_number(0.6500000000000001), format_number(0.7310585786, 3)
-        ('0.65', '0.731')
-    """
-    x = float(x)
-    if decimals is not None:
-        x = round_half_up(x, decimals)
-    if x == 0:
-        return "0.0"
-    return repr(float(f"{x:.12g}"))
-
-
-def round_half_up(x: float, decimals: int) -> float:
-    """Round as by hand (0.5 -> 1, -0.25 -> -0.3 at one decimal), not to even as ``round``
-    does; the decimal digits are those of the shortest repr of ``x``."""
-    q = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
-
-
-def _const(x: float) -> str:
-    """A constant inside a formula: ``2`` rather than ``2.0``, so exponents read naturally."""
-    x = float(x)
-    if x.is_integer() and abs(x) < 1e15:
-        return str(int(x))
-    return format_number(x)
-
-
-# ---- expressions -------------------------------------------------------------------------------
-
-class _E:
-    """A formula: ``num`` (a constant), ``slope`` (a constant slope of a piecewise op, kept as a
-    factor of its own so ReLU's 1 shows however the path is cut), ``sym`` (a named node),
-    ``bin`` (+ - * / **), ``neg``, ``call`` (a function such as max or tanh)."""
-    __slots__ = ("kind", "val", "args")
-
-    def __init__(self, kind: str, val=None, args: tuple = ()) -> None:
-        self.kind, self.val, self.args = kind, val, args
-
-
-def _num(x: float) -> _E: return _E("num", float(x))
-def _bin(op: str, a: _E, b: _E) -> _E: return _E("bin", op, (a, b))
-def _call(name: str, *args: _E) -> _E: return _E("call", name, tuple(args))
-
-
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
-_LATEX_CALLS = {"max": r"\max", "min": r"\min", "exp": r"\exp", "log": r"\log",
-                "tanh": r"\tanh", "sigmoid": r"\sigma"}
-_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma",
-          "tau", "phi", "omega"}
-
-
-def latex_name(name: str) -> str:
-    """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``."""
-    m = re.fullmatch(r"([A-Za-z]+)_?(\d+)?", name)
-    if not m:
-        esc = re.sub(r"([_#%&$^{}])", r"\\\1", name)
-        return r"\mathrm{" + esc + "}"
-    base, sub = m.group(1), m.group(2)
-    if base in _GREEK:
-        base = "\\" + base
-    elif len(base) > 1:
-        base = r"\mathrm{" + base + "}"
-    return base + ("_{" + sub + "}" if sub else "")
-
-
-class _Printer:
-    """Prints a formula as text or LaTeX, with names or with the numbers of the named nodes."""
-
-    def __init__(self, style: str, names: Mapping, values: Optional[Mapping] = None,
-                 decimals: Optional[int] = None) -> None:
-        self.latex = style == "latex"
-        self.names = names
-        self.values = values
-        self.decimals = decimals
-
-    def __call__(self, e: _E) -> str:
-        return self._p(e, 0, True)
-
-    def _number(self, s: str, negative: bool, leftmost: bool) -> str:
-        return f"({s})" if negative and not leftmost else s
-
-    def _p(self, e: _E, minprec: int, leftmost: bool) -> str:
-        k = e.kind
-        if k in ("num", "slope"):
-            return self._number(_const(e.val), e.val < 0, leftmost)
-        if k == "sym":
-            if self.values is None:
-                name = self.names[e.val]
-                return latex_name(name) if self.latex else name
-            x = self.values[e.val]
-            return self._number(format_number(x), x < 0, leftmost)
-        if k == "call":
-            inner = ", ".join(self._p(a, 0, True) for a in e.args)
-            if self.latex:
-                if e.val == "sqrt":
-                    return r"\sqrt{" + inner + "}"
-                if e.val == "abs":
-                    return r"\lvert " + inner + r" \rvert"
-                return _LATEX_CALLS.get(e.val, r"\operatorname{" + e.val + "}") + \
-                    r"\left(" + inner + r"\right)"
-            return f"{e.val}({inner})"
-        prec = _PREC["neg" if k == "neg" else e.val]
-        if self.latex and k == "bin" and e.val == "/":
-            a, b = e.args
-            return r"\frac{" + self._p(a, 0, True) + "}{" + self._p(b, 0, True) + "}"
-        # A negative term needs brackets wherever it is not the first thing written (inside
-        # a product, after a minus); -(a*b) is (-a)*b, so a product under a minus needs none.
-        paren = prec < minprec or (k == "neg" and not leftmost)
-        lm = True if paren else leftmost
-        if k == "neg":
-            a = e.args[0]
-            if a.kind == "bin" and a.val in ("*", "/"):
-                s = "-" + self._p(a, 2, False)
-            else:
-                s = "-" + self._p(a, 4 if a.kind == "neg" else 3, False)
-        else:
-            a, b = e.args
-            op = e.val
-            if op == "**":
-                base = self._p(a, 5, False)
-                if self.latex:
-                    s = base + "^{" + self._p(b, 0, True) + "}"
-                else:
-                    s = base + "**" + self._p(b, 5, False)
-            else:
-                left = self._p(a, prec, lm)
-                right = self._p(b, prec + (op in "-/"), False)
-                if op == "*":
-                    s = left + (r" \cdot " if self.latex else "*") + right
-                elif op == "/":
-                    s = left + "/" + right
-                else:
-                    s = f"{left} {op} {right}"
-        if paren:
-            return (r"\left(" + s + r"\right)") if self.latex else f"({s})"
-        return s
-
-
-def _product(factors: Sequence[_E]) -> _E:
-    """Multiply formulas, folding the constants: ``1*0.5*2*(t1 - o1)*(-1)`` -> ``(o1 - t1)``."""
-    coef = 1.0
-    syms: list = []
-    stack = list(reversed(factors))
-    while stack:
-        f = stack.pop()
-        if f.kind == "num":
-            coef *= f.val
-        elif f.kind == "neg":
-            coef = -coef
-            stack.append(f.args[0])
-        elif f.kind == "bin" and f.val == "*":
-            stack.append(f.args[1])
-            stack.append(f.args[0])
-        else:
-            syms.append(f)
-    if not syms:
-        return _num(coef)
-    if coef == -1 and len(syms) == 1 and syms[0].kind == "bin" and syms[0].val == "-":
-        a, b = syms[0].args
-        return _bin("-", b, a)
-    body = syms[0]
-    for s in syms[1:]:
-        body = _bin("*", body, s)
-    if coef == 1:
-        return body
-    if coef == -1:
-        return _E("neg", None, (body,))
-    return _bin("*", _num(coef), body)
+from .formula import (Expr as _E, Printer as _Printer, bin as _bin, call as _call, const_text as _const,
+                      format_number, latex_name, num as _num, product as _product,
+                      round_half_up)
 
 
 # ---- formulas of ops and of their local derivatives -------------------------------------------
-
-def _param(node: Value, key: str, default: float) -> float:
-    return dict(node.primitive.params).get(key, default)
-
+# Both come from the op's record: its forward formula, and its rule run on formulas.
 
 def _op_expr(node: Value, args: Sequence[_E]) -> _E:
     """The formula of ``node`` in terms of the formulas of its parents."""
-    name = node.op
-    if name in ("+", "-", "*", "/", "**"):
-        return _bin(name, args[0], args[1])
-    if name == "neg":
-        return _E("neg", None, (args[0],))
-    if name.startswith("**"):
-        return _bin("**", args[0], _num(_param(node, "n", 1.0)))
-    if name == "relu":
-        return _call("max", _num(0), args[0])
-    if name == "leaky_relu":
-        return _call("max", _bin("*", _num(_param(node, "alpha", 0.01)), args[0]), args[0])
-    if name == "swish":
-        beta = _param(node, "beta", 1.0)
-        inner = args[0] if beta == 1 else _bin("*", _num(beta), args[0])
-        return _bin("*", args[0], _call("sigmoid", inner))
-    return _call(name, *args)
+    return node.primitive.formula_of(*args)
 
 
 def _edge_expr(node: Value, j: int, args: Sequence[_E], out: _E, slope: float) -> _E:
-    """The formula of d node / d (parent j). Piecewise-constant slopes (ReLU, abs, max) and
-    ops without a short formula are written as their number."""
-    name = node.op
-    if name == "+":
-        return _num(1)
-    if name == "-":
-        return _num(1 if j == 0 else -1)
-    if name == "*":
-        return args[1 - j]
-    if name == "/":
-        a, b = args
-        if j == 0:
-            return _bin("/", _num(1), b)
-        return _E("neg", None, (_bin("/", a, _bin("**", b, _num(2))),))
-    if name == "neg":
-        return _num(-1)
-    if name == "**":
-        a, b = args
-        if j == 0:
-            return _bin("*", b, _bin("**", a, _bin("-", b, _num(1))))
-        return _bin("*", out, _call("log", a))
-    if name.startswith("**"):
-        n = _param(node, "n", 1.0)
-        if n in (0.0, 1.0):
-            return _num(n)
-        if n == 2.0:
-            return _bin("*", _num(2), args[0])
-        return _bin("*", _num(n), _bin("**", args[0], _num(n - 1)))
-    if name == "exp":
-        return out
-    if name == "log":
-        return _bin("/", _num(1), args[0])
-    if name == "sqrt":
-        return _bin("/", _num(1), _bin("*", _num(2), out))
-    if name == "tanh":
-        return _bin("-", _num(1), _bin("**", out, _num(2)))
-    if name == "sigmoid":
-        return _bin("*", out, _bin("-", _num(1), out))
-    if name == "softplus":
-        return _call("sigmoid", args[0])
-    if name in _PIECEWISE:
+    """The formula of d node / d (parent j). A piecewise-constant slope (ReLU, abs, max) is
+    written as its number, a factor of its own."""
+    op = node.primitive
+    if op.piecewise:
         return _E("slope", float(slope))
-    return _num(slope)
-
-
-_PIECEWISE = {"relu", "leaky_relu", "abs", "max", "min"}
+    return op.deriv_of(out, *args)[j]
 
 
 # ---- the graph as named lines ------------------------------------------------------------------
@@ -356,7 +124,7 @@ class _Graph:
                     nm = fresh(label)
                     used_names.add(nm)
                     self.name[n] = nm
-                    self.ref[n] = _E("sym", n)
+                    self.ref[n] = _E("sym", n, value=n.data)
                 else:
                     self.ref[n] = _num(n.data)
                 continue
@@ -364,6 +132,7 @@ class _Graph:
             s = 1 + sum(size.get(p, 0) for p in n.parents)
             inline = not label and n not in keep and uses.get(n, 0) == 1 and s <= INLINE_LIMIT
             e = _op_expr(n, args)
+            e.value = n.data  # for rules that look at their input's side of a kink
             if inline:
                 size[n] = s
                 self.ref[n] = e
@@ -373,7 +142,7 @@ class _Graph:
                 used_names.add(nm)
                 self.name[n] = nm
                 self.expr[n] = e
-                self.ref[n] = _E("sym", n)
+                self.ref[n] = _E("sym", n, value=n.data)
         self.values = {n: n.data for n in self.order}
         self.shown = self.values
         if decimals is not None:
@@ -864,7 +633,7 @@ def _backward(g: _Graph, wrt: Value, max_paths: int,
             seg_exact *= ex
             if ex == 0.0 and not dead:
                 where = _describe(g, node, start)
-                dead = (f"dead path: {node.op} is off at {where}" if node.op in _PIECEWISE
+                dead = (f"dead path: {node.op} is off at {where}" if node.primitive.piecewise
                         else f"zero local derivative below {where}")
             if parent in g.name:
                 factors.append(_product(seg))

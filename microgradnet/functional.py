@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence, Union
 
-from .engine import Value, maximum
+from . import ops
+from .engine import Value, apply, maximum
 
 __all__ = [
     "sum", "mean", "dot", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "swish",
@@ -148,18 +149,18 @@ def identity(x):
     return x
 
 
-#: Activation functions of one Value, by name.
-ACTIVATIONS = {
-    "relu": lambda v: v.relu(),
-    "leaky_relu": lambda v: v.leaky_relu(),
-    "sigmoid": lambda v: v.sigmoid(),
-    "tanh": lambda v: v.tanh(),
-    "softplus": lambda v: v.softplus(),
-    "swish": lambda v: v.swish(),
-    "linear": None,
-    "identity": None,
-    "none": None,
-}
+def _activation_of(op: ops.Op):
+    def activation(v: Value) -> Value:
+        return apply(op, v)
+    activation.__name__ = op.name
+    activation.op = op  # type: ignore[attr-defined]  # export reads which op it applies
+    return activation
+
+
+#: Activation functions of one Value, by name: every op the table offers as an activation
+#: (``ops.ACTIVATIONS``), and three names for none.
+ACTIVATIONS = {name: _activation_of(op) for name, op in ops.ACTIVATIONS.items()}
+ACTIVATIONS.update(linear=None, identity=None, none=None)
 
 
 def get_activation(activation):

@@ -38,7 +38,7 @@ from typing import Iterator, Sequence
 from . import functional as F
 from . import init as _init
 from . import ops
-from .engine import Value, maximum, scope
+from .engine import Value, apply, maximum, scope
 
 __all__ = [
     "Module", "Sequential", "Neuron", "Layer", "MLP", "Linear", "Identity", "ReLU",
@@ -630,6 +630,11 @@ class _Elementwise(Module):
     """Applies ``self.fn`` to every Value of a (nested) input; numbers become Values."""
 
     def fn(self, v: Value) -> Value:
+        return apply(self.op, v)
+
+    @property
+    def op(self) -> "ops.Op | None":
+        """The op record the module applies (``None`` for Identity): export reads it."""
         raise NotImplementedError
 
     def forward(self, x):
@@ -646,6 +651,7 @@ class _Elementwise(Module):
 
 class Identity(_Elementwise):
     """Returns its input unchanged (no nodes)."""
+    op = None
 
     def forward(self, x):
         return x
@@ -660,8 +666,9 @@ class ReLU(_Elementwise):
         ops.relu(kink)  # refuses a bool, a non-number, NaN or infinity, naming the parameter
         self.kink = float(kink)
 
-    def fn(self, v):
-        return v.relu(self.kink)
+    @property
+    def op(self):
+        return ops.relu(self.kink)
 
     def extra_repr(self):
         return "" if self.kink == 0.0 else f"kink={self.kink}"
@@ -677,8 +684,9 @@ class LeakyReLU(_Elementwise):
         self.alpha = float(alpha)
         self.kink = None if kink is None else float(kink)
 
-    def fn(self, v):
-        return v.leaky_relu(self.alpha, self.kink)
+    @property
+    def op(self):
+        return ops.leaky_relu(self.alpha, self.kink)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + ("" if self.kink is None else f", kink={self.kink}")
@@ -687,22 +695,19 @@ class LeakyReLU(_Elementwise):
 class Sigmoid(_Elementwise):
     """1 / (1 + e^-x) element-wise."""
 
-    def fn(self, v):
-        return v.sigmoid()
+    op = ops.SIGMOID
 
 
 class Tanh(_Elementwise):
     """tanh x element-wise."""
 
-    def fn(self, v):
-        return v.tanh()
+    op = ops.TANH
 
 
 class Softplus(_Elementwise):
     """log(1 + e^x) element-wise."""
 
-    def fn(self, v):
-        return v.softplus()
+    op = ops.SOFTPLUS
 
 
 class Swish(_Elementwise):
@@ -713,8 +718,9 @@ class Swish(_Elementwise):
         ops.swish(beta)  # refuses a bool, a non-number, NaN or infinity
         self.beta = float(beta)
 
-    def fn(self, v):
-        return v.swish(self.beta)
+    @property
+    def op(self):
+        return ops.swish(self.beta)
 
     def extra_repr(self):
         return f"beta={self.beta}"

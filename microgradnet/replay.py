@@ -38,50 +38,16 @@ from .engine import DomainError, Value, topological_order
 __all__ = ["compile_graph", "compile_forward", "CompiledGraph", "CompiledForward"]
 
 
-# ---- recognising ops that get inlined code ------------------------------------------------------
-
-def _param(op: ops.Op, name: str) -> float:
-    return dict(op.params)[name]
-
-
-_KINDS: dict = {}
+# Each op record carries its own inline source (``Op.code``); an op without it (a user's own,
+# or one whose rule branches in ways not worth inlining) is run by calling its fn and rule.
+_MATH = {name: getattr(math, name)
+         for name in ("exp", "log", "sqrt", "tanh", "sin", "cos", "tan", "atan", "erf")}
 
 
-def _kind(op: ops.Op) -> str:
-    """A short tag for ops whose forward and rule are written inline; ``"call"`` otherwise."""
-    kind = _KINDS.get(op)
-    if kind is None:
-        kind = _KINDS[op] = _find_kind(op)
-    return kind
-
-
-def _find_kind(op: ops.Op) -> str:
-    fixed = {ops.ADD: "add", ops.SUB: "sub", ops.MUL: "mul", ops.DIV: "div", ops.NEG: "neg",
-             ops.EXP: "exp", ops.LOG: "log", ops.SQRT: "sqrt", ops.TANH: "tanh",
-             ops.SIGMOID: "sigmoid"}
-    if op in fixed:
-        return fixed[op]
-    params = dict(op.params)
-    # Each parametrised record comes from a cached factory: compare by identity, so an op that
-    # merely shares a name is never mistaken for one of these.
-    if op.name == "relu" and op is ops.relu(params["kink"]):
-        return "relu"
-    if op.name == "leaky_relu" and op is ops.leaky_relu(params["alpha"], params["kink"]):
-        return "leaky_relu"
-    if op.name == "abs" and op is ops.abs_op(params["kink"]):
-        return "abs"
-    if op.name == "max" and op is ops.maximum(params["tie"]):
-        return "max"
-    if op.name == "min" and op is ops.minimum(params["tie"]):
-        return "min"
-    if op.name == "**2" and op is ops.pow_const(2.0):
-        return "square"
-    return "call"
-
-
-# Ops whose rule can raise on a zero-gradient branch (sqrt'(0), 0 ** negative): the eager engine
-# skips a node whose gradient is 0, so the replay guards these with the same test.
-_GUARDED = {"sqrt", "call"}
+def _guarded(op: ops.Op) -> bool:
+    """The eager engine skips a node whose gradient is 0, so a rule that can raise there
+    (sqrt'(0), 0 ** negative, any rule the replay calls) is guarded by the same test."""
+    return op.guarded or op.code is None or op.code[1] is None
 
 
 def _lit(x: float) -> str:
@@ -95,8 +61,7 @@ class _Writer:
         self.order = topological_order(*roots)
         self.leaf_index = {leaf: i for i, leaf in enumerate(leaves)}
         self.names: dict = {}
-        self.env: dict = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt,
-                          "tanh": math.tanh}
+        self.env: dict = dict(_MATH)
         self.fn_names: dict = {}
         self.lines: list = []
         for j, node in enumerate(self.order):
@@ -118,87 +83,20 @@ class _Writer:
     def forward_line(self, node: Value) -> str:
         op, out = node.primitive, self.names[node]
         args = [self.names[p] for p in node.parents]
-        kind = _kind(op)
-        a = args[0]
-        b = args[1] if len(args) > 1 else None
-        if kind in ("add", "sub", "mul", "div"):
-            sym = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[kind]
-            return f"{out} = {a} {sym} {b}"
-        if kind == "neg":
-            return f"{out} = -{a}"
-        if kind in ("exp", "log", "sqrt", "tanh"):
-            return f"{out} = {kind}({a})"
-        if kind == "relu":
-            return f"{out} = {a} if {a} > 0 else 0.0"
-        if kind == "leaky_relu":
-            return f"{out} = {a} if {a} > 0 else {_lit(_param(op, 'alpha'))} * {a}"
-        if kind == "abs":
-            return f"{out} = abs({a})"
-        if kind == "max":   # builtin max(a, b): b only if strictly larger
-            return f"{out} = {b} if {b} > {a} else {a}"
-        if kind == "min":
-            return f"{out} = {b} if {b} < {a} else {a}"
-        if kind == "square":
-            return f"{out} = {a} ** 2.0"
+        if op.code is not None and op.code[0] is not None:
+            return f"{out} = " + op.code[0].format(a=args[0], b=args[-1])
         return f"{out} = {self.fn_name(op.fn, 'F')}({', '.join(args)})"
 
     def contributions(self, node: Value, g: str, need: list) -> list:
         """Source expressions of the gradient sent to each parent (None where not needed)."""
         op, out = node.primitive, self.names[node]
         args = [self.names[p] for p in node.parents]
-        kind = _kind(op)
-        a = args[0]
-        b = args[1] if len(args) > 1 else None
-        if kind == "add":
-            return [g, g]
-        if kind == "sub":
-            return [g, f"-{g}"]
-        if kind == "mul":
-            return [f"{g} * {b}", f"{g} * {a}"]
-        if kind == "div":
-            return [f"{g} / {b}", f"-{g} * {out} / {b}"]
-        if kind == "neg":
-            return [f"-{g}"]
-        if kind == "exp":
-            return [f"{g} * {out}"]
-        if kind == "log":
-            return [f"{g} / {a}"]
-        if kind == "sqrt":
-            return [f"{g} / (2 * {out})"]
-        if kind == "tanh":
-            return [f"{g} * (1 - {out} * {out})"]
-        if kind == "sigmoid":
-            return [f"{g} * {out} * (1 - {out})"]
-        if kind == "square":   # the rule of pow_const(2.0): g * n * a ** (n - 1)
-            return [f"{g} * 2.0 * {a} ** 1.0"]
-        # Piecewise-constant slopes: g * 1.0 is g and g * -1.0 is -g exactly; g * 0.0 is a zero
-        # whose sign cannot reach a non-zero result, and leaf gradients are normalised below.
-        if kind == "relu":
-            k = _param(op, "kink")
-            return [f"({g} if {a} > 0 else {self._at_kink(g, k, a)})"]
-        if kind == "leaky_relu":
-            al, k = _param(op, "alpha"), _param(op, "kink")
-            return [f"({g} if {a} > 0 else ({g} * {_lit(al)} if {a} < 0 else {g} * {_lit(k)}))"]
-        if kind == "abs":
-            k = _param(op, "kink")
-            return [f"({g} if {a} > 0 else (-{g} if {a} < 0 else {g} * {_lit(k)}))"]
-        if kind in ("max", "min"):
-            t = _param(op, "tie")
-            cmp = ">" if kind == "max" else "<"
-            rev = "<" if kind == "max" else ">"
-            return [f"({g} if {a} {cmp} {b} else (0.0 if {a} {rev} {b} else {g} * {_lit(t)}))",
-                    f"(0.0 if {a} {cmp} {b} else ({g} if {a} {rev} {b} else "
-                    f"{g} * {_lit(1.0 - t)}))"]
+        if op.code is not None and op.code[1] is not None:
+            return [t.format(g=g, a=args[0], b=args[-1], out=out) for t in op.code[1]]
         # Any other op: call its own rule, exactly as the engine does.
         r = self.fn_name(op.rule, "R")
         self.lines_pending = f"r = {r}({g}, {out}, {', '.join(args)})"
         return [f"r[{i}]" for i in range(len(args))]
-
-    @staticmethod
-    def _at_kink(g: str, k: float, a: str) -> str:
-        if k == 0.0:
-            return "0.0"
-        return f"({g} * {_lit(k)} if {a} == 0 else 0.0)"
 
     def write(self, roots: Sequence[Value], grad_of: set, grads: bool) -> str:
         order = self.order
@@ -231,7 +129,7 @@ class _Writer:
             need = [needs[p] for p in node.parents]
             self.lines_pending = None
             exprs = self.contributions(node, g, need)
-            guarded = _kind(node.primitive) in _GUARDED
+            guarded = _guarded(node.primitive)
             body = []
             if self.lines_pending:
                 body.append(self.lines_pending)

@@ -132,10 +132,13 @@ def test_product_overflowing_to_infinity():
     raises(DomainError, lambda: a + 1.7e308 + 1.7e308, "+", "inf")
 
 
-@pytest.mark.parametrize("base", [-2.0, 0.0])
-def test_non_positive_base_with_a_value_exponent(base):
-    a, n = Value(base, label="a"), Value(2.0, label="n")
-    raises(DomainError, lambda: a ** n, "**", repr(base), "'a'", "2.0", "'n'", "positive base")
+@pytest.mark.parametrize("base,exponent", [(-2.0, 2.0), (0.0, -1.0)])
+def test_non_positive_base_with_a_value_exponent(base, exponent):
+    # 0 ** n for n >= 0 is defined (as in torch); a negative base, or 0 to a negative power,
+    # is not.
+    a, n = Value(base, label="a"), Value(exponent, label="n")
+    raises(DomainError, lambda: a ** n, "**", repr(base), "'a'", repr(exponent), "'n'",
+           "positive base")
     raises(DomainError, lambda: base ** n, "**", repr(base), "'n'", "positive base")
 
 

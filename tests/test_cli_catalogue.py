@@ -196,10 +196,11 @@ def test_show_every_id_names_each_node_once_and_tells_paths_apart(shown):
 #: The intermediates each step-through names with the seed's own names (forward lines).
 NAMED = {
     "S1-2.2": ["Z", "yhat1"], "S1-2.3": ["Z", "yhat1"], "S1-2.4": ["Z", "yhat4", "L"],
-    "S1-2.5": ["z2[1]"], "S1-2.7": ["z1[1]", "a1[4]", "z2[3]", "Z", "yhat[1]", "L"],
+    "S1-2.5": ["z2[1]"], "S1-2.7": ["z1[1]", "a1[4]", "z2[3]", "Z", "yhat[1]", "delta0[1]",
+                                                 "dL/db1[1]", "dL/dW1[1,1]"],
     "S3-Q1.1": ["Y[1,1]", "Y[3,2]", "L"], "S3-Q1.2": ["Y[1]", "Y[7]", "L"],
-    "S3-Q1.3": ["Y[1]", "Y[8]", "L"], "S3-Q1.4": ["mu", "var", "sigma", "xhat[1]", "Y[6]"],
-    "S3-Q1.5": ["Y[1,1,1,1]", "Y[2,2,3,3]"], "S3-Q7.1": ["x[1]", "f", "s", "L"],
+    "S3-Q1.3": ["Y[1]", "Y[8]", "L"], "S3-Q1.4": ["mu", "var", "sigma", "dL/dxhat[1]", "dL/dsigma", "dL/dmu", "dL/dX[1]"],
+    "S3-Q1.5": ["Y[1,1,1,1]", "Y[1,1,2,2]"], "S3-Q7.1": ["x[1]", "f", "s", "L"],
     "S4-Q1a": ["yhat[1]", "yhat[6]", "L"], "S4-Q3b": ["yhat[1]", "yhat[4]", "L"],
     "S4-Q4a": ["h[1]", "h[2]", "p", "L"], "S4-Q4b": ["h1", "u5", "L"],
     "S2-Q2.1d": ["z1", "mu", "sigma", "xhat[2]", "y1", "L"],

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from helpers import assert_close
 from microgradnet import Value, grad, maximum, minimum
 from microgradnet.checks import analytic_hessian, numerical_grad, numerical_hessian
-from microgradnet.ops import OPS, Op, abs_op, leaky_relu, pow_const, relu, swish
+from microgradnet.formula import evaluate, sym
+from microgradnet.ops import OPS, Op, abs_op, elu, leaky_relu, pow_const, relu, swish
 from microgradnet.ops import maximum as max_op
 from microgradnet.ops import minimum as min_op
 
@@ -53,6 +54,16 @@ def distinct_pair(gap_lo: float = 0.01, gap_hi: float = 3.0) -> st.SearchStrateg
 
 def sigmoid_ref(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def gelu_ref(x: float) -> float:
+    return x * 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def selu_ref(x: float) -> float:
+    # The constants as torch.nn.SELU documents them.
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * (x if x > 0 else alpha * (math.exp(x) - 1))
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,21 @@ DEFAULT_CASES = [
     Case("abs", OPS["abs"], lambda a: abs(a), math.fabs, args(away_from_zero(0.01, 5.0))),
     Case("swish", OPS["swish"], lambda a: a.swish(), lambda a: a * sigmoid_ref(a),
          args(real(-10.0, 10.0))),
+    Case("sin", OPS["sin"], lambda a: a.sin(), math.sin, args(real())),
+    Case("cos", OPS["cos"], lambda a: a.cos(), math.cos, args(real())),
+    Case("tan", OPS["tan"], lambda a: a.tan(), math.tan, args(real(-1.3, 1.3))),
+    Case("atan", OPS["atan"], lambda a: a.atan(), math.atan, args(real())),
+    Case("erf", OPS["erf"], lambda a: a.erf(), math.erf, args(real(-3.0, 3.0))),
+    Case("sign", OPS["sign"], lambda a: a.sign(), lambda a: math.copysign(1.0, a),
+         args(away_from_zero(0.01, 5.0))),
+    Case("gelu", OPS["gelu"], lambda a: a.gelu(), gelu_ref, args(real())),
+    Case("softsign", OPS["softsign"], lambda a: a.softsign(), lambda a: a / (1 + abs(a)),
+         args(away_from_zero(0.01, 5.0))),
+    Case("mish", OPS["mish"], lambda a: a.mish(), lambda a: a * math.tanh(math.log1p(math.exp(a))),
+         args(real(-10.0, 10.0))),
+    Case("selu", OPS["selu"], lambda a: a.selu(), selu_ref, args(away_from_zero(0.01, 5.0))),
+    Case("elu", OPS["elu"], lambda a: a.elu(), lambda a: a if a > 0 else math.expm1(a),
+         args(away_from_zero(0.01, 5.0))),
     Case("max", OPS["max"], lambda a, b: maximum(a, b), max, distinct_pair()),
     Case("min", OPS["min"], lambda a, b: minimum(a, b), min, distinct_pair()),
 ]
@@ -115,6 +141,9 @@ PARAM_CASES = (
     [_pow_case(n) for n in (-3, -2, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 7, 2.5, -1.25)]
     + [_leaky_case(alpha) for alpha in (0.0, 0.2, 1.0, 3.0)]
     + [_swish_case(beta) for beta in (0.5, 2.0, -1.0)]
+    + [Case(f"elu(alpha={al})", elu(al), lambda a, al=al: a.elu(al),
+            lambda a, al=al: a if a > 0 else al * math.expm1(a), args(away_from_zero(0.01, 5.0)))
+       for al in (0.5, 2.0)]
     + [Case(f"relu(kink={k})", relu(k), lambda a, k=k: a.relu(kink=k), lambda a: max(0.0, a),
             args(away_from_zero(0.01, 5.0))) for k in (0.5, 1.0)]
     + [Case("abs(kink=1.0)", abs_op(1.0), lambda a: a.abs(kink=1.0), math.fabs,
@@ -239,3 +268,70 @@ def test_a_parameterised_op_is_one_record_whatever_the_spelling_of_its_parameter
     assert pow_const(2) is pow_const(2.0)
     assert leaky_relu(0.01) is leaky_relu(alpha=0.01, kink=None)
     assert max_op(1) is max_op(tie=1.0)
+
+
+# ---- what explanations write: the record's formulas compute the record's numbers --------------
+
+FLOAT_FUNCTIONS = {name: op.fn for name, op in OPS.items()}
+
+
+@all_cases
+@given(data=st.data())
+def test_the_formulas_an_explanation_writes_compute_the_ops_numbers(case, data):
+    # The forward formula and the derivative formulas are derived from the record (show, and
+    # the rule run on formulas); evaluated back to numbers they must give fn and rule, so a
+    # wrong formula in an explanation fails here.
+    xs = data.draw(case.inputs)
+    op = case.op
+    args = [sym(f"x{i}", x) for i, x in enumerate(xs)]
+    out = op.fn(*xs)
+    assert_close(evaluate(op.formula_of(*args), FLOAT_FUNCTIONS), out, rtol=1e-12,
+                 atol=1e-15, what=f"forward formula of {case.id}")
+    if op.piecewise:   # explanations print the slope as the number the rule gives
+        return
+    local = op.rule(1.0, out, *xs)
+    for out_as in (sym("out", out), op.formula_of(*args)):   # out named, or written inline
+        for j, d in enumerate(op.deriv_of(out_as, *args)):
+            assert_close(evaluate(d, FLOAT_FUNCTIONS), local[j], rtol=1e-12, atol=1e-15,
+                         what=f"d {case.id} / d x{j}: {d!r}")
+
+
+def test_the_table_describes_each_op_in_its_argument_names():
+    assert OPS["tanh"].deriv == ("1 - tanh(a)**2",)
+    assert OPS["*"].deriv == ("b", "a") and OPS["/"].deriv == ("1/b", "-a/b**2")
+    assert OPS["softsign"].formula == "a/(1 + abs(a))"
+
+
+def test_a_users_own_op_is_a_record_applied_to_values_and_passes_gradcheck():
+    from microgradnet import apply
+    cube = Op("cube", lambda a: a ** 3, lambda g, out, a: (g * 3 * a * a,), 1)
+    assert cube.deriv == ("3*a*a",) and cube.formula == "cube(a)"
+    for x in (-1.7, 0.3, 2.0):
+        v = Value(x)
+        y = apply(cube, v)
+        y.backward()
+        assert_close(v.grad, numerical_grad(lambda a: apply(cube, a), [x])[0], **FIRST)
+        # Second derivative through create_graph: the rule runs on Values.
+        d1 = grad(apply(cube, v), v, create_graph=True)
+        assert_close(grad(d1, v), 6 * x, rtol=1e-12, atol=0.0)
+    with pytest.raises(TypeError, match="takes 1 input"):
+        apply(cube, Value(1.0), Value(2.0))
+    with pytest.raises(TypeError, match="expected an Op"):
+        apply(lambda a: a, Value(1.0))
+    with pytest.raises(ValueError, match="arity"):
+        Op("bad", abs, lambda g, out, a: (g,), 3)
+
+
+def test_zero_to_a_non_negative_power_is_defined_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for b in (0.0, 1.0, 2.0, 3.5):
+        x, y = Value(0.0), Value(b)
+        out = x ** y
+        out.backward()
+        tx = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        (tx ** ty).backward()
+        assert out.data == (tx ** ty).item()
+        assert (x.grad, y.grad) == (tx.grad.item(), ty.grad.item()), b
+    with pytest.raises(ValueError, match="positive base"):
+        Value(0.0) ** Value(-1.0)

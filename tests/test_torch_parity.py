@@ -57,6 +57,17 @@ BUILD = {
     "abs": (lambda a, p: abs(a), lambda a, p: torch.abs(a)),
     "swish": (lambda a, p: a.swish(p),
               lambda a, p: F.silu(a) if p == 1.0 else a * torch.sigmoid(p * a)),
+    "sin": (lambda a, p: a.sin(), lambda a, p: torch.sin(a)),
+    "cos": (lambda a, p: a.cos(), lambda a, p: torch.cos(a)),
+    "tan": (lambda a, p: a.tan(), lambda a, p: torch.tan(a)),
+    "atan": (lambda a, p: a.atan(), lambda a, p: torch.atan(a)),
+    "erf": (lambda a, p: a.erf(), lambda a, p: torch.erf(a)),
+    "sign": (lambda a, p: a.sign(), lambda a, p: torch.sign(a)),
+    "gelu": (lambda a, p: a.gelu(), lambda a, p: F.gelu(a)),
+    "softsign": (lambda a, p: a.softsign(), lambda a, p: F.softsign(a)),
+    "mish": (lambda a, p: a.mish(), lambda a, p: F.mish(a)),
+    "selu": (lambda a, p: a.selu(), lambda a, p: F.selu(a)),
+    "elu": (lambda a, p: a.elu(p), lambda a, p: F.elu(a, p)),
     "max": (lambda a, b, p: maximum(a, b), lambda a, b, p: torch.maximum(a, b)),
     "min": (lambda a, b, p: minimum(a, b), lambda a, b, p: torch.minimum(a, b)),
 }
@@ -158,12 +169,15 @@ class Graph:
             if b is None:
                 b = self._emit("+", (a, self._const(rng.uniform(0.1, 1.0))))
             self._emit(kind, (a, b))
-        elif kind in ("relu", "abs", "leaky_relu"):
-            param = rng.choice([0.01, 0.2]) if kind == "leaky_relu" else None
+        elif kind == "tan":
+            self._emit(kind, (self._small(1.3),))
+        elif kind in ("relu", "abs", "leaky_relu", "sign", "softsign", "selu", "elu"):
+            param = (rng.choice([0.01, 0.2]) if kind == "leaky_relu" else
+                     rng.choice([1.0, 0.5]) if kind == "elu" else None)
             self._emit(kind, (self._away_from_zero(),), param)
         elif kind == "swish":
             self._emit(kind, (self._small(5.0),), rng.choice([1.0, 0.5, 2.0]))
-        else:  # neg, tanh, sigmoid, softplus
+        else:  # neg, tanh, sigmoid, softplus, sin, cos, atan, erf, gelu, mish
             self._emit(kind, (self._small(5.0),))
 
     def output_indices(self) -> list:
@@ -268,6 +282,10 @@ def test_generated_graphs_use_every_op_and_reuse_nodes():
     ("leaky_relu(0)", lambda a: (a - a).leaky_relu(0.2), lambda a: F.leaky_relu(a - a, 0.2)),
     ("max(a, a)", lambda a: maximum(a, a * 1.0) * a, lambda a: torch.maximum(a, a * 1.0) * a),
     ("min(a, a)", lambda a: minimum(a * 1.0, a) * a, lambda a: torch.minimum(a * 1.0, a) * a),
+    ("sign(0)", lambda a: (a - a).sign() + a, lambda a: torch.sign(a - a) + a),
+    ("elu(0)", lambda a: (a - a).elu(0.5), lambda a: F.elu(a - a, 0.5)),
+    ("selu(0)", lambda a: (a - a).selu(), lambda a: F.selu(a - a)),
+    ("softsign(0)", lambda a: (a - a).softsign(), lambda a: F.softsign(a - a)),
 ])
 def test_kink_conventions_match_pytorch(name, build, tbuild):
     x = Value(0.7)

@@ -100,9 +100,9 @@ def test_neuron_exact_dot_with_a_cluster():
                 + f'{pad}label="neuron"; style="rounded,dashed"; color="#9ca3af"; '
                   'fontcolor="#4b5563";\n'
                 + value_line(2, "x1*w1", "-6.0000", "0.5000", MID, pad=pad)
-                + op_line(2, "*", "a * b", pad=pad)
+                + op_line(2, "*", "a*b", pad=pad)
                 + value_line(5, "x2*w2", "0.0000", "0.5000", MID, pad=pad)
-                + op_line(5, "*", "a * b", pad=pad)
+                + op_line(5, "*", "a*b", pad=pad)
                 + value_line(6, "x1*w1 + x2*w2", "-6.0000", "0.5000", MID, pad=pad)
                 + op_line(6, "+", "a + b", pad=pad)
                 + value_line(8, "n", "0.8814", "0.5000", MID, pad=pad)

@@ -2,8 +2,9 @@
 same model.
 
 Supported: :class:`microgradnet.nn.MLP`, ``Layer``, ``Neuron``-based layers, ``Linear``, and
-``Sequential`` of those with the activation modules ``ReLU``, ``LeakyReLU``, ``Sigmoid``,
-``Tanh``, ``Softplus``, ``Swish`` and ``Identity``. Needs torch (not a dependency of the package).
+``Sequential`` of those with the element-wise activation modules (``ReLU``, ``Tanh``, ...,
+``Identity``) and neurons with any activation the op table maps to a ``torch.nn`` module
+(``Op.torch``). Needs torch (not a dependency of the package).
 """
 from __future__ import annotations
 
@@ -28,33 +29,27 @@ def _linear(torch, W, b, dtype):
     return lin
 
 
-def _activation(torch, name: str, where: str, alpha: float = 0.01, kink=None, beta=1.0):
-    """The torch module for an activation; None for "linear"."""
-    nn = torch.nn
-    if name == "linear":
+def _activation(torch, op, where: str):
+    """The torch module computing the op record ``op`` (``None``: no activation), named on the
+    record itself (``Op.torch``); an op PyTorch has no module for is refused, with the
+    parameters that make the difference."""
+    if op is None:
         return None
-    if name == "relu":
-        if kink not in (None, 0.0):
-            raise ValueError(f"{where}: ReLU with derivative {kink} at 0 has no PyTorch "
-                             "equivalent (PyTorch takes 0)")
-        return nn.ReLU()
-    if name == "leaky_relu":
-        if kink is not None and kink != alpha:
-            raise ValueError(f"{where}: LeakyReLU with derivative {kink} at 0 has no PyTorch "
-                             f"equivalent (PyTorch takes alpha={alpha})")
-        return nn.LeakyReLU(alpha)
-    if name == "sigmoid":
-        return nn.Sigmoid()
-    if name == "tanh":
-        return nn.Tanh()
-    if name == "softplus":
-        return nn.Softplus()
-    if name == "swish":
-        if beta != 1.0:
-            raise ValueError(f"{where}: Swish with beta={beta} has no PyTorch module "
-                             "(SiLU is beta = 1)")
-        return nn.SiLU()
-    raise ValueError(f"{where}: activation {name!r} cannot be exported to PyTorch")
+    if not op.torch:
+        params = ", ".join(f"{k}={v}" for k, v in op.params)
+        kink = dict(op.params).get("kink")
+        why = (f"with derivative {kink} at 0" if kink is not None else
+               f"with {params}" if params else "")
+        raise ValueError(f"{where}: {op.name} {why} has no PyTorch equivalent".replace("  ", " "))
+    return getattr(torch.nn, op.torch)(**dict(op.torch_args))
+
+
+def _activation_op(name: str, where: str):
+    from .. import functional as F
+    fn = F.get_activation(name)
+    if fn is not None and not hasattr(fn, "op"):
+        raise ValueError(f"{where}: activation {name!r} cannot be exported to PyTorch")
+    return None if fn is None else fn.op
 
 
 def _convert(torch, m, dtype, where: str) -> list:
@@ -64,7 +59,7 @@ def _convert(torch, m, dtype, where: str) -> list:
         neurons = m.neurons
         b = None if neurons[0].b is None else [n.b for n in neurons]
         mods = [_linear(torch, [n.w for n in neurons], b, dtype)]
-        act = _activation(torch, neurons[0].activation, where)
+        act = _activation(torch, _activation_op(neurons[0].activation, where), where)
         if any(n.activation != neurons[0].activation for n in neurons):
             raise ValueError(f"{where}: the neurons of one layer use different activations")
         return mods + ([act] if act is not None else [])
@@ -77,15 +72,8 @@ def _convert(torch, m, dtype, where: str) -> list:
         return out
     if isinstance(m, mg.Identity):
         return []
-    if isinstance(m, mg.ReLU):
-        return [_activation(torch, "relu", where, kink=m.kink)]
-    if isinstance(m, mg.LeakyReLU):
-        return [_activation(torch, "leaky_relu", where, alpha=m.alpha, kink=m.kink)]
-    if isinstance(m, mg.Swish):
-        return [_activation(torch, "swish", where, beta=m.beta)]
-    for name in ("Sigmoid", "Tanh", "Softplus"):
-        if isinstance(m, getattr(mg, name)):
-            return [_activation(torch, name.lower(), where)]
+    if isinstance(m, mg._Elementwise) and m.op is not None:
+        return [_activation(torch, m.op, where)]
     raise TypeError(f"{where}: cannot export a {kind} to PyTorch (supported: MLP, Layer, "
                     "Linear, Sequential and element-wise activations)")
 

@@ -29,7 +29,6 @@ DEAD = "#9ca3af"      # a path whose gradient is zero
 UPDATED = "#b45309"   # border of a parameter an optimiser step changed
 _POSITIVE = (59, 130, 246)   # colour of a positive gradient (blue)
 _NEGATIVE = (239, 68, 68)    # colour of a negative gradient (red)
-_COMMUTATIVE = {"+", "*"}
 
 
 def fmt_number(x: float, precision: int = 4) -> str:
@@ -283,7 +282,7 @@ def _emit(graph: Graph, stage: str, p: int, target: Value | None, clusters: bool
         op = node.primitive
         if op is None:
             continue
-        ordered = len(node.parents) > 1 and op.name not in _COMMUTATIVE
+        ordered = len(node.parents) > 1 and not op.commutative
         for pos, parent in enumerate(node.parents):
             attrs = []
             text = "ab"[pos] if ordered and pos < 2 else (str(pos + 1) if ordered else "")

@@ -8,122 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import sys
 import textwrap
-import traceback
 from pathlib import Path
-from typing import Any, Optional, Sequence, TextIO
+from typing import Optional, TextIO
 
-from ..engine import Value, topological_order
-from ..explain import Explanation, explain
-from .base import EXAMPLES, Example, Result
+from ..catalogue import experiments
+from ..catalogue.base import EXAMPLES, Example, Result
+from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, sort_ids
+from ..engine import Value
+from ..explain import Explanation
 
-__all__ = ["add_commands", "resolve_ids", "sort_ids", "run_all", "explain_result",
-           "render_result", "json_safe", "MAX_FORWARD_LINES"]
+__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES"]
 
 #: A worked example's graph with more named nodes than this is summarised, not printed.
 MAX_FORWARD_LINES = 80
-
-
-# ---- helpers usable from Python ----------------------------------------------------------------
-
-def _key(i: str) -> list:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", i)]
-
-
-def sort_ids(ids) -> list:
-    """Claim ids in reading order (``S1-2.10`` after ``S1-2.9``)."""
-    return sorted(ids, key=_key)
-
-
-def resolve_ids(query: str) -> list:
-    """The ids matching ``query``: the id itself, or every id in the group it starts
-    (``S1-3`` gives S1-3.1, S1-3.2, S1-3.3; ``S1`` all of seed 001); case-insensitive."""
-    q = query.strip().lower()
-    exact = [i for i in EXAMPLES if i.lower() == q]
-    if exact:
-        return exact
-    return sort_ids(i for i in EXAMPLES if re.match(re.escape(q) + r"[-.]", i.lower()))
-
-
-def json_safe(x: Any) -> Any:
-    """``x`` with tuples as lists, non-finite floats and other objects as strings."""
-    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
-        return x
-    if isinstance(x, float):
-        return x if math.isfinite(x) else repr(x)
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, dict):
-        return {str(k): json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [json_safe(v) for v in x]
-    return repr(x)
-
-
-def run_all(ids: Optional[Sequence[str]] = None) -> list:
-    """Run worked examples and return one dict per claim: id, seed_file, section, title,
-    verdict (``"error"`` when the example raised), seed, engine, note, values, error."""
-    rows = []
-    for i in sort_ids(ids if ids is not None else EXAMPLES):
-        ex = EXAMPLES[i]
-        row = {"id": i, "seed_file": ex.seed, "section": ex.section, "title": ex.title}
-        try:
-            r = ex.run()
-            if not isinstance(r, Result):
-                raise TypeError(f"worked example {i} returned {type(r).__name__}, not Result")
-            row.update(verdict=r.verdict, kind=r.verdict, problem=r.problem, seed=r.seed_says,
-                       engine=r.engine_says, note=r.note,
-                       values=json_safe(r.values), error="")
-        except Exception as e:  # a broken check is reported, the others still run
-            row.update(verdict="error", kind="error", problem="", seed="", engine="", note="",
-                       values={},
-                       error=f"{type(e).__name__}: {e}",
-                       traceback=traceback.format_exc(limit=6))
-        rows.append(row)
-    return rows
-
-
-def _param(result: Result, label: str) -> Optional[Value]:
-    params = (result.extra or {}).get("params") or []
-    if isinstance(params, dict):
-        params = list(params.values())
-    for p in params:
-        if isinstance(p, Value) and p.label == label:
-            return p
-    if isinstance(result.graph, Value):
-        for n in topological_order(result.graph):
-            if n.label == label:
-                return n
-    return None
-
-
-def explain_result(result: Result, wrt: Optional[str] = None, lr: Optional[float] = None,
-                   decimals: Optional[int] = None) -> Optional[Explanation]:
-    """The step-through of a worked example's graph (``None`` if it has no graph).
-
-    ``wrt`` and ``lr`` default to the example's ``extra["wrt"]`` and ``extra["lr"]``; the
-    sections shown are ``extra["sections"]`` and the ones before them (given, forward, ...),
-    or all of them.
-
-    Raises:
-        ValueError: ``wrt`` names no node of the graph.
-    """
-    if not isinstance(result.graph, Value):
-        return None
-    extra = result.extra or {}
-    label = wrt or extra.get("wrt")
-    node = None
-    if label:
-        node = _param(result, label)
-        if node is None:
-            raise ValueError(f"no node labelled {label!r} in this example's graph")
-    rate = lr if lr is not None else extra.get("lr")
-    return explain(result.graph, wrt=node, lr=rate if node is not None else None,
-                   decimals=decimals)
-
 
 def render_result(result: Result, path: str, wrt: Optional[str] = None,
                   lr: Optional[float] = None) -> list:
@@ -135,15 +34,17 @@ def render_result(result: Result, path: str, wrt: Optional[str] = None,
         The paths written.
 
     Raises:
-        ImportError: the pictures part (``microgradnet.viz``, needs graphviz) is missing.
+        ValueError: the example has no graph, or the suffix names no picture format.
+        RuntimeError: the format needs the Graphviz ``dot`` program and it is not there
+            (:class:`~microgradnet.viz.GraphvizNotFoundError`), or it failed.
     """
-    from .. import viz   # only the pictures part imports graphviz
+    from .. import viz   # here, not at the top: `microgradnet list` does not load the pictures
     root = result.graph
     if not isinstance(root, Value):
         raise ValueError("this worked example has no graph to draw")
     extra = result.extra or {}
     label = wrt or extra.get("wrt")
-    target = _param(result, label) if label else None
+    target = find_param(result, label) if label else None
     rate = lr if lr is not None else extra.get("lr")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -211,11 +112,14 @@ def add_commands(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per "
                    "claim (id, verdict, seed, engine, note, values, ...)")
     p.add_argument("--wide", action="store_true", help="do not shorten the table's cells")
+    p.add_argument("--results", metavar="DIR",
+                   help="judge the training examples (S1-1.4, S3-Q2-5) on the results of your "
+                        "own run, the --out DIR of `microgradnet train`, instead of the "
+                        "recorded ones (as $MICROGRADNET_RESULTS does)")
     p.set_defaults(func=_verify)
 
 
-def _list(args: argparse.Namespace, out: TextIO = None) -> int:
-    out = out or sys.stdout
+def _list(args: argparse.Namespace) -> int:
     ids = resolve_ids(args.group) if args.group else sort_ids(EXAMPLES)
     if not ids:
         print(f"microgradnet list: no worked example in group {args.group!r}", file=sys.stderr)
@@ -223,14 +127,14 @@ def _list(args: argparse.Namespace, out: TextIO = None) -> int:
     width = max(len(i) for i in ids)
     for i in ids:
         ex = EXAMPLES[i]
-        print(f"{i:<{width}}  seed {ex.seed.split('_')[0]} {ex.section:<9} {ex.title}",
-              file=out)
+        print(f"{i:<{width}}  seed {ex.seed.split('_')[0]} {ex.section:<9} {ex.title}")
     return 0
 
 
 def _header(ex: Example, r: Result, style: str) -> str:
     rows = ([("problem", r.problem)] if r.problem else []) + [
-        ("seed says", r.seed_says), ("engine says", r.engine_says), ("verdict", r.verdict)] + ([("note", r.note)] if r.note else [])
+        ("seed says", r.seed_says), ("engine says", r.engine_says), ("verdict", r.verdict)]
+    rows += [("note", r.note)] if r.note else []
     title = f"{ex.id}: {ex.title} (seed {ex.seed}, section {ex.section})"
     if style == "markdown":
         return f"## {title}\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in rows) + "\n"
@@ -280,18 +184,18 @@ def _show(args: argparse.Namespace) -> int:
             continue
         chunks = [_header(ex, r, style)]
         try:
-            e = explain_result(r, args.wrt, args.lr, args.decimals)
+            expl = explain_result(r, args.wrt, args.lr, args.decimals)
         except ValueError as exc:
             print(f"microgradnet show: {i}: {exc}", file=err)
             return 2
-        if e is not None:
+        if expl is not None:
             last = r
             want = (r.extra or {}).get("sections")
-            secs = [s for s in e.sections if (not want or s.key in want) and s.key not in shown]
+            secs = [s for s in expl.sections if (not want or s.key in want) and s.key not in shown]
             if len(ids) == 1 and want:
                 # A single claim shows what leads up to it too (given, forward, loss...).
-                upto = max(i for i, s in enumerate(e.sections) if s.key in want)
-                secs = e.sections[:upto + 1]
+                upto = max(i for i, s in enumerate(expl.sections) if s.key in want)
+                secs = expl.sections[:upto + 1]
             forward = [s for s in secs if s.key == "forward"]
             if forward and len(forward[0].steps) > MAX_FORWARD_LINES:
                 n = len(forward[0].steps)
@@ -319,12 +223,9 @@ def _show(args: argparse.Namespace) -> int:
             return 1
         try:
             written = render_result(last, args.render, args.wrt, args.lr)
-        except ImportError as exc:
-            print(f"microgradnet show: cannot draw pictures: the pictures part is not "
-                  f"available ({exc}); install graphviz support with `pip install graphviz`",
-                  file=err)
-            return 1
-        except Exception as exc:
+        except (ValueError, OSError, RuntimeError) as exc:
+            # what drawing can meet: no graph, an unwritable path, no Graphviz for a png; a
+            # broken import is a bug and fails with its traceback
             print(f"microgradnet show: cannot draw pictures: {type(exc).__name__}: {exc}",
                   file=err)
             return 1
@@ -350,7 +251,19 @@ def _verify(args: argparse.Namespace) -> int:
                 print(f"microgradnet verify: no worked example {q!r}", file=sys.stderr)
                 return 2
             ids += [i for i in got if i not in ids]
-    rows = run_all(ids)
+    if args.results is None:
+        rows = run_all(ids)
+    else:
+        results = Path(args.results)
+        if not results.is_dir():
+            print(f"microgradnet verify: --results {args.results}: no such directory",
+                  file=sys.stderr)
+            return 2
+        experiments.use_results_dir(str(results))
+        try:
+            rows = run_all(ids)
+        finally:   # a caller in the same process (a notebook, a test) keeps the default
+            experiments.use_results_dir(None)
     broken = [r for r in rows if r["verdict"] == "error"]
     if args.json:
         print(json.dumps([{k: v for k, v in r.items() if k != "traceback"} for r in rows],

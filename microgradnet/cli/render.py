@@ -30,10 +30,19 @@ import traceback
 from pathlib import Path
 
 from ..engine import Value
-from .backends import BACKENDS, GraphvizNotFoundError
-from .dot import STAGES
+from .choices import LazyChoices
 
 __all__ = ["add_commands", "load_user_graph"]
+
+
+def _stages() -> tuple:
+    from ..viz.dot import STAGES
+    return STAGES
+
+
+def _backends() -> tuple:
+    from ..viz.backends import BACKENDS
+    return BACKENDS
 
 
 def add_commands(subparsers) -> None:
@@ -48,7 +57,8 @@ def add_commands(subparsers) -> None:
                    help="a Python file that sets `root` or defines `build()`")
     p.add_argument("-o", "--output", required=True, metavar="PATH",
                    help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
-    p.add_argument("--stage", choices=STAGES, default="backward",
+    # A metavar, so that building the parser does not list (and so import) the choices.
+    p.add_argument("--stage", choices=LazyChoices(_stages), default="backward", metavar="STAGE",
                    help="forward: values; backward: values and gradients (default); update: "
                         "a gradient-descent step on the parameters")
     p.add_argument("--highlight", metavar="LABEL",
@@ -60,9 +70,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--color-grad", action="store_true", help="shade gradients by sign and size")
     p.add_argument("--no-clusters", action="store_true", help="no boxes around scoped nodes")
     p.add_argument("--title", help="a caption for the picture")
-    p.add_argument("--backend", choices=BACKENDS, default=None,
-                   help="Graphviz: the dot program, the in-process WebAssembly build, or auto "
-                        "(default; also $MICROGRADNET_GRAPHVIZ)")
+    p.add_argument("--backend", choices=LazyChoices(_backends), default=None, metavar="BACKEND",
+                   help="how Graphviz runs: dot (the program), wasm (the in-process "
+                        "WebAssembly build) or auto (default; also $MICROGRADNET_GRAPHVIZ)")
     p.set_defaults(func=_run)
 
 
@@ -112,7 +122,7 @@ def _user_file_error(path: Path, e: Exception) -> ValueError:
 
 def _load_example(example_id: str) -> dict:
     from ..catalogue import EXAMPLES
-    from ..catalogue.commands import resolve_ids, sort_ids
+    from ..catalogue.run import resolve_ids, sort_ids
     ids = resolve_ids(example_id)
     if not ids:
         known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
@@ -130,16 +140,17 @@ def _load_example(example_id: str) -> dict:
 
 
 def _sgd_updates(root: Value, params, targets, lr: float) -> dict:
-    from .graph import analyse
+    from ..viz.graph import analyse
     graph = analyse(root, params, targets)
-    chosen = targets or [n for n, k in zip(graph.order, graph.kinds) if k == "param"]
+    chosen = targets or [n for n, k in zip(graph.order, graph.kinds, strict=True) if k == "param"]
     return {p: (p.data, p.grad, lr, p.data - lr * p.grad) for p in chosen}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .frames import frames_html
-    from .graph import analyse, find_labelled
-    from .picture import render
+    from ..viz.backends import GraphvizNotFoundError
+    from ..viz.frames import frames_html
+    from ..viz.graph import analyse, find_labelled
+    from ..viz.picture import render
     err = sys.stderr
     if (args.example is None) == (args.file is None):
         print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)

@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .models import MODEL_KINDS
+from .choices import LazyChoices
 
 __all__ = ["add_commands"]
+
+
+def _model_kinds() -> tuple:
+    from ..training.models import MODEL_KINDS
+    return MODEL_KINDS
 
 
 def _count(least: int):
@@ -27,7 +32,7 @@ def _count(least: int):
 
 
 def _classifiers(args: argparse.Namespace) -> int:
-    from .experiments import run_classifiers
+    from ..training.experiments import run_classifiers
     rows = run_classifiers(out_dir=args.out, kinds=args.models, epochs=args.epochs,
                            train_subset=args.subset, seed=args.seed,
                            show_progress=not args.quiet)
@@ -42,7 +47,7 @@ def _classifiers(args: argparse.Namespace) -> int:
 
 
 def _lr_curves(args: argparse.Namespace) -> int:
-    from .experiments import LEARNING_RATES, SEED_LR_LABELS, run_lr_curves
+    from ..training.experiments import LEARNING_RATES, SEED_LR_LABELS, run_lr_curves
     res = run_lr_curves(out_dir=args.out, epochs=args.epochs, train_subset=args.subset,
                         seed=args.seed, show_progress=not args.quiet, plot=not args.no_plot)
     for lr in LEARNING_RATES:
@@ -85,8 +90,9 @@ def add_commands(subparsers) -> None:
     c = sub.add_parser("classifiers", help="S3-Q2-5: eight classifiers, test accuracy vs the "
                        "seed's MNIST figures")
     common(c, 10)
-    c.add_argument("--models", nargs="+", default=None, metavar="MODEL", choices=MODEL_KINDS,
-                   help=" ".join(MODEL_KINDS) + " (default: all)")
+    c.add_argument("--models", nargs="+", default=None, metavar="MODEL",
+                   choices=LazyChoices(_model_kinds),
+                   help="%(choices)s (default: all)")
     c.set_defaults(func=_reported(_classifiers))
     lr = sub.add_parser("lr-curves", help="S1-1.4: loss curves at four learning rates")
     common(lr, 4)

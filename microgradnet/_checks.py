@@ -1,0 +1,72 @@
+"""The engine's checks and messages: what a number must be to enter a graph, and the errors
+that name the node and the op when something is out of bounds.
+
+They live apart from ``engine.py`` so the engine reads as the chain rule; every check here is
+called by the engine at the one place a bad number could enter (a constructor, an assignment,
+a forward result, a local derivative), so a wrong number never travels silently.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .ops import DomainError, Op
+
+__all__ = ["describe", "check_number", "check_assigned", "forward_error", "derivative_error",
+           "operand_error"]
+
+
+def describe(x) -> str:
+    """``Value(data=2.0, label='w')``: a node as error messages name it."""
+    return f"Value(data={x.data!r}" + (f", label={x.label!r})" if x.label else ")")
+
+
+def check_number(data, what: str = "Value") -> float:
+    """``data`` as a finite float, or a TypeError / ValueError that says what was given."""
+    if isinstance(data, bool):
+        raise TypeError(f"{what} needs a real number, got the bool {data!r}; "
+                        f"write {float(data)!r} if a number is meant")
+    if not isinstance(data, (int, float)):
+        if hasattr(data, "__float__") and not isinstance(data, (str, bytes, complex)):
+            # numpy scalars, fractions, decimals: real numbers in another type.
+            data = float(data)
+        else:
+            raise TypeError(f"{what} needs a real number (int or float), got "
+                            f"{type(data).__name__}: {data!r}")
+    try:
+        data = float(data)
+    except OverflowError:
+        raise ValueError(f"{what} needs a finite number, got an int too large for a float") \
+            from None
+    if data - data != 0.0:
+        raise ValueError(f"{what} needs a finite number, got {data!r}")
+    return data
+
+
+def check_assigned(node, attr: str, x) -> float:
+    """A number assigned to ``node.data`` or ``node.grad``, as a finite float."""
+    if x.__class__ is float and x - x == 0.0:  # the common case skips the call
+        return x
+    return check_number(x, f"{describe(node)}.{attr}")
+
+
+def forward_error(op: Op, args: Sequence, why: str, domain: bool = True) -> DomainError:
+    """An op's forward left its domain (or its result is not finite): names op and operands."""
+    operands = ", ".join(describe(a) for a in args if a is not None)
+    need = f"; it needs {op.domain}" if op.domain and domain else ""
+    return DomainError(f"{op.name}({operands}): {why}{need}")
+
+
+def derivative_error(node, e: Exception) -> DomainError:
+    """A node's local derivative is undefined or infinite where the gradient needs it."""
+    operands = ", ".join(describe(p) for p in node.parents)
+    return DomainError(f"the derivative of {node.op}({operands}) is undefined or infinite "
+                       f"there ({e}); the node is {describe(node)}")
+
+
+def operand_error(x, op: Op, other=None) -> Exception:
+    """A number that cannot be lifted to a constant leaf: a TypeError or a ValueError."""
+    with_ = f"{describe(other)} with " if other is not None else "a Value with "
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return TypeError(f"{op.name}: cannot combine {with_}{type(x).__name__} {x!r}; "
+                         "use a number or a Value")
+    return ValueError(f"{op.name}: cannot combine {with_}{x!r}; it needs a finite number")

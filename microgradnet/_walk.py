@@ -1,0 +1,93 @@
+"""The two walks of the engine: the topological order that everything reads, and the faster
+walk that ``backward`` takes.
+
+Both are iterative depth-first searches (graphs far deeper than the recursion limit work) that
+visit parents in order, so the order, and anything drawn or summed from it, is deterministic.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+__all__ = ["walk", "backward_order", "IDENTITY_STAMPS"]
+
+# backward_order marks the nodes it has walked with a fresh float 0.0 compared by identity.
+# That needs an interpreter where two equal floats made apart are two objects, as in CPython;
+# elsewhere backward falls back to walk(), which keeps a set of the nodes it saw.
+IDENTITY_STAMPS = float("0") is not float("0")
+
+
+def walk(roots: Sequence) -> list:
+    """The topological order of everything reachable from ``roots`` (each node after all of
+    its parents), without touching any node: a set holds the nodes seen."""
+    order: list = []
+    seen: set = set()
+    for root in roots:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node is None:  # the marker: every parent of the node below it is done
+                order.append(stack.pop())
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.append(node)
+            stack.append(None)
+            if node._op is not None:
+                # Push b before a so a's inputs come first in the order.
+                b = node._b
+                if b is not None and b not in seen:
+                    stack.append(b)
+                if node._a not in seen:
+                    stack.append(node._a)
+    return order
+
+
+def backward_order(root) -> list:
+    """The nodes reachable from ``root`` in topological order, each op node's grad reset to 0.0
+    on the way (backward's first step, done here to save a second pass).
+
+    The reset is also the visited mark: an op node's grad is set to ``stamp``, a float 0.0 made
+    for this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it
+    at 0.0 or adds to it, making a new float). Leaves keep their grad (they accumulate), so they
+    carry no mark: a leaf goes into the order each time it is met (backward only checks that
+    its gradient is finite, so a repeat costs a check, never a wrong sum). The op nodes come in
+    the order :func:`walk` gives them, so every gradient is summed in the same order as
+    ``grad``'s. Two backward passes over one graph must not run at once in threads: the marks
+    would mix.
+    """
+    if not IDENTITY_STAMPS:
+        order = walk((root,))
+        for node in order:
+            if node._op is not None:
+                node._grad = 0.0
+        return order
+    if root._op is None:
+        return [root]
+    stamp = float("0")
+    order: list = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:  # the marker: every parent of the node below it is done
+            order.append(stack.pop())
+            continue
+        if node._grad is stamp:
+            continue
+        node._grad = stamp
+        stack.append(node)
+        stack.append(None)
+        # Push b before a so a's inputs come first in the order; a leaf has no inputs, so it
+        # goes into the order as soon as it is met.
+        b = node._b
+        if b is not None:
+            if b._op is None:
+                order.append(b)
+            elif b._grad is not stamp:
+                stack.append(b)
+        a = node._a
+        if a._op is None:
+            order.append(a)
+        elif a._grad is not stamp:
+            stack.append(a)
+    return order
