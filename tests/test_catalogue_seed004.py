@@ -199,7 +199,7 @@ def test_bias_free_models_at_the_origin_against_torch():
         Ws = [torch.tensor([[w.data for w in row] for row in layer.weight],
                            dtype=torch.float64) for layer in net.layers[::2]]
 
-        def f(x):
+        def f(x, Ws=Ws, g=g):
             for k, W in enumerate(Ws):
                 x = W @ x
                 x = g(x) if k < len(Ws) - 1 else x

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Optional
+from typing import Any, Optional, cast
 
 from .. import functional as F
 from .. import init, nn, optim
@@ -22,6 +22,16 @@ __all__: list[str] = []
 
 SEED = "004_cb0f231e9ae3b1c7.txt"
 TOL = 1e-11
+
+
+def _grads(out: Value, inputs: list, create_graph: bool = False) -> list:
+    """d out / d x for each x of ``inputs`` (``engine.grad`` of a list, typed as a list)."""
+    return cast(list, grad(out, list(inputs), create_graph=create_graph))
+
+
+def _grad1(out: Value, x: Value, create_graph: bool = False) -> Any:
+    """d out / d x: a float, or a Value with ``create_graph`` (``engine.grad`` of one input)."""
+    return grad(out, x, create_graph=create_graph)
 
 
 # ---- linear regression -------------------------------------------------------------------------
@@ -67,7 +77,7 @@ def regression_gradients() -> Result:
     w = [Value(rng.uniform(-1, 1), f"w{j + 1}") for j in range(d)]
     b = Value(rng.uniform(-1, 1), "b")
     loss = _half_mse(xs, ys, w, b, label=True)
-    gw, gb = grad(loss, w), grad(loss, b)
+    gw, gb = _grads(loss, w), _grad1(loss, b)
     yhat = [sum(wj.data * xj for wj, xj in zip(w, x)) + b.data for x in xs]
     # The seed: dL/dw_j = 1/(2n) sum_i 2 x_j (yhat - y); dL/db = 1/(2n) sum_i 2 (yhat - y).
     seed_gw = [1 / (2 * n) * sum(2 * x[j] * (yh - y) for x, yh, y in zip(xs, yhat, ys))
@@ -121,7 +131,7 @@ def _normal_equation(X: list, Y: list) -> list:
     return _solve(XtX, XtY)
 
 
-def _gradient_descent(xs, ys, lr: float, steps: int) -> tuple:
+def _gradient_descent(xs, ys, lr: float, steps: int) -> list:
     """Plain gradient descent on the 1/(2n) squared error, from zero."""
     d = len(xs[0])
     w = [Value(0.0, f"w{j + 1}") for j in range(d)]
@@ -151,7 +161,7 @@ def normal_equation() -> Result:
     b = Value(theta_ne[0], "b")
     w = [Value(t, f"w{j + 1}") for j, t in enumerate(theta_ne[1:])]
     loss = _half_mse(xs, ys, w, b, label=True)
-    grad_at_ne = grad(loss, [b] + w)
+    grad_at_ne = _grads(loss, [b] + w)
     stationary = max(abs(g) for g in grad_at_ne)
     return Result(
         problem=(f"Linear regression on {n} seeded examples with {d} features, loss "
@@ -211,7 +221,7 @@ def regression_cost() -> Result:
         xs, ys = _regression_data(n, d, seed=43)
         w = [Value(0.1) for _ in range(d)]
         b = Value(0.0)
-        gs = grad(_half_mse(xs, ys, w, b), [b] + w, create_graph=True)
+        gs = _grads(_half_mse(xs, ys, w, b), [b] + w, create_graph=True)
         return len(topological_order(*gs))
 
     def design(n: int, d: int) -> tuple:
@@ -290,24 +300,24 @@ def activation_derivatives() -> Result:
     auto = []
     for x in pts:
         v = Value(x)
-        auto.append(grad(v.sigmoid(), v))
+        auto.append(_grad1(v.sigmoid(), v))
     seed = [(1 / (1 + math.exp(-x))) * (1 - 1 / (1 + math.exp(-x))) for x in pts]
     grid = [k / 100 for k in range(-1000, 1001)]
     slopes = []
     for x in grid:
         v = Value(x)
-        slopes.append(grad(v.sigmoid(), v))
+        slopes.append(_grad1(v.sigmoid(), v))
     best = max(range(len(grid)), key=lambda k: slopes[k])
     # At the maximum the second derivative vanishes.
     v0 = Value(0.0, "x")
     s0 = v0.sigmoid()
     s0.label = "s"
-    d2_at_0 = grad(grad(s0, v0, create_graph=True), v0)
+    d2_at_0 = _grad1(_grad1(s0, v0, create_graph=True), v0)
     # ReLU: the seed takes 1 at x >= 0; the left and right slopes at 0 differ.
     left, right = one_sided(lambda x: x.relu(), [0.0])[0]
     z = Value(0.0)
-    relu_seed = grad(z.relu(kink=1.0), z)
-    relu_default = grad(z.relu(), z)
+    relu_seed = _grad1(z.relu(kink=1.0), z)
+    relu_default = _grad1(z.relu(), z)
     # The vanishing-gradient argument: the slope through a chain of 10 units from x = 0.5.
     depth = 10
     chains = {}
@@ -316,7 +326,7 @@ def activation_derivatives() -> Result:
         a = x0
         for _ in range(depth):
             a = getattr(a, name)()
-        chains[name] = grad(a, x0)
+        chains[name] = _grad1(a, x0)
     err = _max_diff(seed, auto)
     sigmoid_holds = err <= 1e-15 and slopes[best] < 1
     kink_open = left != right                  # no derivative at 0: a value must be chosen
@@ -353,7 +363,7 @@ def _sigmoid_slopes(x: float, w: float) -> tuple:
     z.label = "z"
     s = z.sigmoid()
     s.label = "s"
-    ds_dx, ds_dw = grad(s, [xv, wv])
+    ds_dx, ds_dw = _grads(s, [xv, wv])
     return s, ds_dx, ds_dw
 
 
@@ -362,7 +372,7 @@ def _peak_of_input_slope(x: float, lo: float, hi: float) -> Optional[float]:
     d/dw (ds/dx), a second derivative taken by the engine."""
     def rise(w: float) -> float:
         xv, wv = Value(x), Value(w)
-        return grad(grad((wv * xv).sigmoid(), xv, create_graph=True), wv)
+        return _grad1(_grad1((wv * xv).sigmoid(), xv, create_graph=True), wv)
     if not rise(lo) > 0 > rise(hi):
         return None                     # no peak in [lo, hi]: ds/dx does not turn down there
     for _ in range(50):
@@ -459,11 +469,12 @@ def bias_free_models() -> Result:
     no biases for several hidden activations g, evaluated at x = 0 and next to it."""
     rng = random.Random(451)
     # Logistic regression: the boundary is {x : w . x + b = 0}; at x = 0 the logit is b.
-    logit_at_0, logit_at_0_bias = [], []
+    logit_at_0: list = []
+    logit_at_0_bias: list = []
     for d in (2, 3, 5):
         for with_bias in (False, True):
             model = nn.Linear(d, 1, bias=with_bias, init="normal", rng=rng)
-            if with_bias:
+            if model.bias is not None:
                 model.bias[0].data = rng.uniform(0.5, 1.5) * rng.choice([-1, 1])
             z = model([0.0] * d)[0]
             (logit_at_0_bias if with_bias else logit_at_0).append(z.data)
@@ -528,7 +539,7 @@ def _l1_run(targets: list, lam: float, lr: float, steps: int, **penalty) -> list
     return history
 
 
-@example("S4-Q3a", SEED, "3 (alef)", "L1 update rule; L1 zeroes weights, L2 shrinks them")
+@example("S4-Q3a", SEED, "3 (alef)", "L1 update rule; does L1 zero weights where L2 shrinks them?")
 def l1_update() -> Result:
     """One step on J(w) = L(w) + lam sum |w_i|: w <- w - lr (dL/dw + lam sign(w)), and runs on
     L(w) = 1/2 sum (w_i - a_i)^2 comparing L1 sub-gradient steps, L1 proximal steps and L2."""
@@ -543,8 +554,8 @@ def l1_update() -> Result:
     penalty.label = "R"
     total = data_loss + penalty
     total.label = "J"
-    g_total = grad(total, w)                      # dL/dw + lam sign(w), by autodiff
-    g_data = grad(data_loss, w)
+    g_total = _grads(total, w)                    # dL/dw + lam sign(w), by autodiff
+    g_data = _grads(data_loss, w)
     step = _l1_step(w0, g_data, lr, lam)          # the optimiser's L1 step
     seed_step = [x - lr * math.copysign(1.0, x) - g for x, g in zip(w0, g_data)]
     err_autodiff = _max_diff([x - lr * g for x, g in zip(w0, g_total)], step)
@@ -816,7 +827,8 @@ def zero_init_sigmoid() -> Result:
     mean binary cross-entropy, for two data sets; and a 3-2-1 sigmoid network from zero."""
     lr = 0.5
     rng = random.Random(49)
-    outputs, signs = [], []
+    outputs: list = []
+    signs: list = []
     for flip in (1.0, -1.0):
         xs = [[rng.uniform(0, 1), rng.uniform(-1, 0)] for _ in range(6)]
         ys = [1.0 if k % 3 else 0.0 for k in range(6)]
@@ -846,8 +858,8 @@ def zero_init_sigmoid() -> Result:
     p.label = "p"
     loss2 = F.binary_cross_entropy([p], [y])
     loss2.label = "L"
-    g_hidden = grad(loss2, [v for row in net[0].weight for v in row])
-    g_out = grad(loss2, net[2].weight[0])
+    g_hidden = _grads(loss2, [v for row in net[0].weight for v in row])
+    g_out = _grads(loss2, net[2].weight[0])
     return Result(
         problem=("Logistic regression p = sigmoid(w . x + b) on 6 examples with every weight and "
                  "the bias 0, on two data sets, and a 3-2-1 sigmoid network with all weights "
@@ -899,9 +911,9 @@ def zero_init_softmax() -> Result:
     W = [[Value(0.0, f"W{i + 1}{j + 1}") for j in range(H)] for i in range(d)]
     Wp = [[Value(0.0, f"W'{j + 1}{k + 1}") for k in range(d)] for j in range(H)]
     _, u, loss = _word2vec(x, W, Wp, m)
-    du = grad(loss, u)
-    dW = [grad(loss, row) for row in W]
-    dWp = [grad(loss, row) for row in Wp]
+    du = _grads(loss, u)
+    dW = [_grads(loss, row) for row in W]
+    dWp = [_grads(loss, row) for row in Wp]
     seed_du_formula = [1.0 / d - (1.0 if j == m else 0.0) for j in range(d)]
     du_zero = max(abs(g) for g in du) <= TOL                  # the sheet's "= 0"
     # Random non-zero weights, d = H = 4 so the sheet's W_ik can be read as written.
@@ -910,12 +922,12 @@ def zero_init_softmax() -> Result:
     xr = _rand(rng, ds)
     Wr, Wpr = _values(_rand(rng, ds, ds)), _values(_rand(rng, ds, ds))
     _, ur, lr_ = _word2vec(xr, Wr, Wpr, 1)
-    dur = grad(lr_, ur)
+    dur = _grads(lr_, ur)
     e = [math.exp(v.data) for v in ur]
     err_du_formula = _max_diff([v / sum(e) - (1.0 if j == 1 else 0.0) for j, v in enumerate(e)],
                                dur)
-    auto_dWp = [grad(lr_, row) for row in Wpr]
-    auto_dW = [grad(lr_, row) for row in Wr]
+    auto_dWp = [_grads(lr_, row) for row in Wpr]
+    auto_dW = [_grads(lr_, row) for row in Wr]
     seed_dWp, seed_dW = _seed_partials(xr, _data(Wr), _data(Wpr), dur)
     fixed_dWp = [[dur[j] * sum(Wr[k][i].data * xr[k] for k in range(ds)) for j in range(ds)]
                  for i in range(ds)]                      # W_ki: h_i = sum_k W_ki x_k
