@@ -15,7 +15,7 @@ from microgradnet import optim
 from microgradnet.catalogue import EXAMPLES
 from microgradnet.catalogue import seed001
 from microgradnet.catalogue.seed001 import SEED, build_s1_3
-from microgradnet.catalogue.commands import explain_result
+from microgradnet.catalogue.run import explain_result
 
 IDS = ["S1-1.2", "S1-1.3", "S1-1.5", "S1-1.6", "S1-2.1", "S1-2.2", "S1-2.3", "S1-2.4",
        "S1-2.5", "S1-2.6", "S1-2.7", "S1-2.8", "S1-3.1", "S1-3.2", "S1-3.3"]

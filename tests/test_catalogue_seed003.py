@@ -36,7 +36,7 @@ def test_every_seed003_example_states_its_problem(claim):
 
 @pytest.mark.parametrize("claim", IDS)
 def test_step_through_lines_stay_readable(claim):
-    from microgradnet.catalogue.commands import explain_result
+    from microgradnet.catalogue.run import explain_result
     e = explain_result(run(claim))
     assert e is not None
     widest = max(len(line) for line in str(e).splitlines())
@@ -192,7 +192,7 @@ def test_batchnorm_seed_steps_match_torch_at_each_intermediate():
 
 
 def seed003_explain(r):
-    from microgradnet.catalogue.commands import explain_result
+    from microgradnet.catalogue.run import explain_result
     return explain_result(r)
 
 
