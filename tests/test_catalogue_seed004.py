@@ -37,6 +37,15 @@ def test_regression_gradients_match_torch():
     assert r.values["err"] < 1e-12
 
 
+def test_regression_gradient_verdict_turns_when_the_loss_loses_its_half(monkeypatch):
+    """With 1/n in place of 1/(2n) the gradients double and the sheet's formulas no longer
+    match them."""
+    from microgradnet.catalogue import seed004
+    half_mse = seed004._half_mse
+    monkeypatch.setattr(seed004, "_half_mse", lambda *a, **k: half_mse(*a, **k) * 2)
+    assert run("S4-Q1a").verdict == "erratum"
+
+
 def test_normal_equation_equals_gradient_descent_limit():
     torch = pytest.importorskip("torch")
     r = run("S4-Q1b")
@@ -426,6 +435,13 @@ def test_zero_initialised_sigmoid_network():
     assert_all_close(v["output_weight_grads"], W2.grad.flatten().tolist(), what="output")
     assert all(g == 0.0 for g in v["hidden_weight_grads"])
     assert len(set(v["output_weight_grads"])) == 1
+
+
+def test_zero_init_verdict_turns_when_the_output_unit_is_not_centred_at_half(monkeypatch):
+    from microgradnet import nn
+    monkeypatch.setattr(nn.Sigmoid, "fn", lambda self, v: v.tanh() * 0.5 + 0.6)
+    r = run("S4-Q4a")
+    assert r.values["outputs"][0] == 0.6 and r.verdict == "erratum"
 
 
 def test_zero_initialised_softmax_model_gradients():
