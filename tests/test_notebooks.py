@@ -106,7 +106,7 @@ def _line(text: str, start: str) -> str:
 def test_notebook_shows_each_claim_with_the_catalogue_verdict(stem, tmp_path):
     from microgradnet.catalogue import EXAMPLES
     text = _text(_notebook(stem, tmp_path))
-    shown = dict(re.findall(r"^(S\d-\S+)  \[(\w+)\]", text, re.M))
+    shown = dict(re.findall(r"^(S\d-\S+)  \[([\w-]+)\]", text, re.M))
     for claim in NOTEBOOK_CLAIMS[stem]:
         assert claim in shown, f"{stem} does not show {claim}"
         assert shown[claim] == EXAMPLES[claim].run().verdict, claim
