@@ -395,15 +395,16 @@ def sigmoid_saturation() -> Result:
         analytic_dx.append(slope * w)
         analytic_dw.append(slope * x)
     err = max(_max_diff(d_dx, analytic_dx), _max_diff(d_dw, analytic_dw))
-    # ds/dx = w sigma'(wx) first grows with w; past its peak both slopes fall like e^-|wx|.
-    peak = max(range(len(weights)), key=lambda k: abs(d_dx[k]))
-    w_peak = _peak_of_input_slope(x, 0.5, 4.0)
+    # Vanishes: at the largest |w| both slopes are below 1/1000 of their largest value.
     big = [k for k, w in enumerate(weights) if abs(w) == max(map(abs, weights))]
-    vanishes = all(abs(d_dx[k]) < 1e-3 * abs(d_dx[peak]) and abs(d_dw[k]) < 1e-3 * abs(d_dw[0])
-                   for k in big)
+    vanishes = all(abs(d_dx[k]) < 1e-3 * max(map(abs, d_dx))
+                   and abs(d_dw[k]) < 1e-3 * max(map(abs, d_dw)) for k in big)
+    # ds/dx = w sigma'(wx) first grows with w; past its peak both slopes fall like e^-|wx|.
+    w_peak = _peak_of_input_slope(x, 0.5, 4.0)
     tail = [k for k, w in enumerate(weights) if w_peak is not None and w >= w_peak]
-    falling = w_peak is not None and all(abs(d_dx[a]) > abs(d_dx[b]) and abs(d_dw[a]) > abs(d_dw[b])
-                  for a, b in zip(tail, tail[1:]))
+    falling = w_peak is not None and all(
+        abs(d_dx[a]) > abs(d_dx[b]) and abs(d_dw[a]) > abs(d_dw[b])
+        for a, b in zip(tail, tail[1:]))
     graph, _, _ = _sigmoid_slopes(x, 8.0)
     return Result(
         problem=("Take one sigmoid unit s = sigmoid(w x) at the input x = 1.5 and let the weight "
@@ -411,8 +412,9 @@ def sigmoid_saturation() -> Result:
                  "grows, as the sheet's answer to Q2.c says (large weights push the sigmoid "
                  "into saturation)?"),
         seed_says="large weights make the sigmoid's input large, its gradient small: vanishing",
-        engine_says=("ds/dx = " + ", ".join(f"{g:.2g}" for g in d_dx) + " for w = "
-                     + ", ".join(f"{w:g}" for w in weights)),
+        engine_says=("for w = " + ", ".join(f"{w:g}" for w in weights) + ": ds/dx = "
+                     + ", ".join(f"{g:.2g}" for g in d_dx) + "; ds/dw = "
+                     + ", ".join(f"{g:.2g}" for g in d_dw)),
         verdict=judge(vanishes and falling),
         note=("Both slopes carry sigma'(wx) = s(1 - s) <= 1/4, which falls like e^-|wx|. "
               "ds/dw = x sigma'(wx) falls from the start; ds/dx = w sigma'(wx) first grows "
