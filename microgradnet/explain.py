@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence, Union
 
 from .engine import Value, grad as _engine_grad, topological_order
+from .graph import analyse, count_paths
 
 __all__ = [
     "explain", "explain_forward", "round_half_up", "latex_name", "explain_backward", "explain_update", "find_paths",
@@ -420,27 +421,6 @@ def _forward_nodes(g: _Graph) -> list:
     return sorted(g.expr, key=lambda n: (level[n], index[n]))
 
 
-def count_paths(root: Value, wrt: Value) -> int:
-    """The number of paths from ``root`` to ``wrt`` (an operand used twice counts twice).
-
-    Counted by dynamic programming over the graph, so it is exact and fast even when the
-    number is astronomically large.
-
-    Example:
-        >>> a = Value(1.0); b = a + a; c = b + b
-        >>> count_paths(c, a)
-        4
-    """
-    order = topological_order(root)
-    cnt: dict = {wrt: 1}
-    for n in order:
-        if n is not wrt:
-            c = sum(cnt.get(p, 0) for p in n.parents)
-            if c:
-                cnt[n] = c
-    return cnt.get(root, 0)
-
-
 def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> tuple:
     """Every path from ``root`` to ``wrt`` (up to ``max_paths``), by an iterative walk.
 
@@ -463,25 +443,13 @@ def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> t
         raise TypeError("find_paths: root and wrt must be Values")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"find_paths: max_paths must be a non-negative int, got {max_paths!r}")
-    order = topological_order(root)
-    reach = {wrt}
-    cnt: dict = {wrt: 1}
-    for n in order:
-        if n is not wrt:
-            c = sum(cnt.get(p, 0) for p in n.parents)
-            if c:
-                cnt[n] = c
-                reach.add(n)
-    total = cnt.get(root, 0)
-    local: dict = {}
+    graph = analyse(root)
+    counts = graph.path_counts(wrt)
+    reach = {n for n, c in zip(graph.order, counts) if c}
+    total = counts[-1]
 
     def loc(n: Value) -> tuple:
-        t = local.get(n)
-        if t is None:
-            t = tuple(float(x) for x in n.primitive.rule(
-                1.0, n.data, *[p.data for p in n.parents]))
-            local[n] = t
-        return t
+        return graph.locals[graph.index[n]]
 
     paths: list = []
     if total == 0:

@@ -19,7 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradnet"
 #: rest, the library without the command line, and a change near the top cannot break the
 #: code beneath it. ``formula`` (the expressions op records describe themselves with) sits
 #: under ``ops``; ``_checks`` and ``_walk`` are the engine's machinery, kept out of its
-#: reading. ``__init__`` (the package's front door) re-exports the engine; the
+#: reading. ``graph`` is the analysis (paths, consumers, the backward pass as terms) that
+#: explanations and pictures share. ``__init__`` (the package's front door) re-exports the
+#: engine; the
 #: catalogue sits above training because S1-1.4 and S3-Q2-5 judge training results with the
 #: training code's own labels; ``cli`` is the only layer that uses both catalogue and viz.
 LAYERS = [
@@ -27,6 +29,7 @@ LAYERS = [
     {"ops"},
     {"_checks", "_walk"},
     {"engine", "__init__"},
+    {"graph"},
     {"init", "functional", "nn", "optim", "checks", "replay", "explain"},
     {"viz", "training"},
     {"catalogue"},
