@@ -26,6 +26,7 @@ from typing import Iterable, Sequence, Union
 
 from . import ops
 from .engine import Value, apply, maximum
+from .nested import flatten, is_seq
 
 __all__ = [
     "sum", "mean", "dot", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "swish",
@@ -43,10 +44,6 @@ def _value(x, where: str) -> Value:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(f"{where}: expected a Value or a number, got {type(x).__name__}: {x!r}")
     return Value(x)
-
-
-def _is_seq(x) -> bool:
-    return isinstance(x, (list, tuple))
 
 
 # ---- sums ----------------------------------------------------------------------------------
@@ -108,7 +105,7 @@ def dot(ws: Sequence[Scalar], xs: Sequence[Scalar], bias: Scalar | None = None) 
 # ---- activations ---------------------------------------------------------------------------
 
 def _map(fn, x, where: str):
-    if _is_seq(x):
+    if is_seq(x):
         return [_map(fn, e, where) for e in x]
     return fn(_value(x, where))
 
@@ -183,7 +180,7 @@ def get_activation(activation):
 # ---- softmax -------------------------------------------------------------------------------
 
 def _vector(xs, where: str) -> list:
-    if isinstance(xs, Value) or not _is_seq(xs):
+    if isinstance(xs, Value) or not is_seq(xs):
         raise TypeError(f"{where}: expected a list of Values, got {type(xs).__name__}")
     if len(xs) == 0:
         raise ValueError(f"{where}: needs at least one value")
@@ -245,21 +242,6 @@ def log_softmax(xs: Sequence[Scalar]) -> list:
 
 # ---- losses --------------------------------------------------------------------------------
 
-def _flat(x, where: str) -> list:
-    if not _is_seq(x):
-        return [x]
-    out, stack = [], [iter(x)]
-    while stack:
-        for e in stack[-1]:
-            if _is_seq(e):
-                stack.append(iter(e))
-                break
-            out.append(e)
-        else:
-            stack.pop()
-    return out
-
-
 def mse(pred, target, reduction: str = "mean") -> Value:
     """Squared error between predictions and targets (any matching nested shape).
 
@@ -274,7 +256,7 @@ def mse(pred, target, reduction: str = "mean") -> Value:
         >>> mse([0.0, -1.5], [1.0, 0.5], reduction="half").data
         2.5
     """
-    ps, ts = _flat(pred, "mse"), _flat(target, "mse")
+    ps, ts = flatten(pred), flatten(target)
     if len(ps) != len(ts):
         raise ValueError(f"mse: prediction has {len(ps)} entries, target has {len(ts)}")
     if not ps:
@@ -297,7 +279,7 @@ def binary_cross_entropy(p, y) -> Value:
     Raises:
         ValueError: lengths differ; DomainError: log of 0 where it is needed.
     """
-    ps, ys = _flat(p, "binary_cross_entropy"), _flat(y, "binary_cross_entropy")
+    ps, ys = flatten(p), flatten(y)
     if len(ps) != len(ys):
         raise ValueError(f"binary_cross_entropy: {len(ps)} probabilities, {len(ys)} targets")
     terms = []
@@ -332,7 +314,7 @@ def binary_cross_entropy_with_logits(z, y, reduction: str = "mean") -> Value:
         >>> round(binary_cross_entropy_with_logits([0.0, 0.0], [1, 0], reduction="sum").data, 6)
         1.386294
     """
-    zs, ys = _flat(z, "binary_cross_entropy_with_logits"), _flat(y, "binary_cross_entropy")
+    zs, ys = flatten(z), flatten(y)
     if len(zs) != len(ys):
         raise ValueError(f"binary_cross_entropy_with_logits: {len(zs)} logits, "
                          f"{len(ys)} targets")
@@ -374,14 +356,14 @@ def cross_entropy(logits, target, max_node: bool = False) -> Value:
         >>> round(cross_entropy([0.0, 0.0], [0.0, 1.0]).data, 6)
         0.693147
     """
-    if _is_seq(logits) and logits and _is_seq(logits[0]):
-        if not _is_seq(target) or len(target) != len(logits):
+    if is_seq(logits) and logits and is_seq(logits[0]):
+        if not is_seq(target) or len(target) != len(logits):
             raise ValueError(f"cross_entropy: a batch of {len(logits)} needs as many targets, "
                              f"got {target!r}")
         return mean([cross_entropy(z, t, max_node) for z, t in zip(logits, target)])
     zs = _vector(logits, "cross_entropy")
     lse = logsumexp(zs, max_node)
-    if _is_seq(target):
+    if is_seq(target):
         if len(target) != len(zs):
             raise ValueError(f"cross_entropy: {len(zs)} logits but {len(target)} class "
                              f"probabilities in the target")
@@ -396,8 +378,8 @@ def nll_loss(log_probs, target) -> Value:
     Raises:
         ValueError: a batch and its targets differ in length, or an index is out of range.
     """
-    if _is_seq(log_probs) and log_probs and _is_seq(log_probs[0]):
-        if not _is_seq(target) or len(target) != len(log_probs):
+    if is_seq(log_probs) and log_probs and is_seq(log_probs[0]):
+        if not is_seq(target) or len(target) != len(log_probs):
             raise ValueError(f"nll_loss: a batch of {len(log_probs)} needs as many targets, "
                              f"got {target!r}")
         return mean([nll_loss(lp, t) for lp, t in zip(log_probs, target)])
@@ -422,7 +404,7 @@ def hinge(score, y, reduction: str = "mean") -> Value:
         >>> hinge([0.5, 2.0], [1, -1], reduction="sum").data
         3.5
     """
-    ss, ys = _flat(score, "hinge"), _flat(y, "hinge")
+    ss, ys = flatten(score), flatten(y)
     if len(ss) != len(ys):
         raise ValueError(f"hinge: {len(ss)} scores, {len(ys)} labels")
     terms = []
@@ -435,8 +417,8 @@ def hinge(score, y, reduction: str = "mean") -> Value:
 def multiclass_hinge(scores, target, margin: float = 1.0) -> Value:
     """sum_{j != y} max(0, s_j - s_y + margin): the multiclass SVM loss (Weston-Watkins, as
     in CS231n); the mean over a batch (a list of score lists and a list of targets)."""
-    if _is_seq(scores) and scores and _is_seq(scores[0]):
-        if not _is_seq(target) or len(target) != len(scores):
+    if is_seq(scores) and scores and is_seq(scores[0]):
+        if not is_seq(target) or len(target) != len(scores):
             raise ValueError(f"multiclass_hinge: a batch of {len(scores)} needs as many "
                              f"targets, got {target!r}")
         return mean([multiclass_hinge(s, t, margin) for s, t in zip(scores, target)])

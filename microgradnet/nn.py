@@ -39,6 +39,7 @@ from . import functional as F
 from . import init as _init
 from . import ops
 from .engine import Value, apply, maximum, scope
+from .nested import as_values, depth_of, flatten, fmt_shape, is_seq, shape_of
 
 __all__ = [
     "Module", "Sequential", "Neuron", "Layer", "MLP", "Linear", "Identity", "ReLU",
@@ -47,72 +48,13 @@ __all__ = [
     "shape_of",
 ]
 
-Shape = tuple
+Shape = tuple  # a nested list's shape, as microgradnet.nested.shape_of gives it
 
 
 # ---- shapes ----------------------------------------------------------------------------------
 
-def _is_seq(x) -> bool:
-    return isinstance(x, (list, tuple))
-
-
-def _depth(x) -> int:
-    d = 0
-    while _is_seq(x):
-        d += 1
-        if not x:
-            break
-        x = x[0]
-    return d
-
-
-def shape_of(x) -> Shape:
-    """The shape of a nested list (``()`` for a scalar).
-
-    Raises:
-        ValueError: the nesting is ragged (rows of different lengths).
-
-    Example:
-        >>> shape_of([[1, 2, 3], [4, 5, 6]])
-        (2, 3)
-    """
-    if not _is_seq(x):
-        return ()
-    shape = []
-    level = [x]
-    while level and _is_seq(level[0]):
-        n = len(level[0])
-        for e in level:
-            if not _is_seq(e) or len(e) != n:
-                raise ValueError(f"ragged nested list: expected every entry at depth "
-                                 f"{len(shape)} to be a list of length {n}")
-        shape.append(n)
-        level = [e for row in level for e in row]
-        if n == 0:
-            break
-    for e in level:
-        if _is_seq(e):
-            raise ValueError("ragged nested list: lists and scalars mixed at one depth")
-    return tuple(shape)
-
-
-def _fmt_shape(shape: Shape) -> str:
-    return "x".join(str(n) for n in shape) if shape else "scalar"
-
-
-def _as_values(x):
-    """Numbers -> Values (once, so a number used k times becomes one leaf, not k)."""
-    if _is_seq(x):
-        return [_as_values(e) for e in x]
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"expected a Value or a number, got {type(x).__name__}: {x!r}")
-    return Value(x)
-
-
 def _pair(v, what: str) -> tuple:
-    if _is_seq(v):
+    if is_seq(v):
         if len(v) != 2:
             raise ValueError(f"{what} must be an int or a pair, got {v!r}")
         a, b = v
@@ -126,8 +68,8 @@ def _pair(v, what: str) -> tuple:
 
 def _values(data, labels, where: str):
     """Wrap a nested list of numbers (or Values) in Values, labelled from a parallel list."""
-    if _is_seq(data):
-        if labels is not None and (not _is_seq(labels) or len(labels) != len(data)):
+    if is_seq(data):
+        if labels is not None and (not is_seq(labels) or len(labels) != len(data)):
             raise ValueError(f"{where}: labels {labels!r} do not match the shape of the values")
         return [_values(d, None if labels is None else labels[i], where)
                 for i, d in enumerate(data)]
@@ -193,7 +135,7 @@ class Module:
         for k, v in self._members():
             if isinstance(v, Module):
                 out.append((k, v))
-            elif _is_seq(v):
+            elif is_seq(v):
                 out.extend((f"{k}.{i}", m) for i, m in enumerate(v) if isinstance(m, Module))
         return out
 
@@ -224,14 +166,14 @@ class Module:
                 continue
             if isinstance(obj, Module):
                 items = [(path + k, v) for k, v in obj._members()]
-            elif _is_seq(obj):
+            elif is_seq(obj):
                 items = [(f"{path}{i}", v) for i, v in enumerate(obj)]
             else:
                 continue
             for p, v in reversed(items):
                 if isinstance(v, Value):
                     stack.append((p, v))
-                elif isinstance(v, Module) or _is_seq(v):
+                elif isinstance(v, Module) or is_seq(v):
                     stack.append((p + ".", v))
         return out
 
@@ -315,22 +257,22 @@ def _check_sample(layer: Module, x, expected: Shape) -> None:
     got = shape_of(x)
     if got != tuple(expected):
         raise ValueError(f"{layer.display_name}: expected an input of shape "
-                         f"{_fmt_shape(expected)} (or a batch of them), got {_fmt_shape(got)}")
+                         f"{fmt_shape(expected)} (or a batch of them), got {fmt_shape(got)}")
 
 
 def _split_batch(layer: Module, x, sample_depth: int) -> tuple:
     """``(samples, is_batch)``; a sample has ``sample_depth`` levels of nesting."""
-    if not _is_seq(x):
+    if not is_seq(x):
         raise TypeError(f"{layer.display_name}: expected a list (one sample) or a list of "
                         f"lists (a batch), got {type(x).__name__}: {x!r}")
-    d = _depth(x)
+    d = depth_of(x)
     if d == sample_depth:
         return [x], False
     if d == sample_depth + 1:
         return list(x), True
     raise ValueError(f"{layer.display_name}: expected an input nested {sample_depth} deep "
                      f"(one sample) or {sample_depth + 1} deep (a batch), got shape "
-                     f"{_fmt_shape(shape_of(x))}")
+                     f"{fmt_shape(shape_of(x))}")
 
 
 class Sequential(Module):
@@ -341,7 +283,7 @@ class Sequential(Module):
 
     def __init__(self, *modules: Module, name: str | None = None) -> None:
         super().__init__(name)
-        if len(modules) == 1 and _is_seq(modules[0]):
+        if len(modules) == 1 and is_seq(modules[0]):
             modules = tuple(modules[0])
         for i, m in enumerate(modules, 1):
             if not isinstance(m, Module):
@@ -412,7 +354,7 @@ class Neuron(Module):
         w = self.w
         if len(x) != len(w):
             raise ValueError(f"{self.display_name}: expected an input of shape {len(w)}, "
-                             f"got {_fmt_shape(shape_of(x))}")
+                             f"got {fmt_shape(shape_of(x))}")
         act = w[0] * x[0]
         for j in range(1, len(w)):
             act = act + w[j] * x[j]
@@ -428,7 +370,7 @@ class Neuron(Module):
     def output_shape(self, input_shape: Shape) -> Shape:
         if tuple(input_shape) != (len(self.w),):
             raise ValueError(f"{self.display_name}: expected an input of shape {len(self.w)}, "
-                             f"got {_fmt_shape(input_shape)}")
+                             f"got {fmt_shape(input_shape)}")
         return ()
 
     def extra_repr(self) -> str:
@@ -462,14 +404,14 @@ class Layer(Module):
         samples, batch = _split_batch(self, x, 1)
         if len(samples[0]) != self.nin:
             raise ValueError(f"{self.display_name}: expected an input of shape {self.nin}, "
-                             f"got {_fmt_shape(shape_of(samples[0]))}")
+                             f"got {fmt_shape(shape_of(samples[0]))}")
         out = [self._one(s) for s in samples]
         return out if batch else out[0]
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if tuple(input_shape) != (self.nin,):
             raise ValueError(f"{self.display_name}: expected an input of shape {self.nin}, "
-                             f"got {_fmt_shape(input_shape)}")
+                             f"got {fmt_shape(input_shape)}")
         return () if self.squeeze and self.nout == 1 else (self.nout,)
 
     def extra_repr(self) -> str:
@@ -574,12 +516,12 @@ class Linear(Module):
         shape = shape_of(W)
         if len(shape) != 2 or 0 in shape:
             raise ValueError(f"Linear.from_weights: W must be nout rows x nin columns, got "
-                             f"shape {_fmt_shape(shape)}")
+                             f"shape {fmt_shape(shape)}")
         nout, nin = shape
         if callable(w_labels):
             f = w_labels
             w_labels = [[f(k + 1, j + 1) for j in range(nin)] for k in range(nout)]
-        if b is not None and (not _is_seq(b) or len(b) != nout):
+        if b is not None and (not is_seq(b) or len(b) != nout):
             raise ValueError(f"Linear.from_weights: b must hold {nout} biases (one per row "
                              f"of W), got {b!r}")
         if callable(b_labels):
@@ -595,9 +537,9 @@ class Linear(Module):
         return self
 
     def _one(self, x) -> list:
-        if len(x) != self.nin or (x and _is_seq(x[0])):
+        if len(x) != self.nin or (x and is_seq(x[0])):
             raise ValueError(f"{self.display_name}: expected an input of shape {self.nin}, "
-                             f"got {_fmt_shape(shape_of(x))}")
+                             f"got {fmt_shape(shape_of(x))}")
         out = []
         n = self.nin
         for k, row in enumerate(self.weight):
@@ -617,7 +559,7 @@ class Linear(Module):
     def output_shape(self, input_shape: Shape) -> Shape:
         if tuple(input_shape) != (self.nin,):
             raise ValueError(f"{self.display_name}: expected an input of shape {self.nin}, "
-                             f"got {_fmt_shape(input_shape)}")
+                             f"got {fmt_shape(input_shape)}")
         return (self.nout,)
 
     def extra_repr(self) -> str:
@@ -638,14 +580,14 @@ class _Elementwise(Module):
         raise NotImplementedError
 
     def forward(self, x):
-        if not _is_seq(x):
-            return self.fn(_as_values(x))
+        if not is_seq(x):
+            return self.fn(as_values(x))
         fn = self.fn
 
         def go(e):
-            if _is_seq(e):
+            if is_seq(e):
                 return [go(i) for i in e]
-            return fn(e if isinstance(e, Value) else _as_values(e))
+            return fn(e if isinstance(e, Value) else as_values(e))
         return go(x)
 
 
@@ -776,8 +718,8 @@ class Conv2d(Module):
         shape = shape_of(W)
         if len(shape) != 4 or 0 in shape:
             raise ValueError(f"Conv2d.from_weights: W must be out x in x kh x kw, got shape "
-                             f"{_fmt_shape(shape)}")
-        if b is not None and (not _is_seq(b) or len(b) != shape[0]):
+                             f"{fmt_shape(shape)}")
+        if b is not None and (not is_seq(b) or len(b) != shape[0]):
             raise ValueError(f"Conv2d.from_weights: b must hold {shape[0]} biases, got {b!r}")
         self = cls(shape[1], shape[0], (shape[2], shape[3]), stride, padding,
                    bias=b is not None, init="zeros", name=name)
@@ -790,11 +732,11 @@ class Conv2d(Module):
         s = tuple(input_shape)
         if len(s) != 3 or s[0] != self.in_channels:
             raise ValueError(f"{self.display_name}: expected an input of shape "
-                             f"{self.in_channels}xHxW, got {_fmt_shape(s)}")
+                             f"{self.in_channels}xHxW, got {fmt_shape(s)}")
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         ho, wo = _conv_out(s[1], kh, sh, ph), _conv_out(s[2], kw, sw, pw)
         if ho < 1 or wo < 1:
-            raise ValueError(f"{self.display_name}: input {_fmt_shape(s)} is smaller than the "
+            raise ValueError(f"{self.display_name}: input {fmt_shape(s)} is smaller than the "
                              f"kernel {kh}x{kw} (padding {ph}x{pw})")
         return (self.out_channels, ho, wo)
 
@@ -837,7 +779,7 @@ class Conv2d(Module):
 
     def forward(self, x):
         samples, batch = _split_batch(self, x, 3)
-        out = [self._one(_as_values(s)) for s in samples]
+        out = [self._one(as_values(s)) for s in samples]
         return out if batch else out[0]
 
     def extra_repr(self) -> str:
@@ -860,11 +802,11 @@ class _Pool2d(Module):
         s = tuple(input_shape)
         if len(s) != 3:
             raise ValueError(f"{self.display_name}: expected an input of shape CxHxW, got "
-                             f"{_fmt_shape(s)}")
+                             f"{fmt_shape(s)}")
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         ho, wo = _conv_out(s[1], kh, sh, 0), _conv_out(s[2], kw, sw, 0)
         if ho < 1 or wo < 1:
-            raise ValueError(f"{self.display_name}: input {_fmt_shape(s)} is smaller than the "
+            raise ValueError(f"{self.display_name}: input {fmt_shape(s)} is smaller than the "
                              f"window {kh}x{kw}")
         return (s[0], ho, wo)
 
@@ -880,7 +822,7 @@ class _Pool2d(Module):
 
     def forward(self, x):
         samples, batch = _split_batch(self, x, 3)
-        out = [self._one(_as_values(s)) for s in samples]
+        out = [self._one(as_values(s)) for s in samples]
         return out if batch else out[0]
 
     def extra_repr(self) -> str:
@@ -925,7 +867,7 @@ class Flatten(Module):
 
     def forward(self, x):
         samples, batch = _split_batch(self, x, self.sample_dims)
-        out = [F._flat(s, "Flatten") for s in samples]
+        out = [flatten(s) for s in samples]
         return out if batch else out[0]
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -1002,7 +944,7 @@ class _BatchNorm(Module):
     def _begin(self, samples: list) -> list:
         """A new forward pass over checked samples: them as Values, fresh batch statistics,
         and (in training) the batch counted."""
-        samples = [_as_values(s) for s in samples]
+        samples = [as_values(s) for s in samples]
         self._batch_stats = []
         if self.training:
             self.num_batches_tracked += 1
@@ -1027,7 +969,7 @@ class BatchNorm1d(_BatchNorm):
         for s in samples:
             if len(s) != nf:
                 raise ValueError(f"{self.display_name}: expected samples of shape {nf}, got "
-                                 f"{_fmt_shape(shape_of(s))}")
+                                 f"{fmt_shape(shape_of(s))}")
         samples = self._begin(samples)
         cols = [self._normalise(c, [s[c] for s in samples]) for c in range(nf)]
         out = [[cols[c][i] for c in range(nf)] for i in range(len(samples))]
@@ -1036,7 +978,7 @@ class BatchNorm1d(_BatchNorm):
     def output_shape(self, input_shape: Shape) -> Shape:
         if tuple(input_shape) != (self.num_features,):
             raise ValueError(f"{self.display_name}: expected an input of shape "
-                             f"{self.num_features}, got {_fmt_shape(input_shape)}")
+                             f"{self.num_features}, got {fmt_shape(input_shape)}")
         return tuple(input_shape)
 
 
@@ -1049,11 +991,11 @@ class BatchNorm2d(_BatchNorm):
         shape = shape_of(samples[0])
         if shape[0] != self.num_features:
             raise ValueError(f"{self.display_name}: expected {self.num_features} channels, "
-                             f"got an input of shape {_fmt_shape(shape)}")
+                             f"got an input of shape {fmt_shape(shape)}")
         for s in samples:
             if shape_of(s) != shape:
                 raise ValueError(f"{self.display_name}: images of different shapes in one "
-                                 f"batch: {_fmt_shape(shape)} and {_fmt_shape(shape_of(s))}")
+                                 f"batch: {fmt_shape(shape)} and {fmt_shape(shape_of(s))}")
         samples = self._begin(samples)
         C, H, W = shape
         out = [[[[None] * W for _ in range(H)] for _ in range(C)] for _ in samples]
@@ -1072,7 +1014,7 @@ class BatchNorm2d(_BatchNorm):
         s = tuple(input_shape)
         if len(s) != 3 or s[0] != self.num_features:
             raise ValueError(f"{self.display_name}: expected an input of shape "
-                             f"{self.num_features}xHxW, got {_fmt_shape(s)}")
+                             f"{self.num_features}xHxW, got {fmt_shape(s)}")
         return s
 
 
@@ -1140,13 +1082,13 @@ class Dropout(Module):
         leaves: list = []
 
         def go(e):
-            if _is_seq(e):
+            if is_seq(e):
                 pairs = [go(i) for i in e]
                 return [a for a, _ in pairs], [m for _, m in pairs]
             m = self._draw()
             leaf = Value(m, label="mask")
             leaves.append(leaf)
-            v = e if isinstance(e, Value) else _as_values(e)
+            v = e if isinstance(e, Value) else as_values(e)
             return v * leaf, m
         out, self.mask = go(x)
         self._mask_leaves = leaves
@@ -1187,7 +1129,7 @@ class Summary(list):
         shape = tuple(shape)
         if self.channels_last and len(shape) == 3:
             shape = shape[1:] + shape[:1]
-        return _fmt_shape(shape)
+        return fmt_shape(shape)
 
     def table(self) -> str:
         rows = [("Input", self.format_shape(self.input_shape), "")]

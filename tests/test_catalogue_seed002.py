@@ -12,7 +12,7 @@ import pytest
 import microgradnet.catalogue.seed002 as seed002
 
 from helpers import assert_all_close, assert_close
-from microgradnet import Value
+from microgradnet import Value, nested
 from microgradnet import grad as engine_grad
 from microgradnet.catalogue import EXAMPLES
 from microgradnet.checks import numerical_grad, numerical_hessian
@@ -94,13 +94,13 @@ def test_S2_Q1_1_autodiff_with_the_seeds_extra_sigmoid_makes_it_confirmed(monkey
 
     def seed_world(net):
         out = honest(net)
-        a = seed002._data(net["a"])
+        a = nested.data_of(net["a"])
         out["a"] = [g * ai * (1 - ai) for g, ai in zip(out["a"], a)]
-        W2 = seed002._data(net["W2"])
+        W2 = nested.data_of(net["W2"])
         out["h"] = [sum(W2[i][j] * a[i] * (1 - a[i]) * out["a"][i] for i in range(len(a)))
                     for j in range(len(W2[0]))]
         out["b1"] = list(out["h"])
-        out["W1"] = [[g * xj for xj in seed002._data(net["x"])] for g in out["h"]]
+        out["W1"] = [[g * xj for xj in nested.data_of(net["x"])] for g in out["h"]]
         return out
 
     monkeypatch.setattr(seed002, "_autodiff_grads", seed_world)
@@ -115,7 +115,7 @@ def test_S2_Q1_1_a_right_dLda_line_makes_it_confirmed(monkeypatch):
 
     def without_extra_sigmoid(net, dLdo, dLda_for_h=None):
         e = honest(net, dLdo, dLda_for_h)
-        W3 = seed002._data(net["W3"])
+        W3 = nested.data_of(net["W3"])
         e["a"] = [sum(dLdo[k] * W3[k][i] for k in range(len(dLdo))) for i in range(len(W3[0]))]
         return honest(net, dLdo, e["a"] if dLda_for_h is None else dLda_for_h) | {"a": e["a"]}
 

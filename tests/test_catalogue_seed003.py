@@ -9,6 +9,7 @@ import pytest
 from helpers import assert_all_close, assert_close
 from microgradnet import Value, nn
 from microgradnet.catalogue import EXAMPLES, seed003
+from microgradnet.nested import data_of
 from microgradnet.checks import numerical_grad
 
 IDS = ["S3-Q1.1", "S3-Q1.2", "S3-Q1.3", "S3-Q1.4", "S3-Q1.5", "S3-Q7.1", "S3-Q7.2"]
@@ -18,10 +19,6 @@ def run(claim: str):
     ex = EXAMPLES[claim]
     assert ex.seed == "003_46b4f35227c027e8.txt"
     return ex.run()
-
-
-def _data(xs):
-    return [_data(x) for x in xs] if isinstance(xs, list) else float(getattr(xs, "data", xs))
 
 
 def test_every_seed003_claim_is_registered():
@@ -56,9 +53,9 @@ def test_fully_connected_backward_erratum_on_bias_and_input_gradients():
     torch = pytest.importorskip("torch")
     r = run("S3-Q1.1")
     assert r.verdict == "erratum"
-    X = torch.tensor(_data(r.extra["X"]), dtype=torch.float64, requires_grad=True)
+    X = torch.tensor(data_of(r.extra["X"]), dtype=torch.float64, requires_grad=True)
     W = torch.tensor(r.extra["W"], dtype=torch.float64, requires_grad=True)      # d x m
-    b = torch.tensor(_data(r.extra["layer"].bias), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(data_of(r.extra["layer"].bias), dtype=torch.float64, requires_grad=True)
     G = torch.tensor(r.extra["G"], dtype=torch.float64)
     ((X @ W + b) * G).sum().backward()
     assert_all_close(r.values["dW"], W.grad.tolist(), what="dW")
@@ -93,8 +90,8 @@ def test_fully_connected_verdict_follows_the_numbers(monkeypatch):
     r = run("S3-Q1.1")
     assert r.values["holds"] == {"dW": True, "db": True, "dX": False}
     assert r.verdict == "erratum"
-    monkeypatch.setattr(seed003, "_max_diff", lambda a, b: 0.0)
-    monkeypatch.setattr(seed003, "_matmul", lambda a, b: [[0.0]])
+    monkeypatch.setattr(seed003.nested, "max_diff", lambda a, b: 0.0)
+    monkeypatch.setattr(seed003.nested, "matmul", lambda a, b: [[0.0]])
     assert run("S3-Q1.1").verdict == "confirmed"
 
 
@@ -102,7 +99,7 @@ def test_relu_mask_uses_zero_at_the_kink():
     torch = pytest.importorskip("torch")
     r = run("S3-Q1.2")
     assert r.verdict == "convention"
-    X = torch.tensor(_data(r.extra["X"]), dtype=torch.float64, requires_grad=True)
+    X = torch.tensor(data_of(r.extra["X"]), dtype=torch.float64, requires_grad=True)
     assert 0.0 in X.tolist()
     (torch.relu(X) * torch.tensor(r.extra["G"], dtype=torch.float64)).sum().backward()
     assert_all_close(r.values["dX"], X.grad.tolist(), what="dX")
@@ -129,7 +126,7 @@ def test_dropout_mask_is_the_applied_inverted_mask():
     r = run("S3-Q1.3")
     assert r.verdict == "convention"
     p = r.values["p"]
-    X = torch.tensor(_data(r.extra["X"]), dtype=torch.float64, requires_grad=True)
+    X = torch.tensor(data_of(r.extra["X"]), dtype=torch.float64, requires_grad=True)
     applied = torch.tensor([m / (1 - p) for m in r.values["mask"]], dtype=torch.float64)
     (X * applied * torch.tensor(r.extra["G"], dtype=torch.float64)).sum().backward()
     assert_all_close(r.values["dX"], X.grad.tolist(), what="dX")
@@ -158,7 +155,7 @@ def test_batchnorm_backward_matches_the_closed_form_and_torch():
     r = run("S3-Q1.4")
     assert r.verdict == "confirmed"
     gamma, beta, eps = r.extra["gamma"].data, r.extra["beta"].data, r.values["eps"]
-    X = torch.tensor(_data(r.extra["X"]), dtype=torch.float64, requires_grad=True)
+    X = torch.tensor(data_of(r.extra["X"]), dtype=torch.float64, requires_grad=True)
     Y = torch.nn.functional.batch_norm(X[:, None], None, None,
                                        torch.tensor([gamma], dtype=torch.float64),
                                        torch.tensor([beta], dtype=torch.float64),
@@ -173,7 +170,7 @@ def test_batchnorm_backward_matches_the_closed_form_and_torch():
 def test_batchnorm_seed_steps_match_torch_at_each_intermediate():
     torch = pytest.importorskip("torch")
     r = run("S3-Q1.4")
-    X, mu, sigma, xhat = _torch_batchnorm(torch, _data(r.extra["X"]), r.extra["gamma"].data,
+    X, mu, sigma, xhat = _torch_batchnorm(torch, data_of(r.extra["X"]), r.extra["gamma"].data,
                                           r.extra["beta"].data, r.extra["G"], r.values["eps"])
     steps = r.values["steps"]
     assert_all_close(steps["dxhat"], xhat.grad.tolist(), what="dL/dxhat")
@@ -218,7 +215,7 @@ def test_batchnorm_verdict_follows_the_layer_gradient(monkeypatch):
 
 def test_batchnorm_dsigma_dmu_factor_in_the_derivation():
     r = run("S3-Q1.4")
-    xs = _data(r.extra["X"])
+    xs = data_of(r.extra["X"])
     n, eps, m = len(xs), r.values["eps"], r.values["mu"] + 0.3
 
     def sigma(mu):
@@ -235,9 +232,9 @@ def test_valid_conv_backward_is_full_convolution_and_filtering():
     r = run("S3-Q1.5")
     assert r.verdict == "confirmed"
     layer = r.extra["layer"]
-    X = torch.tensor(_data(r.extra["X"]), dtype=torch.float64, requires_grad=True)
-    W = torch.tensor(_data(layer.weight), dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(_data(layer.bias), dtype=torch.float64)
+    X = torch.tensor(data_of(r.extra["X"]), dtype=torch.float64, requires_grad=True)
+    W = torch.tensor(data_of(layer.weight), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(data_of(layer.bias), dtype=torch.float64)
     Y = torch.nn.functional.conv2d(X, W, b)
     (Y * torch.tensor(r.extra["G"], dtype=torch.float64)).sum().backward()
     assert_all_close(r.values["dX"], X.grad.tolist(), rtol=1e-9, atol=1e-12, what="dX")
@@ -247,9 +244,9 @@ def test_valid_conv_backward_is_full_convolution_and_filtering():
         assert r.values["shown_errs"][key] < 1e-12, key
     # the step-through's small case, against torch too
     shown = r.extra["shown"]
-    X = torch.tensor(_data(shown["X"]), dtype=torch.float64)
-    W = torch.tensor(_data(shown["layer"].weight), dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(_data(shown["layer"].bias), dtype=torch.float64)
+    X = torch.tensor(data_of(shown["X"]), dtype=torch.float64)
+    W = torch.tensor(data_of(shown["layer"].weight), dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(data_of(shown["layer"].bias), dtype=torch.float64)
     (torch.nn.functional.conv2d(X, W, b) * torch.tensor(shown["G"], dtype=torch.float64)
      ).sum().backward()
     text = str(seed003_explain(r))

@@ -8,11 +8,8 @@ import statistics
 import pytest
 from helpers import assert_close
 
+from microgradnet.nested import flatten
 from microgradnet import init
-
-
-def flat(x):
-    return [v for e in x for v in flat(e)] if isinstance(x, list) else [x]
 
 
 def test_same_seed_same_numbers_and_manual_seed_resets_the_default():
@@ -59,7 +56,7 @@ def test_a_shape_with_a_zero_dimension_is_named_not_divided_by(name, shape):
     ("lecun_normal", (20, 10, 3, 3), 1 / 90),
 ])
 def test_variance_is_the_stated_one(name, shape, var):
-    w = flat(getattr(init, name)(shape, rng=1))
+    w = flatten(getattr(init, name)(shape, rng=1))
     n = len(w)
     assert abs(statistics.fmean(w)) < 4 * math.sqrt(var / n)
     # the sample variance of n draws has a relative standard error of about sqrt(2/n)
@@ -72,7 +69,7 @@ def test_variance_is_the_stated_one(name, shape, var):
     ("lecun_uniform", math.sqrt(3 / 20)),
 ])
 def test_uniform_initialisers_respect_their_bound(name, bound):
-    w = flat(getattr(init, name)((30, 20), rng=2))
+    w = flatten(getattr(init, name)((30, 20), rng=2))
     assert max(abs(v) for v in w) <= bound
     assert max(abs(v) for v in w) > 0.95 * bound
 

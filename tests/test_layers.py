@@ -30,7 +30,7 @@ LAYERS = [
     {"_checks", "_walk"},
     {"engine", "__init__"},
     {"graph"},
-    {"init", "functional", "nn", "optim", "checks", "replay", "explain"},
+    {"nested", "init", "functional", "nn", "optim", "checks", "replay", "explain"},
     {"viz", "training"},
     {"catalogue"},
     {"cli", "__main__"},
@@ -122,13 +122,7 @@ def dynamic_imports(source: str) -> list:
                        or getattr(node.func, "id", None) in ("import_module", "__import__")))
 
 
-BY_NAME = "the catalogue imports its seed modules by name and skips one not written yet"
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=BY_NAME))
-    if p == PACKAGE / "catalogue" / "__init__.py" else p for p in MODULES],
-    ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
 def test_imports_are_static(path):
     assert dynamic_imports(path.read_text()) == []
 
@@ -179,11 +173,8 @@ def private_seed_names(source: str, seed: str) -> list:
     return sorted(found)
 
 
-SHARED_LATER = ("the seeds' shared helpers move into a module of their own, which both seeds "
-                "import; until then this seed takes them from seed003")
-SEEDS = [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=SHARED_LATER))
-         if p.stem in ("seed002", "seed004") else p
-         for p in sorted((PACKAGE / "catalogue").glob("seed[0-9][0-9][0-9].py"))]
+# What seeds share lives in catalogue/shared.py and microgradnet/nested.py.
+SEEDS = sorted((PACKAGE / "catalogue").glob("seed[0-9][0-9][0-9].py"))
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.stem)

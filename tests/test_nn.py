@@ -7,6 +7,7 @@ import random
 import pytest
 from helpers import assert_all_close, assert_close
 
+from microgradnet.nested import flatten, values
 from microgradnet import Value, functional as F
 from microgradnet.init import Generator
 from microgradnet.nn import (MLP, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
@@ -22,22 +23,10 @@ def rand(shape, rng, lo=-1.0, hi=1.0):
     return [rand(shape[1:], rng, lo, hi) for _ in range(shape[0])]
 
 
-def flat(x):
-    if isinstance(x, (list, tuple)):
-        return [v for e in x for v in flat(e)]
-    return [x]
-
-
-def values(x):
-    if isinstance(x, list):
-        return [values(e) for e in x]
-    return Value(x)
-
-
 def probe(out, seed=7):
     """A random linear functional of the output, so every output's gradient is distinct."""
     rng = random.Random(seed)
-    ys = flat(out)
+    ys = flatten(out)
     cs = [rng.uniform(-1, 1) for _ in ys]
     return F.sum([c * y for c, y in zip(cs, ys)]), cs
 
@@ -60,7 +49,7 @@ def check_central(build, leaves, h=1e-6, rtol=1e-6, atol=1e-8):
 
 
 def grads(xs):
-    return [v.grad for v in flat(xs)]
+    return [v.grad for v in flatten(xs)]
 
 
 # ---- Module structure ------------------------------------------------------------------------
@@ -127,7 +116,7 @@ def test_same_seed_same_model_and_different_seed_different_model():
 def test_zero_grad_train_eval_propagate():
     model = Sequential(Linear(2, 2, rng=0), Sequential(Dropout(0.5), BatchNorm1d(2)))
     y = model([[1.0, 2.0], [3.0, -1.0]])
-    F.sum(flat(y)).backward()
+    F.sum(flatten(y)).backward()
     model.zero_grad()
     assert all(p.grad == 0.0 for p in model.parameters())
     model.eval()
@@ -267,17 +256,17 @@ def test_linear_and_mlp_gradients_match_central_differences():
     rng = random.Random(1)
     lin = Linear(3, 2, rng=0)
     x = values(rand((2, 3), rng))
-    check_central(lambda: probe(lin(x))[0], lin.parameters() + flat(x))
+    check_central(lambda: probe(lin(x))[0], lin.parameters() + flatten(x))
     mlp = MLP(3, [4, 2], activation="tanh", rng=1)
     x = values(rand((3,), rng))
-    check_central(lambda: probe(mlp(x))[0], mlp.parameters() + flat(x))
+    check_central(lambda: probe(mlp(x))[0], mlp.parameters() + flatten(x))
 
 
 @pytest.mark.parametrize("act", [ReLU(), LeakyReLU(0.1), Sigmoid(), Tanh(), Softplus(),
                                  Swish(1.7), Identity()])
 def test_activation_modules_gradients_match_central_differences(act):
     x = values([[0.3, -1.2, 2.1], [-0.4, 0.9, -2.5]])
-    check_central(lambda: probe(act(x))[0], flat(x))
+    check_central(lambda: probe(act(x))[0], flatten(x))
 
 
 @pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), ((1, 2), (0, 1))])
@@ -287,14 +276,14 @@ def test_conv2d_gradients_match_central_differences(stride, padding):
     for b in conv.bias:
         b.data = rng.uniform(-1, 1)
     x = values(rand((2, 4, 5), rng))
-    check_central(lambda: probe(conv(x))[0], conv.parameters() + flat(x))
+    check_central(lambda: probe(conv(x))[0], conv.parameters() + flatten(x))
 
 
 @pytest.mark.parametrize("pool", [MaxPool2d(2), MaxPool2d(3, stride=1), AvgPool2d(2),
                                   AvgPool2d((2, 1), stride=(1, 2))])
 def test_pooling_gradients_match_central_differences(pool):
     x = values(rand((2, 4, 5), random.Random(3)))
-    check_central(lambda: probe(pool(x))[0], flat(x))
+    check_central(lambda: probe(pool(x))[0], flatten(x))
 
 
 def test_batchnorm_gradients_match_central_differences_in_both_modes():
@@ -303,12 +292,12 @@ def test_batchnorm_gradients_match_central_differences_in_both_modes():
     for p in bn.parameters():
         p.data = rng.uniform(0.5, 1.5)
     x = values(rand((4, 3), rng))
-    check_central(lambda: probe(bn(x))[0], bn.parameters() + flat(x), rtol=1e-5)
+    check_central(lambda: probe(bn(x))[0], bn.parameters() + flatten(x), rtol=1e-5)
     bn.eval()
-    check_central(lambda: probe(bn(x))[0], bn.parameters() + flat(x), rtol=1e-5)
+    check_central(lambda: probe(bn(x))[0], bn.parameters() + flatten(x), rtol=1e-5)
     bn2 = BatchNorm2d(2)
     x2 = values(rand((2, 2, 2, 3), rng))
-    check_central(lambda: probe(bn2(x2))[0], bn2.parameters() + flat(x2), rtol=1e-5)
+    check_central(lambda: probe(bn2(x2))[0], bn2.parameters() + flatten(x2), rtol=1e-5)
 
 
 def test_dropout_gradient_is_the_mask():
@@ -316,8 +305,8 @@ def test_dropout_gradient_is_the_mask():
     drop = Dropout(0.5, rng=11)
     loss, cs = probe(drop(x))
     loss.backward()
-    assert_all_close(grads(x), [c * m for c, m in zip(cs, flat(drop.mask))], rtol=1e-15)
-    assert set(flat(drop.mask)) <= {0.0, 2.0}
+    assert_all_close(grads(x), [c * m for c, m in zip(cs, flatten(drop.mask))], rtol=1e-15)
+    assert set(flatten(drop.mask)) <= {0.0, 2.0}
 
 
 # ---- PyTorch parity --------------------------------------------------------------------------
@@ -344,8 +333,8 @@ def test_linear_matches_torch():
     b = [v.data for v in lin.bias]
     t_out, (gx, gw, gb) = torch_grads(torch, torch.nn.functional.linear, X, W, b)
     assert_all_close([[v.data for v in r] for r in out], t_out, rtol=1e-12)
-    assert_all_close(grads(xv), flat(gx), rtol=1e-10, atol=1e-14)
-    assert_all_close([w.grad for row in lin.weight for w in row], flat(gw), rtol=1e-10, atol=1e-14)
+    assert_all_close(grads(xv), flatten(gx), rtol=1e-10, atol=1e-14)
+    assert_all_close([w.grad for row in lin.weight for w in row], flatten(gw), rtol=1e-10, atol=1e-14)
     assert_all_close([v.grad for v in lin.bias], gb, rtol=1e-10, atol=1e-14)
 
 
@@ -362,10 +351,10 @@ def test_conv2d_matches_torch(stride, padding):
     t_out, (gx, gw, gb) = torch_grads(
         torch, lambda x, w, bb: torch.nn.functional.conv2d(x, w, bb, stride, padding), X, W, b)
     assert shape_of(out) == shape_of(t_out)
-    assert_all_close(flat([[[[v.data for v in r] for r in p] for p in s] for s in out]),
-                     flat(t_out), rtol=1e-12, atol=1e-14)
-    assert_all_close(grads(xv), flat(gx), rtol=1e-10, atol=1e-14)
-    assert_all_close(grads(conv.weight), flat(gw), rtol=1e-10, atol=1e-14)
+    assert_all_close(flatten([[[[v.data for v in r] for r in p] for p in s] for s in out]),
+                     flatten(t_out), rtol=1e-12, atol=1e-14)
+    assert_all_close(grads(xv), flatten(gx), rtol=1e-10, atol=1e-14)
+    assert_all_close(grads(conv.weight), flatten(gw), rtol=1e-10, atol=1e-14)
     assert_all_close(grads(conv.bias), gb, rtol=1e-10, atol=1e-14)
 
 
@@ -380,8 +369,8 @@ def test_pooling_matches_torch(kind, k, s):
     probe(out)[0].backward()
     tf = torch.nn.functional.max_pool2d if kind == "max" else torch.nn.functional.avg_pool2d
     t_out, (gx,) = torch_grads(torch, lambda x: tf(x, k, s), X)
-    assert_all_close([v.data for v in flat(out)], flat(t_out), rtol=1e-12)
-    assert_all_close(grads(xv), flat(gx), rtol=1e-10, atol=1e-14)
+    assert_all_close([v.data for v in flatten(out)], flatten(t_out), rtol=1e-12)
+    assert_all_close(grads(xv), flatten(gx), rtol=1e-10, atol=1e-14)
 
 
 def test_maxpool_tie_sends_the_gradient_to_the_first_maximum_like_torch():
@@ -391,7 +380,7 @@ def test_maxpool_tie_sends_the_gradient_to_the_first_maximum_like_torch():
     MaxPool2d(2)(xv)[0][0][0].backward()
     t = torch.tensor([X], dtype=torch.float64, requires_grad=True)
     torch.nn.functional.max_pool2d(t, 2).sum().backward()
-    assert grads(xv) == flat(t.grad.tolist()) == [1.0, 0.0, 0.0, 0.0]
+    assert grads(xv) == flatten(t.grad.tolist()) == [1.0, 0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("name,ours,theirs", [
@@ -410,8 +399,8 @@ def test_activation_modules_match_torch(name, ours, theirs):
     out = ours(xv)
     probe(out)[0].backward()
     t_out, (gx,) = torch_grads(torch, lambda x: theirs(torch, x), X)
-    assert_all_close([v.data for v in flat(out)], flat(t_out), rtol=1e-12, atol=1e-15)
-    assert_all_close(grads(xv), flat(gx), rtol=1e-10, atol=1e-15)
+    assert_all_close([v.data for v in flatten(out)], flatten(t_out), rtol=1e-12, atol=1e-15)
+    assert_all_close(grads(xv), flatten(gx), rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("dims", [1, 2])
@@ -436,8 +425,8 @@ def test_batchnorm_matches_torch_in_training_and_eval(dims):
         t_out, (gx, gg, gb) = torch_grads(
             torch, lambda x, g, b: torch.nn.functional.batch_norm(
                 x, rm, rv, g, b, training=True, momentum=0.3, eps=1e-5), X, gamma, beta)
-        assert_all_close([v.data for v in flat(out)], flat(t_out), rtol=1e-10, atol=1e-12)
-        assert_all_close(grads(xv), flat(gx), rtol=1e-8, atol=1e-12)
+        assert_all_close([v.data for v in flatten(out)], flatten(t_out), rtol=1e-10, atol=1e-12)
+        assert_all_close(grads(xv), flatten(gx), rtol=1e-8, atol=1e-12)
         assert_all_close(grads(bn.weight), gg, rtol=1e-10, atol=1e-12)
         assert_all_close(grads(bn.bias), gb, rtol=1e-10, atol=1e-12)
         assert_all_close(bn.running_mean, rm.tolist(), rtol=1e-12, atol=1e-15)
@@ -449,7 +438,7 @@ def test_batchnorm_matches_torch_in_training_and_eval(dims):
                                            torch.tensor(gamma, dtype=torch.float64),
                                            torch.tensor(beta, dtype=torch.float64),
                                            training=False, eps=1e-5)
-    assert_all_close([v.data for v in flat(out)], flat(t_out.tolist()), rtol=1e-12, atol=1e-14)
+    assert_all_close([v.data for v in flatten(out)], flatten(t_out.tolist()), rtol=1e-12, atol=1e-14)
 
 
 def test_mlp_matches_torch():
@@ -506,7 +495,7 @@ def test_dropout_masks_are_leaves_and_draw_mask_feeds_new_ones():
     drop = Dropout(0.25, rng=5)
     y = drop(x)
     leaves = drop.mask_leaves
-    assert [m.data for m in leaves] == flat(drop.mask) and all(m.is_leaf for m in leaves)
+    assert [m.data for m in leaves] == flatten(drop.mask) and all(m.is_leaf for m in leaves)
     assert [m.label for m in leaves] == ["mask"] * 6
     assert all(m in y[i][j].parents for (i, j), m in zip([(0, 0), (0, 1), (0, 2), (1, 0),
                                                            (1, 1), (1, 2)], leaves))
@@ -549,7 +538,7 @@ def test_a_training_graph_of_every_layer_replays_like_a_fresh_eager_pass():
     out = model(xs)
     params = model.parameters()
     masks = drop.mask_leaves
-    leaves = flat(xs) + masks + params
+    leaves = flatten(xs) + masks + params
     fn = compile_graph(probe(out)[0], leaves)
     for _ in range(3):
         state = drop._rng.getstate()

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from helpers import assert_all_close, assert_close
+from microgradnet.nested import data_of
 from microgradnet import Value, nn
 from microgradnet.replay import compile_graph
 from microgradnet.training import Progress, TrainConfig, accuracy, build_model, fit, load_digits
@@ -167,9 +168,9 @@ def test_model_loss_and_gradients_match_the_same_network_in_pytorch(kind):
     net = {}
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            net[m.name] = (torch.tensor(_data(m.weight), dtype=torch.float64,
+            net[m.name] = (torch.tensor(data_of(m.weight), dtype=torch.float64,
                                         requires_grad=True),
-                           torch.tensor(_data(m.bias), dtype=torch.float64, requires_grad=True))
+                           torch.tensor(data_of(m.bias), dtype=torch.float64, requires_grad=True))
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             net[m.name] = tuple(torch.tensor([v.data for v in vs], dtype=torch.float64,
                                              requires_grad=True) for vs in (m.weight, m.bias))
@@ -206,12 +207,6 @@ def test_model_loss_and_gradients_match_the_same_network_in_pytorch(kind):
     ours = [p.grad for p in model.parameters()]
     theirs = [g for name in net for t in net[name] for g in t.grad.flatten().tolist()]
     assert_all_close(ours, theirs, rtol=1e-9, atol=1e-13)
-
-
-def _data(x):
-    if isinstance(x, list):
-        return [_data(e) for e in x]
-    return x.data
 
 
 def test_fit_batchnorm_sets_running_statistics_to_the_mean_of_the_batch_statistics(digits):

@@ -16,7 +16,7 @@ from typing import Sequence
 from .. import functional as F
 from .. import init as _init
 from .. import nn
-from .. import optim
+from .. import nested, optim
 from ..checks import one_sided
 from ..engine import DomainError, Value, grad
 from .base import Result, example, judge
@@ -465,17 +465,6 @@ def s1_1_6() -> Result:
 
 # ---- 2 Backpropagation through softmax + cross-entropy -----------------------------------------
 
-def _matmul(A: Sequence[Sequence], B: Sequence[Sequence]) -> list:
-    """The matrix product of two nested lists of Values (rows of columns); a shape mismatch
-    raises ValueError, as a product of a K x Da and a Dx x 1 matrix must."""
-    inner = len(B)
-    if any(len(row) != inner for row in A):
-        raise ValueError(f"cannot multiply a {len(A)} x {len(A[0])} matrix by a "
-                         f"{inner} x {len(B[0])} one")
-    return [[F.sum([row[i] * B[i][c] for i in range(inner)]) for c in range(len(B[0]))]
-            for row in A]
-
-
 def _plus_column(M: Sequence[Sequence], b: Sequence) -> list:
     """``M + b 1^T``: the column ``b`` added to every column of ``M``."""
     if len(b) != len(M):
@@ -499,20 +488,20 @@ def s1_2_1() -> Result:
     layer2 = nn.Linear(dims["Da"], dims["K"], rng=rng, name="layer2")
     # The batch as the seed lays it out: X is Dx x m, one column per sample.
     X = [[Value(rng.uniform(-1, 1)) for _ in range(dims["m"])] for _ in range(dims["Dx"])]
-    hidden = F.leaky_relu(_plus_column(_matmul(layer1.weight, X), layer1.bias))
+    hidden = F.leaky_relu(_plus_column(nested.matmul(layer1.weight, X), layer1.bias))
     # Column c of that product is what the layer computes on sample c alone.
     samples = [[row[c] for row in X] for c in range(dims["m"])]
     per_sample = [F.leaky_relu(layer1(x)) for x in samples]
     column_err = max(abs(hidden[j][c].data - per_sample[c][j].data)
                      for c in range(dims["m"]) for j in range(dims["Da"]))
     a1 = _column(per_sample[0])
-    z2 = _plus_column(_matmul(layer2.weight, a1), layer2.bias)        # W[2] a[1] + b[2]
+    z2 = _plus_column(nested.matmul(layer2.weight, a1), layer2.bias)        # W[2] a[1] + b[2]
     computed = {"W[2]": nn.shape_of([[w.data for w in row] for row in layer2.weight]),
                 "b[2]": nn.shape_of(_column([b.data for b in layer2.bias])),
                 "hidden output": nn.shape_of([[v.data for v in row] for row in hidden])}
     seed = {k: tuple(dims.get(d, d) for d in shape) for k, shape in _S1_2_1_SEED.items()}
     try:                      # z[2] as the problem statement writes it: W[2] x + b[2]
-        _matmul(layer2.weight, _column(samples[0]))
+        nested.matmul(layer2.weight, _column(samples[0]))
         as_written = "defined"
     except ValueError as e:
         as_written = f"undefined ({e})"

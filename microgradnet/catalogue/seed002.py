@@ -12,12 +12,12 @@ import math
 import random
 from typing import Callable, Sequence
 
-from .. import nn
+from .. import nested, nn
 from ..checks import analytic_hessian, numerical_hessian, one_sided
 from ..engine import Value, grad, scope, topological_order
 from ..optim import SGD
 from .base import Result, example, judge
-from .seed003 import _label_batchnorm
+from .shared import label_batchnorm
 
 __all__: list[str] = []  # examples register themselves in EXAMPLES; nothing to import by name
 
@@ -26,17 +26,8 @@ SEED = "002_8bcde06e66854de4.txt"
 
 # ---- small helpers over Values ------------------------------------------------------------------
 
-def _sum(xs: Sequence) -> Value:
-    """Sum starting from the first term (no extra ``Value(0)`` node)."""
-    it = iter(xs)
-    total = next(it)
-    for x in it:
-        total = total + x
-    return total
-
-
 def _dot(ws: Sequence, xs: Sequence) -> Value:
-    return _sum([w * x for w, x in zip(ws, xs)])
+    return nested.total([w * x for w, x in zip(ws, xs)])
 
 
 def _matrix(rng: random.Random, rows: int, cols: int, name: str) -> list:
@@ -46,19 +37,6 @@ def _matrix(rng: random.Random, rows: int, cols: int, name: str) -> list:
 
 def _vector(rng: random.Random, size: int, name: str) -> list:
     return [Value(round(rng.uniform(-1.0, 1.0), 2), f"{name}[{i + 1}]") for i in range(size)]
-
-
-def _data(xs):
-    """Floats of a (nested) list of Values."""
-    if isinstance(xs, Value):
-        return xs.data
-    return [_data(x) for x in xs]
-
-
-def _max_abs_diff(a, b) -> float:
-    if isinstance(a, (int, float)):
-        return abs(a - b)
-    return max(_max_abs_diff(x, y) for x, y in zip(a, b))
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -85,7 +63,7 @@ def _sigmoid_net(n: int, m: int, r: int, s: int, seed: int = 2) -> dict:
     targets = [Value(v, f"y[{k + 1}]") for k, v in enumerate(y)]   # named, as o - y reads
     with scope("loss"):
         diff = [o[k] - targets[k] for k in range(s)]
-        L = 0.5 * _sum([d ** 2 for d in diff])
+        L = 0.5 * nested.total([d ** 2 for d in diff])
     for name, vec in (("h", h), ("a", a), ("o", o)):
         for i, v in enumerate(vec):
             v.label = f"{name}[{i + 1}]"
@@ -102,12 +80,6 @@ def _flat(net: dict, names: Sequence[str]) -> list:
     return out
 
 
-def _reshape(flat: list, like) -> list:
-    """Put the floats of ``flat`` back into the (nested) shape of ``like``."""
-    it = iter(flat)
-    return [[next(it) for _ in row] if isinstance(row, list) else next(it) for row in like]
-
-
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
@@ -118,7 +90,7 @@ def _autodiff_grads(net: dict) -> dict:
     out, k = {}, 0
     for name in names:
         size = len(_flat(net, [name]))
-        out[name] = _reshape(flat[k:k + size], net[name])
+        out[name] = nested.unflatten(flat[k:k + size], net[name])
         k += size
     return out
 
@@ -131,8 +103,8 @@ def _seed_q1_expressions(net: dict, dLdo: list, dLda_for_h: list | None = None) 
 
     ``dLda_for_h``: the dL/da fed into the seed's dL/dh line; by default the seed's own dL/da.
     """
-    x, h, a = _data(net["x"]), _data(net["h"]), _data(net["a"])
-    W2, W3 = _data(net["W2"]), _data(net["W3"])
+    x, h, a = nested.data_of(net["x"]), nested.data_of(net["h"]), nested.data_of(net["a"])
+    W2, W3 = nested.data_of(net["W2"]), nested.data_of(net["W3"])
     m, r, s = len(h), len(a), len(dLdo)
     sig = [ai * (1 - ai) for ai in a]                                  # a (1 - a)
     row = [sum(dLdo[k] * W3[k][i] for k in range(s)) for i in range(r)]  # dL/do . W3
@@ -150,26 +122,18 @@ def _seed_q1_expressions(net: dict, dLdo: list, dLda_for_h: list | None = None) 
     return e
 
 
-def _shape(xs) -> tuple:
-    return (len(xs), len(xs[0])) if xs and isinstance(xs[0], list) else (len(xs),)
-
-
-def _transpose(rows: list) -> list:
-    return [list(col) for col in zip(*rows)]
-
-
 def _layout_match(written, auto, tol: float = 1e-12) -> tuple:
     """Compare the seed's expression with autodiff: first in the layout the seed writes, then
     (for a matrix) transposed. Returns (layout that matched or None, its largest difference;
     for no match, the difference in the layout whose shape fits)."""
     candidates = [("as written", written)]
     if isinstance(written[0], list):
-        candidates.append(("transposed", _transpose(written)))
+        candidates.append(("transposed", nested.transpose(written)))
     best = math.inf
     for layout, value in candidates:
-        if _shape(value) != _shape(auto):
+        if nested.shape_of(value) != nested.shape_of(auto):
             continue
-        gap = _max_abs_diff(value, auto)
+        gap = nested.max_diff(value, auto)
         if gap <= tol:
             return layout, gap
         best = min(best, gap)
@@ -199,15 +163,15 @@ def q1_1_gradient_expressions() -> Result:
                       "W1": matched_fixed["W1"][0]}
     transposed = [k for k, layout in matrix_layouts.items() if layout == "transposed"]
     layout_text = "; ".join(
-        f"the seed's dL/d{k} product is {'x'.join(map(str, _shape(written[k])))}, dL/d{k} is "
-        f"{'x'.join(map(str, _shape(auto[k])))}: they agree up to transposition"
+        f"the seed's dL/d{k} product is {'x'.join(map(str, nested.shape_of(written[k])))}, dL/d{k} is "
+        f"{'x'.join(map(str, nested.shape_of(auto[k])))}: they agree up to transposition"
         + (" (with the right dL/da)" if k == "W1" else "") for k in transposed)
     right = [k + (" (up to transposition)" if layouts[k] == "transposed" else "")
              for k in Q1_ORDER if agrees[k]]
     engine = ("the expressions for " + ", ".join(right)
               + " agree with autodiff; those for " + ", ".join(wrong) + " do not"
               if wrong else "every expression agrees with autodiff")
-    values = {name: _data(net[name]) for name in ("x",) + PARAM_NAMES}
+    values = {name: nested.data_of(net[name]) for name in ("x",) + PARAM_NAMES}
     values["y"] = list(net["y"])
     values.update({f"dL/d{k}": auto[k] for k in PARAM_NAMES + ("a", "h", "o")})
     values["seed_as_written"] = written
@@ -336,7 +300,7 @@ def q1_4_second_derivatives() -> Result:
     w2 = [rng.uniform(-1, 1) for _ in range(6)]
 
     def net(act: str) -> Callable[[Value], Value]:
-        return lambda x: _sum([w2[i] * getattr(w1[i] * x + b1[i], act)() for i in range(6)])
+        return lambda x: nested.total([w2[i] * getattr(w1[i] * x + b1[i], act)() for i in range(6)])
 
     net_points = (-1.3, 0.4, 1.7)
     relu_net2 = [_second_derivative(net("relu"), x) for x in net_points]
@@ -599,13 +563,13 @@ def _pool_per_channel(rng: random.Random, channels: int = 3, side: int = 4) -> d
     pool = nn.MaxPool2d(2, name="pool")
     out = pool(image)
     alone = [pool([plane])[0] for plane in image]
-    same_alone = all(_data(out[c]) == _data(alone[c]) for c in range(channels))
+    same_alone = all(nested.data_of(out[c]) == nested.data_of(alone[c]) for c in range(channels))
     reach = []
     for c in range(channels):
-        total = _sum([v for row in out[c] for v in row])
+        total = nested.total([v for row in out[c] for v in row])
         grads = [grad(total, [v for row in image[d] for v in row]) for d in range(channels)]
         reach.append([sum(abs(g) for g in gs) for gs in grads])
-    return dict(image=_data(image), pooled=_data(out), same_as_alone=same_alone,
+    return dict(image=nested.data_of(image), pooled=nested.data_of(out), same_as_alone=same_alone,
                 grad_mass=reach, out_shape=list(nn.shape_of(out)), root=out[1][0][0])
 
 
@@ -678,7 +642,7 @@ def _bias_demo() -> Value:
     ys = [img[0][0][0] for img in bn(zs)]
     for i, y in enumerate(ys):
         y.label = f"y{i + 1}"
-    _label_batchnorm(ys, bn)
+    label_batchnorm(ys, bn)
     loss = ys[0] * 1.0 + ys[1] * -2.0
     loss.label = "L"
     return loss
@@ -700,7 +664,7 @@ def q2_1d_bias_before_batchnorm() -> Result:
         bn = nn.BatchNorm2d(cout, name="bn")
         model = nn.Sequential(conv, bn, nn.ReLU(name="relu"))
         out = model(batch)
-        loss = _sum([m * v for img, mimg in zip(out, mix) for plane, mp in zip(img, mimg)
+        loss = nested.total([m * v for img, mimg in zip(out, mix) for plane, mp in zip(img, mimg)
                      for row, mr in zip(plane, mp) for v, m in zip(row, mr)])
         loss.label = "loss"
         loss.backward()
@@ -714,8 +678,8 @@ def q2_1d_bias_before_batchnorm() -> Result:
     demo = _bias_demo()
     demo_b = next(n for n in topological_order(demo) if n.label == "b")
     demo_grad = grad(demo, demo_b)
-    out_gap = _max_abs_diff(with_b, without)
-    grad_gap = _max_abs_diff(wg_b, wg_0)
+    out_gap = nested.max_diff(with_b, without)
+    grad_gap = nested.max_diff(wg_b, wg_0)
     bias_grad = max(abs(g) for g in bg)
     ok = out_gap < 1e-12 and grad_gap < 1e-12 and max(bias_grad, abs(demo_grad)) < 1e-12
     return Result(
@@ -923,8 +887,8 @@ def q2_4_receptive_field() -> Result:
              "four sides). Each 5x5 layer adds 4. The step-through: the corner pixel after "
              "layer 1, where 9 of the 25 taps fall on the image",
         values={"side": n, "channels": list(Q24_CHANNELS),
-                "weights": [_data(conv.weight) for conv in layers],
-                "image": _data(image), "corner_boxes": corner, "reach": reach,
+                "weights": [nested.data_of(conv.weight) for conv in layers],
+                "image": nested.data_of(image), "corner_boxes": corner, "reach": reach,
                 "centre_pixel": mid, "centre_boxes": centre, "field": field,
                 "corner_grads": corner_grads, "seed_recurrence": seed_rf},
         graph=first, extra={"layers": layers, "wrt": "x[1,1]"})
@@ -1005,8 +969,8 @@ def q3_mixture_network() -> Result:
 def _bernoulli_terms(x: float, p: Value) -> dict:
     """ce, KL(P||Q) and H(P) for P = Bernoulli(x), Q = Bernoulli(p), from their definitions."""
     P, Q = (1.0 - x, x), (1.0 - p, p)
-    ce = _sum([-P[i] * Q[i].log() for i in (0, 1)])                        # -sum P log Q
-    kl = _sum([P[i] * (math.log(P[i]) - Q[i].log()) for i in (0, 1)])      # sum P (log P - log Q)
+    ce = nested.total([-P[i] * Q[i].log() for i in (0, 1)])                        # -sum P log Q
+    kl = nested.total([P[i] * (math.log(P[i]) - Q[i].log()) for i in (0, 1)])      # sum P (log P - log Q)
     H = -sum(P[i] * math.log(P[i]) for i in (0, 1))                        # -sum P log P
     return {"ce": ce, "kl": kl, "H": H}
 

@@ -15,8 +15,10 @@ from typing import Sequence
 
 from .. import nn
 from ..checks import one_sided
+from .. import nested
 from ..engine import Value, grad
 from .base import Result, example, judge
+from .shared import batchnorm_nodes
 
 __all__: list[str] = []
 
@@ -25,15 +27,8 @@ SEED = "003_46b4f35227c027e8.txt"
 
 # ---- small helpers over nested lists -----------------------------------------------------------
 
-def _rand(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
-    """A nested list of floats of ``shape``, uniform in [lo, hi)."""
-    if len(shape) == 1:
-        return [rng.uniform(lo, hi) for _ in range(shape[0])]
-    return [_rand(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
-
-
 def _short(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
-    """Like :func:`_rand`, but every value has one decimal and none is 0: a step-through of
+    """Like :func:`~microgradnet.nested.random_like`, but every value has one decimal and none is 0: a step-through of
     such inputs has short lines a reader can redo by hand (the checks hold for any values)."""
     if len(shape) > 1:
         return [_short(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
@@ -45,86 +40,9 @@ def _short(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
     return out
 
 
-def _values(xs, label: str = ""):
-    """Wrap a nested list of floats into Values, labelled ``label[i,j,...]`` (1-based, as the
-    seeds index)."""
-    out = []
-    stack = [(xs, out, ())]
-    while stack:
-        src, dst, idx = stack.pop()
-        for i, x in enumerate(src):
-            if isinstance(x, list):
-                sub: list = []
-                dst.append(sub)
-                stack.append((x, sub, idx + (i,)))
-            else:
-                name = f"{label}[{','.join(str(k + 1) for k in idx + (i,))}]" if label else ""
-                dst.append(Value(x, label=name))
-    return out
-
-
-def _flat(xs) -> list:
-    """Leaves of a nested list, row-major."""
-    out, stack = [], [iter(xs)]
-    while stack:
-        for x in stack[-1]:
-            if isinstance(x, list):
-                stack.append(iter(x))
-                break
-            out.append(x)
-        else:
-            stack.pop()
-    return out
-
-
-def _data(xs):
-    """Nested floats from nested Values (or floats)."""
-    if isinstance(xs, list):
-        return [_data(x) for x in xs]
-    return xs.data if isinstance(xs, Value) else float(xs)
-
-
-def _sum(terms: Sequence):
-    """Sum of Values/floats starting from the first term (no extra zero node)."""
-    it = iter(terms)
-    total = next(it)
-    for t in it:
-        total = total + t
-    return total
-
-
-def _matmul(a, b):
-    """Matrix product of nested lists (Values or floats); needs len(a[0]) == len(b)."""
-    if len(a[0]) != len(b):
-        raise ValueError(f"matmul: shapes {len(a)}x{len(a[0])} and {len(b)}x{len(b[0])} "
-                         "do not conform")
-    return [[_sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))]
-            for i in range(len(a))]
-
-
-def _transpose(a):
-    return [list(r) for r in zip(*a)]
-
-
-def _shape(a) -> tuple:
-    s = []
-    while isinstance(a, list):
-        s.append(len(a))
-        a = a[0]
-    return tuple(s)
-
-
-def _max_diff(a, b) -> float:
-    """Largest absolute element-wise difference; inf when the shapes differ."""
-    if _shape(a) != _shape(b):
-        return math.inf
-    fa, fb = _flat(_data(a)), _flat(_data(b))
-    return max(abs(x - y) for x, y in zip(fa, fb))
-
-
 def _upstream_loss(ys, g):
     """L = sum(G * Y): its gradient with respect to Y is G."""
-    loss = _sum(y * gi for y, gi in zip(_flat(ys), _flat(g)))
+    loss = nested.total(y * gi for y, gi in zip(nested.flatten(ys), nested.flatten(g)))
     loss.label = "L"
     return loss
 
@@ -144,7 +62,7 @@ def _label(xs, name: str) -> None:
 
 def _grads(loss: Value, xs):
     """dL/dx for a nested list of Values, in the same nesting."""
-    flat = _flat(xs)
+    flat = nested.flatten(xs)
     gs = iter(grad(loss, flat))
 
     def build(x):
@@ -175,9 +93,9 @@ def fully_connected() -> Result:
     ``nn.Linear`` whose weight (PyTorch's m x d layout) is W^T."""
     rng = random.Random(31)
     n, d, m = 3, 4, 2
-    X = _values(_short(rng, n, d), "X")
+    X = nested.values(_short(rng, n, d), "X")
     Wf = _short(rng, d, m)
-    layer = nn.Linear.from_weights(_transpose(Wf), _short(rng, m),
+    layer = nn.Linear.from_weights(nested.transpose(Wf), _short(rng, m),
                                    w_labels=lambda k, j: f"W[{j},{k}]",
                                    b_labels=lambda k: f"b[{k}]")
     G = _short(rng, n, m)
@@ -185,27 +103,27 @@ def fully_connected() -> Result:
     _label(Y, "Y")
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
-    dW = _transpose(_grads(loss, layer.weight))            # back to the seed's d x m
+    dW = nested.transpose(_grads(loss, layer.weight))            # back to the seed's d x m
     db = _grads(loss, layer.bias)
-    Xf = _data(X)
+    Xf = nested.data_of(X)
     # The seed's three formulas, as written.
-    seed_dW = _matmul(_transpose(Xf), G)                   # X^T dL/dY
+    seed_dW = nested.matmul(nested.transpose(Xf), G)                   # X^T dL/dY
     seed_db = G                                            # dL/dY: n x m against m
-    err_dW = _max_diff(seed_dW, dW)
-    err_db = _max_diff(seed_db, db)
-    err_db_sum = _max_diff([sum(col) for col in _transpose(G)], db)
-    err_dX_rows = _max_diff(_matmul(G, _transpose(Wf)), dX)        # dY W^T
-    err_dX_cols = _max_diff(_matmul(Wf, _transpose(G)), _transpose(dX))  # W dY^T = dX^T
+    err_dW = nested.max_diff(seed_dW, dW)
+    err_db = nested.max_diff(seed_db, db)
+    err_db_sum = nested.max_diff([sum(col) for col in nested.transpose(G)], db)
+    err_dX_rows = nested.max_diff(nested.matmul(G, nested.transpose(Wf)), dX)        # dY W^T
+    err_dX_cols = nested.max_diff(nested.matmul(Wf, nested.transpose(G)), nested.transpose(dX))  # W dY^T = dX^T
     try:                                                   # W dL/dY: d x m times n x m
-        seed_dX = _matmul(Wf, G)
+        seed_dX = nested.matmul(Wf, G)
     except ValueError:
         seed_dX = None
     conforms = seed_dX is not None
-    err_seed_dX = _max_diff(seed_dX, dX) if conforms else math.inf
+    err_seed_dX = nested.max_diff(seed_dX, dX) if conforms else math.inf
     # One sample (n = 1): dL/db = dL/dY holds literally.
-    y1 = layer([_data(X[0])])
+    y1 = layer([nested.data_of(X[0])])
     db1 = _grads(_upstream_loss(y1, [G[0]]), layer.bias)
-    err_db_single = _max_diff([G[0]], [db1])
+    err_db_single = nested.max_diff([G[0]], [db1])
     holds = {"dW": err_dW <= TOL, "db": err_db <= TOL, "dX": err_seed_dX <= TOL}
     db_says = "dY" if holds["db"] else ("column sums of dY" if err_db_sum <= TOL else "differs")
     dX_says = "W dY" if holds["dX"] else ("dY W^T" if err_dX_rows <= TOL else "differs")
@@ -222,7 +140,7 @@ def fully_connected() -> Result:
               "(equal to dL/dY only for one sample) and dL/dX = dL/dY W^T; the seed's W dL/dY "
               f"({d}x{m} times {n}x{m}) {'conforms' if conforms else 'does not conform'}: it is "
               "the transpose W dY^T = dX^T."),
-        values={"dW": _data(dW), "db": _data(db), "dX": _data(dX),
+        values={"dW": nested.data_of(dW), "db": nested.data_of(db), "dX": nested.data_of(dX),
                 "err_dW": err_dW, "err_db": err_db, "err_db_sum": err_db_sum,
                 "err_dX_rows": err_dX_rows, "err_dX_cols": err_dX_cols,
                 "err_seed_dX": err_seed_dX, "err_db_single": err_db_single,
@@ -241,7 +159,7 @@ def relu_mask() -> Result:
     xs = _short(rng, 7)
     at_kink = 2
     xs[at_kink] = 0.0               # one input exactly at the kink
-    X = _values(xs, "X")
+    X = nested.values(xs, "X")
     G = _short(rng, 7)
     Y = nn.ReLU()(X)
     _label(Y, "Y")
@@ -249,11 +167,11 @@ def relu_mask() -> Result:
     dX = _grads(loss, X)
     seed = [g * (1.0 if x > 0 else 0.0) for g, x in zip(G, xs)]    # dY * I(X > 0)
     # The other convention at the kink, ReLU'(0) = 1, on the same inputs.
-    X1 = _values(xs)
+    X1 = nested.values(xs)
     dX_kink1 = _grads(_upstream_loss(nn.ReLU(kink=1.0)(X1), G), X1)
     left, right = one_sided(lambda x: x.relu(), [0.0])[0]
-    holds = {"ReLU'(0) = 0": _max_diff(seed, dX) <= TOL,
-             "ReLU'(0) = 1": _max_diff(seed, dX_kink1) <= TOL}
+    holds = {"ReLU'(0) = 0": nested.max_diff(seed, dX) <= TOL,
+             "ReLU'(0) = 1": nested.max_diff(seed, dX_kink1) <= TOL}
     return Result(
         problem=("A ReLU layer Y = max(0, X) on 7 random inputs, one of them exactly 0; given "
                  "dL/dY, find dL/dX and compare it with the mask formula of seed 003 (Q1.2), "
@@ -264,7 +182,7 @@ def relu_mask() -> Result:
         verdict=_verdict_by_reading(holds),
         note=("ReLU has no derivative at 0 (one-sided slopes 0 and 1); I(X > 0) takes "
               "ReLU'(0) = 0, as the engine's default kink=0.0 and PyTorch do."),
-        values={"dX": _data(dX), "seed_dX": seed, "err": _max_diff(seed, dX),
+        values={"dX": nested.data_of(dX), "seed_dX": seed, "err": nested.max_diff(seed, dX),
                 "dX_kink1": dX_kink1, "holds": holds, "one_sided_at_0": (left, right)},
         graph=loss,
         extra={"X": X, "G": G, "wrt": "X[3]"},      # the input at the kink
@@ -278,7 +196,7 @@ def dropout_mask() -> Result:
     """Inverted dropout in training: Y = X * M / (1 - p), p the drop probability."""
     rng = random.Random(33)
     p = 0.5
-    X = _values(_short(rng, 8), "X")
+    X = nested.values(_short(rng, 8), "X")
     G = _short(rng, 8)
     layer = nn.Dropout(p, rng=330)
     Y = layer(X)
@@ -290,8 +208,8 @@ def dropout_mask() -> Result:
     dX = _grads(loss, X)
     seed_01 = [g * m for g, m in zip(G, M)]                       # dY * M, M in {0, 1}
     scaled = [g * a for g, a in zip(G, applied)]                  # dY * M / (1 - p)
-    holds = {"M as applied (0 or 1/(1-p))": _max_diff(scaled, dX) <= TOL,
-             "M in {0, 1}": _max_diff(seed_01, dX) <= TOL}
+    holds = {"M as applied (0 or 1/(1-p))": nested.max_diff(scaled, dX) <= TOL,
+             "M in {0, 1}": nested.max_diff(seed_01, dX) <= TOL}
     return Result(
         problem=("Inverted dropout in training, Y = X * M / (1 - p) with drop probability "
                  f"p = {p}, on 8 random inputs and one drawn mask; given dL/dY, find dL/dX and "
@@ -305,8 +223,8 @@ def dropout_mask() -> Result:
         note=("dX = dY * M holds with M the mask as applied in the forward pass (Y = X * M); "
               "with inverted dropout (PyTorch, nn.Dropout; p = drop probability) and a 0/1 "
               "mask, dX = dY * M / (1 - p)."),
-        values={"dX": _data(dX), "mask": M, "p": p, "err_01_mask": _max_diff(seed_01, dX),
-                "err_scaled_mask": _max_diff(scaled, dX), "holds": holds},
+        values={"dX": nested.data_of(dX), "mask": M, "p": p, "err_01_mask": nested.max_diff(seed_01, dX),
+                "err_scaled_mask": nested.max_diff(scaled, dX), "holds": holds},
         graph=loss,
         extra={"X": X, "G": G, "wrt": f"X[{applied.index(max(applied)) + 1}]"},   # kept
     )
@@ -319,15 +237,15 @@ def _batchnorm_case(rng: random.Random, n: int, eps: float, short: bool = False)
     random gamma, beta and upstream gradient G; the loss is sum(G * Y). The layer's nodes are
     named as the seed names them: mu, var, sigma, xhat[i], Y[i]. ``short``: inputs and G
     with one decimal, for the case a step-through shows."""
-    draw = _short if short else _rand
-    X = _values(draw(rng, n, lo=-2.0, hi=3.0), "X")
+    draw = _short if short else nested.random_like
+    X = nested.values(draw(rng, n, lo=-2.0, hi=3.0), "X")
     layer = nn.BatchNorm1d(1, eps=eps)
     gamma, beta = layer.weight[0], layer.bias[0]
     gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
     G = draw(rng, n)
     Y = [y[0] for y in layer([[x] for x in X])]       # n samples of one feature
     _label(Y, "Y")
-    nodes = _batchnorm_nodes(Y, layer)
+    nodes = batchnorm_nodes(Y, layer)
     return {"X": X, "layer": layer, "gamma": gamma, "beta": beta, "G": G, "Y": Y,
             "loss": _upstream_loss(Y, G), **nodes}
 
@@ -351,15 +269,15 @@ def _seed_bn_derivation(case: dict, i: int) -> dict:
     X, G, gamma, mu, sigma = case["X"], case["G"], case["gamma"], case["mu"], case["sigma"]
     dev = [xh.parents[0] for xh in case["xhat"]]        # the layer's X_j - mu
     n = len(X)
-    dY = _values(G, "dL/dY")
+    dY = nested.values(G, "dL/dY")
     dxhat = [dY[j] * gamma for j in range(n)]
     _label(dxhat, "dL/dxhat")
     # Sums over j with their common factor outside (-1/sigma^2, -1/sigma), so a line fits.
-    dsigma = -_sum([dxhat[j] * dev[j] for j in range(n)]) / sigma ** 2
+    dsigma = -nested.total([dxhat[j] * dev[j] for j in range(n)]) / sigma ** 2
     dsigma.label = "dL/dsigma"
-    dsigma_dmu = -2.0 * _sum(dev) / (n * sigma)
+    dsigma_dmu = -2.0 * nested.total(dev) / (n * sigma)
     dsigma_dmu.label = "dsigma/dmu"
-    dmu = -_sum(dxhat) / sigma + dsigma_dmu * dsigma
+    dmu = -nested.total(dxhat) / sigma + dsigma_dmu * dsigma
     dmu.label = "dL/dmu"
     dsig_dxi = dev[i] / (n * sigma)
     dsig_dxi.label = f"dsigma/dX[{i + 1}]"
@@ -375,8 +293,8 @@ def _batchnorm_closed_form_trials(rng: random.Random, trials: int, eps: float) -
     for _ in range(trials):
         case = _batchnorm_case(rng, rng.randint(2, 8), eps)
         dX = _grads(case["loss"], case["X"])
-        seed = _seed_bn_closed_form(_data(case["X"]), case["G"], case["gamma"].data, eps)
-        worst = max(worst, _max_diff(seed, dX) / max(1.0, max(abs(d) for d in dX)))
+        seed = _seed_bn_closed_form(nested.data_of(case["X"]), case["G"], case["gamma"].data, eps)
+        worst = max(worst, nested.max_diff(seed, dX) / max(1.0, max(abs(d) for d in dX)))
     return worst
 
 
@@ -394,11 +312,11 @@ def batchnorm_backward() -> Result:
     dX = _grads(loss, X)
     auto = {"dxhat": grad(loss, case["xhat"]), "dsigma": grad(loss, sigma),
             "dmu": grad(loss, mu), "dsigma_dX": grad(sigma, X[0]), "dX": dX[0]}
-    step_err = {k: _max_diff(_data(steps[k]), auto[k]) if isinstance(auto[k], list)
+    step_err = {k: nested.max_diff(nested.data_of(steps[k]), auto[k]) if isinstance(auto[k], list)
                 else abs(steps[k].data - auto[k]) for k in auto}
-    xs = _data(X)
+    xs = nested.data_of(X)
     seed_dX = _seed_bn_closed_form(xs, case["G"], case["gamma"].data, eps)
-    err = _max_diff(seed_dX, dX)
+    err = nested.max_diff(seed_dX, dX)
     err_trials = _batchnorm_closed_form_trials(random.Random(340), trials, eps)
     holds = err <= TOL and err_trials <= TOL
 
@@ -406,7 +324,7 @@ def batchnorm_backward() -> Result:
     # mean (mu + 0.3) shows the seed's factor -2/n against autodiff's -1/n.
     def dsigma_dmu_at(m: float) -> tuple:
         m_free = Value(m)
-        s_free = (_sum([(Value(x) - m_free) ** 2 for x in xs]) / n + eps).sqrt()
+        s_free = (nested.total([(Value(x) - m_free) ** 2 for x in xs]) / n + eps).sqrt()
         seed = -2.0 / n * sum(x - m for x in xs) / s_free.data
         return grad(s_free, m_free), seed
     dsigma_dmu, seed_dsigma_dmu = dsigma_dmu_at(mu.data)
@@ -434,9 +352,9 @@ def batchnorm_backward() -> Result:
                  f"written, {dsigma_dmu_off:.4g} by autodiff)")
               + "; at the batch mean that term is zero either way, so the closed form is "
               "unaffected."),
-        values={"dX": _data(dX), "seed_dX": seed_dX, "err": err, "err_trials": err_trials,
+        values={"dX": nested.data_of(dX), "seed_dX": seed_dX, "err": err, "err_trials": err_trials,
                 "trials": trials, "step_err": step_err,
-                "steps": {k: _data(v) for k, v in steps.items()},
+                "steps": {k: nested.data_of(v) for k, v in steps.items()},
                 "err_dsigma": step_err["dsigma_dX"], "dsigma_dmu": dsigma_dmu,
                 "seed_dsigma_dmu": seed_dsigma_dmu, "dsigma_dmu_off_mean": dsigma_dmu_off,
                 "seed_dsigma_dmu_off_mean": seed_dsigma_dmu_off, "mu": mu.data,
@@ -456,8 +374,8 @@ def _conv_case(rng: random.Random, N: int, C: int, F: int, H: int, K: int,
     *filt) against autodiff. ``integers``: inputs are small random integers, so a step-through
     of the case stays short enough to read."""
     def draw(*shape):
-        return _ints(rng, *shape) if integers else _rand(rng, *shape)
-    X = _values(draw(N, C, H, H), "X")
+        return _ints(rng, *shape) if integers else nested.random_like(rng, *shape)
+    X = nested.values(draw(N, C, H, H), "X")
     layer = nn.Conv2d.from_weights(draw(F, C, K, K), draw(F))
     W = layer.weight
     _label(W, "W")
@@ -468,7 +386,7 @@ def _conv_case(rng: random.Random, N: int, C: int, F: int, H: int, K: int,
     G = draw(N, F, Ho, Ho)
     loss = _upstream_loss(Y, G)
     dX, dW = _grads(loss, X), _grads(loss, W)
-    Wf, Xf = _data(W), _data(X)
+    Wf, Xf = nested.data_of(W), nested.data_of(X)
 
     def g_at(nb, f, i, j):  # 1-based; out of range is zero (the full convolution's padding)
         return G[nb][f][i - 1][j - 1] if 1 <= i <= Ho and 1 <= j <= Ho else 0.0
@@ -487,8 +405,8 @@ def _conv_case(rng: random.Random, N: int, C: int, F: int, H: int, K: int,
                     for c in range(C)] for f in range(F)]
     seed_dW_filt = [[_add_all([_filt(Xf[nb][c], G[nb][f]) for nb in range(N)])
                      for c in range(C)] for f in range(F)]
-    errs = {"err_dX_sum": _max_diff(seed_dX_sum, dX), "err_dX_full": _max_diff(seed_dX_full, dX),
-            "err_dW_sum": _max_diff(seed_dW_sum, dW), "err_dW_filt": _max_diff(seed_dW_filt, dW)}
+    errs = {"err_dX_sum": nested.max_diff(seed_dX_sum, dX), "err_dX_full": nested.max_diff(seed_dX_full, dX),
+            "err_dW_sum": nested.max_diff(seed_dW_sum, dW), "err_dW_filt": nested.max_diff(seed_dW_filt, dW)}
     return {"X": X, "layer": layer, "G": G, "loss": loss, "dX": dX, "dW": dW, "errs": errs}
 
 
@@ -521,7 +439,7 @@ def conv_backward() -> Result:
               "convolution with zero padding, *filt the valid cross-correlation. The seed reuses "
               "n for the batch index and a kernel index. The step-through is a smaller case (one "
               "3x3 image of integers, one 2x2 filter) checked the same way."),
-        values={"dX": _data(check["dX"]), "dW": _data(check["dW"]), **errs,
+        values={"dX": nested.data_of(check["dX"]), "dW": nested.data_of(check["dW"]), **errs,
                 "shown_errs": shown["errs"]},
         graph=shown["loss"],
         extra={"X": check["X"], "layer": check["layer"], "G": check["G"],
@@ -572,7 +490,7 @@ def positive_inputs_sign() -> Result:
         same_tanh += _one_sign(grad(_sign_unit(a, w, b, t, "tanh"), w))
     # The case the step-through shows: the same unit on one-decimal numbers.
     shown_rng = random.Random(710)
-    shown = _sign_unit(_values(_short(shown_rng, d, lo=-3.0, hi=3.0), "a"),
+    shown = _sign_unit(nested.values(_short(shown_rng, d, lo=-3.0, hi=3.0), "a"),
                        [Value(v, f"w{i + 1}") for i, v in enumerate(_short(shown_rng, d))],
                        Value(_short(shown_rng, 1)[0], "b"), 1.0, "sigmoid")
     frac_sig, frac_tanh = same_sigmoid / trials, same_tanh / trials
@@ -597,7 +515,7 @@ def _sign_unit(a: list, w: list, b: Value, t: float, act: str) -> Value:
     """L = (sigmoid(w . x + b) - t)^2 with x = act(a): the unit of Q7.1."""
     x = [getattr(ai, act)() for ai in a]
     _label(x, "x")
-    f = _sum([wi * xi for wi, xi in zip(w, x)]) + b
+    f = nested.total([wi * xi for wi, xi in zip(w, x)]) + b
     f.label = "f"
     out = f.sigmoid()
     out.label = "s"
@@ -643,15 +561,15 @@ def dropout_inference() -> Result:
     mc = [t / samples for t in total]
     se = [math.sqrt((s / samples - m * m) / samples) for s, m in zip(total_sq, mc)]
     # The seed's rule as a graph: x and p as named leaves, p = q the keep probability.
-    x_nodes, p_node = _values(xs, "x"), Value(q, label="p")
+    x_nodes, p_node = nested.values(xs, "x"), Value(q, label="p")
     inference = linear([xi * p_node for xi in x_nodes])             # W (x * p)
     _label(inference, "y")
     seed_y = [v.data for v in inference]
     drop_y = [v.data for v in layer([1 - q] * d)]                    # if p were the drop prob
-    err = _max_diff(seed_y, exact)
+    err = nested.max_diff(seed_y, exact)
     # The seed's W (x * p) with p read as the keep probability (q) and as the drop one (1 - q).
     holds = {"p = keep probability": err <= TOL,
-             "p = drop probability": _max_diff(drop_y, exact) <= TOL}
+             "p = drop probability": nested.max_diff(drop_y, exact) <= TOL}
     return Result(
         problem=(f"A linear layer y = W (x * m) with W of {rows}x{d} and a dropout mask m on "
                  f"its input, each m_i kept (1) with probability {q}; find the expected output "
@@ -668,42 +586,7 @@ def dropout_inference() -> Result:
         values={"exact": exact, "monte_carlo": mc, "standard_error": se, "seed_y": seed_y,
                 "drop_reading_y": drop_y, "err": err, "holds": holds, "samples": samples,
                 "keep": q,
-                "x": xs, "W": _data(W)},
+                "x": xs, "W": nested.data_of(W)},
         graph=inference[0],
         extra={"W": W, "layer": linear},
     )
-
-
-# ---- batch norm's statistics as nodes ---------------------------------------------------------
-
-def _batchnorm_nodes(ys: list, layer) -> dict:
-    """Name the batch statistics of a one-feature batch norm as the seed does (mu, var, sigma,
-    xhat[i]) and return those nodes, for outputs of the form gamma * xhat_i + beta with
-    xhat_i = (X_i - mu) / sigma.
-
-    Raises:
-        RuntimeError: the layer's graph no longer has that form.
-    """
-    if not layer.batch_stats:
-        raise RuntimeError("batch norm: no batch statistics (is the layer in eval mode?)")
-    mu, var, _ = layer.batch_stats[0]
-    mu.label, var.label = "mu", "var"
-    xhats = []
-    for i, y in enumerate(ys):
-        if y.op != "+" or y.parents[0].op != "*" or y.parents[0].parents[1].op != "/":
-            raise RuntimeError("batch norm: the outputs are not gamma * xhat + beta")
-        xhat = y.parents[0].parents[1]
-        xhat.label = f"xhat[{i + 1}]"
-        xhats.append(xhat)
-    sigma = xhats[0].parents[1]
-    sigma.label = "sigma"
-    return {"mu": mu, "var": var, "sigma": sigma, "xhat": xhats}
-
-
-def _label_batchnorm(ys: list, layer) -> None:
-    """Name a one-feature batch norm's nodes as the seed does (mu, var, sigma, xhat[i]), and
-    leave a graph of another form unnamed (other seeds' examples use this)."""
-    try:
-        _batchnorm_nodes(ys, layer)
-    except RuntimeError:
-        pass

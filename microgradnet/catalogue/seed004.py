@@ -16,7 +16,7 @@ from .. import init, nn, optim
 from ..checks import one_sided
 from ..engine import Value, grad, topological_order
 from .base import Result, example, judge
-from .seed003 import _data, _max_diff, _rand, _sum, _values
+from .. import nested
 
 __all__: list[str] = []
 
@@ -39,7 +39,7 @@ def _grad1(out: Value, x: Value, create_graph: bool = False) -> Any:
 def _regression_data(n: int, d: int, seed: int) -> tuple:
     """Features x (n x d), targets y = x . w_true + b_true + noise."""
     rng = random.Random(seed)
-    xs = _rand(rng, n, d)
+    xs = nested.random_like(rng, n, d)
     w_true = [rng.uniform(-2, 2) for _ in range(d)]
     b_true = rng.uniform(-1, 1)
     ys = [sum(wj * xj for wj, xj in zip(w_true, x)) + b_true + rng.gauss(0, 0.1) for x in xs]
@@ -60,8 +60,8 @@ def _half_mse(xs, ys, w, b, label: bool = False) -> Value:
     n = len(xs)
     if label:
         xs, ys = _named_data(xs, ys)
-    yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) + b for x in xs]
-    loss = _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
+    yhat = [nested.total([wj * xj for wj, xj in zip(w, x)]) + b for x in xs]
+    loss = nested.total([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
     if label:
         for i, yh in enumerate(yhat):
             yh.label = f"yhat[{i + 1}]"
@@ -83,7 +83,7 @@ def regression_gradients() -> Result:
     seed_gw = [1 / (2 * n) * sum(2 * x[j] * (yh - y) for x, yh, y in zip(xs, yhat, ys))
                for j in range(d)]
     seed_gb = 1 / (2 * n) * sum(2 * (yh - y) for yh, y in zip(yhat, ys))
-    err = max(_max_diff(seed_gw, gw), abs(seed_gb - gb))
+    err = max(nested.max_diff(seed_gw, gw), abs(seed_gb - gb))
     return Result(
         problem=(f"Linear regression yhat = w . x + b on {n} seeded examples with {d} features "
                  "and the loss L = 1/(2n) sum_i (y_i - yhat_i)^2, at random w and b: are the "
@@ -107,8 +107,8 @@ def _solve(A: list, rhs: list) -> list:
     n = len(A)
     M = [list(row) + [r] for row, r in zip(A, rhs)]
     for col in range(n):
-        piv = max(range(col, n), key=lambda r: abs(_data(M[r][col])))
-        if _data(M[piv][col]) == 0:
+        piv = max(range(col, n), key=lambda r: abs(nested.data_of(M[r][col])))
+        if nested.data_of(M[piv][col]) == 0:
             raise ValueError("normal equation: X^T X is singular")
         M[col], M[piv] = M[piv], M[col]
         for r in range(col + 1, n):
@@ -126,8 +126,8 @@ def _solve(A: list, rhs: list) -> list:
 def _normal_equation(X: list, Y: list) -> list:
     """theta = (X^T X)^{-1} X^T Y, solved (not inverted); X, Y may hold Values."""
     p = len(X[0])
-    XtX = [[_sum([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
-    XtY = [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+    XtX = [[nested.total([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
+    XtY = [nested.total([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
     return _solve(XtX, XtY)
 
 
@@ -155,8 +155,8 @@ def normal_equation() -> Result:
                                                   for r in xs], [Value(y) for y in ys])]
     # Read literally, rows [1, -x_i^T]: the same fit, with its weights negated.
     theta_minus = _normal_equation([[1.0] + [-x for x in r] for r in xs], ys)
-    err = _max_diff(theta_gd, theta_ne)
-    err_minus = _max_diff(theta_gd, theta_minus)
+    err = nested.max_diff(theta_gd, theta_ne)
+    err_minus = nested.max_diff(theta_gd, theta_minus)
     # At the normal-equation solution the gradient the seed sets to 0 is 0.
     b = Value(theta_ne[0], "b")
     w = [Value(t, f"w{j + 1}") for j, t in enumerate(theta_ne[1:])]
@@ -200,8 +200,8 @@ def _named_normal_equation(xs: list, ys: list) -> Value:
          for i, r in enumerate(xs)]
     Y = [Value(y, f"y[{i + 1}]") for i, y in enumerate(ys)]
     p = len(X[0])
-    A = [[_sum([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
-    c = [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+    A = [[nested.total([row[i] * row[j] for row in X]) for j in range(p)] for i in range(p)]
+    c = [nested.total([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
     for i in range(p):
         c[i].label = f"c[{i + 1}]"
         for j in range(p):
@@ -234,8 +234,8 @@ def regression_cost() -> Result:
     def form_nodes(n: int, d: int) -> int:
         X, Y = design(n, d)
         p = d + 1
-        parts = [_sum([row[i] * row[j] for row in X]) for i in range(p) for j in range(p)]
-        parts += [_sum([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
+        parts = [nested.total([row[i] * row[j] for row in X]) for i in range(p) for j in range(p)]
+        parts += [nested.total([row[i] * y for row, y in zip(X, Y)]) for i in range(p)]
         return len(topological_order(*parts))          # leaves included: n (d + 2)
 
     def solve_nodes(p: int) -> int:
@@ -327,7 +327,7 @@ def activation_derivatives() -> Result:
         for _ in range(depth):
             a = getattr(a, name)()
         chains[name] = _grad1(a, x0)
-    err = _max_diff(seed, auto)
+    err = nested.max_diff(seed, auto)
     sigmoid_holds = err <= 1e-15 and slopes[best] < 1
     kink_open = left != right                  # no derivative at 0: a value must be chosen
     return Result(
@@ -394,7 +394,7 @@ def sigmoid_saturation() -> Result:
         slope = s.data * (1 - s.data)                   # sigma'(wx), as the seed's Q2.a writes it
         analytic_dx.append(slope * w)
         analytic_dw.append(slope * x)
-    err = max(_max_diff(d_dx, analytic_dx), _max_diff(d_dw, analytic_dw))
+    err = max(nested.max_diff(d_dx, analytic_dx), nested.max_diff(d_dw, analytic_dw))
     # Vanishes: at the largest |w| both slopes are below 1/1000 of their largest value.
     big = [k for k, w in enumerate(weights) if abs(w) == max(map(abs, weights))]
     vanishes = all(abs(d_dx[k]) < 1e-3 * max(map(abs, d_dx))
@@ -535,7 +535,7 @@ def _l1_run(targets: list, lam: float, lr: float, steps: int, **penalty) -> list
     history = []
     for _ in range(steps):
         opt.zero_grad()
-        (_sum([(wi - ai) ** 2 for wi, ai in zip(ws, targets)]) * 0.5).backward()
+        (nested.total([(wi - ai) ** 2 for wi, ai in zip(ws, targets)]) * 0.5).backward()
         opt.step()
         history.append([v.data for v in ws])
     return history
@@ -550,9 +550,9 @@ def l1_update() -> Result:
     w0 = [rng.uniform(-1, 1) for _ in range(4)]
     a = [rng.uniform(-2, 2) for _ in range(4)]
     w = [Value(x, f"w{i + 1}") for i, x in enumerate(w0)]
-    data_loss = _sum([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
+    data_loss = nested.total([(wi - ai) ** 2 for wi, ai in zip(w, a)]) * 0.5
     data_loss.label = "L"
-    penalty = lam * _sum([wi.abs() for wi in w])
+    penalty = lam * nested.total([wi.abs() for wi in w])
     penalty.label = "R"
     total = data_loss + penalty
     total.label = "J"
@@ -560,8 +560,8 @@ def l1_update() -> Result:
     g_data = _grads(data_loss, w)
     step = _l1_step(w0, g_data, lr, lam)          # the optimiser's L1 step
     seed_step = [x - lr * math.copysign(1.0, x) - g for x, g in zip(w0, g_data)]
-    err_autodiff = _max_diff([x - lr * g for x, g in zip(w0, g_total)], step)
-    err_seed = _max_diff(seed_step, step)
+    err_autodiff = nested.max_diff([x - lr * g for x, g in zip(w0, g_total)], step)
+    err_seed = nested.max_diff(seed_step, step)
     rule_holds = err_seed <= TOL
     # Long runs: the minimiser of 1/2 (w - a)^2 + lam |w| is 0 for |a| <= lam.
     targets = [0.05, -0.08, 0.15, 0.9, -1.4]
@@ -628,8 +628,8 @@ def input_noise() -> Result:
     w = [Value(rng.uniform(-1.5, 1.5), f"w{j + 1}") for j in range(d)]
 
     def loss(inputs) -> Value:
-        yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) for x in inputs]
-        return _sum([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
+        yhat = [nested.total([wj * xj for wj, xj in zip(w, x)]) for x in inputs]
+        return nested.total([(y - yh) ** 2 for yh, y in zip(yhat, ys)]) / (2 * n)
 
     mc_rng = random.Random(461)
     total = total_sq = 0.0
@@ -650,7 +650,7 @@ def input_noise() -> Result:
     # The step-through: the measured penalty as a multiple of s^2 ||w||^2 (the seed: 1).
     mc = Value(mean, "E_mc[L']")
     sv = Value(s, "s")
-    norm = _sum([wj ** 2 for wj in w])
+    norm = nested.total([wj ** 2 for wj in w])
     norm.label = "norm2"
     excess = mc - clean_graph
     excess.label = "penalty"
@@ -680,10 +680,10 @@ def _half_mse_no_bias(xs, ys, w) -> Value:
     """L(w) = 1/(2n) sum_i (y_i - w . x_i)^2 with yhat[i], x[i,j], y[i] and L named."""
     n = len(xs)
     X, Y = _named_data(xs, ys)
-    yhat = [_sum([wj * xj for wj, xj in zip(w, x)]) for x in X]
+    yhat = [nested.total([wj * xj for wj, xj in zip(w, x)]) for x in X]
     for i, yh in enumerate(yhat):
         yh.label = f"yhat[{i + 1}]"
-    out = _sum([(y - yh) ** 2 for yh, y in zip(yhat, Y)]) / (2 * n)
+    out = nested.total([(y - yh) ** 2 for yh, y in zip(yhat, Y)]) / (2 * n)
     out.label = "L"
     return out
 
@@ -762,7 +762,7 @@ def adam_first_moment() -> Result:
     ms = _adam_moments(gs, b1)[0]
     unrolled = [(1 - b1) * sum(b1 ** (t - i) * gs[i - 1] for i in range(1, t + 1))
                 for t in range(1, t_max + 1)]
-    err_unrolled = _max_diff(ms, unrolled)
+    err_unrolled = nested.max_diff(ms, unrolled)
     # A constant gradient g: E[g] = g, so m_t is E[m_t] exactly.
     g = 0.7
     const, corrected = _adam_moments([g] * t_max, b1)
@@ -773,7 +773,7 @@ def adam_first_moment() -> Result:
     seed_geometric = b1 ** (t - 1) / (b1 - 1)
     geometric_holds = abs(geometric - seed_geometric) <= TOL
     # The sheet's conclusion, E[m_t] = (1 - b1^t) E[g], against the engine's m_t / g.
-    err_factor = _max_diff(factor, [1 - b1 ** k for k in range(1, t_max + 1)])
+    err_factor = nested.max_diff(factor, [1 - b1 ** k for k in range(1, t_max + 1)])
     conclusion_holds = err_factor <= TOL
     # How far 1 - b1^t is from 1, early and late (the sheet's sentence on large t).
     late = _adam_moments([g] * 100, b1)[0]
@@ -884,8 +884,8 @@ def _word2vec(x: list, W: list, Wp: list, m: int) -> tuple:
     """h = W^T x (W: d x H), u = W'^T h (W': H x d), L = cross-entropy(softmax(u), m), with
     h1.., u1.., L named: h_j = sum_k W_kj x_k, u_k = sum_j W'_jk h_j."""
     d, H = len(W), len(W[0])
-    h = [_sum([W[k][j] * x[k] for k in range(d)]) for j in range(H)]
-    u = [_sum([Wp[j][k] * h[j] for j in range(H)]) for k in range(len(Wp[0]))]
+    h = [nested.total([W[k][j] * x[k] for k in range(d)]) for j in range(H)]
+    u = [nested.total([Wp[j][k] * h[j] for j in range(H)]) for k in range(len(Wp[0]))]
     for name, vs in (("h", h), ("u", u)):
         for i, v in enumerate(vs):
             v.label = f"{name}{i + 1}"
@@ -921,21 +921,21 @@ def zero_init_softmax() -> Result:
     # Random non-zero weights, d = H = 4 so the sheet's W_ik can be read as written.
     rng = random.Random(410)
     ds = 4
-    xr = _rand(rng, ds)
-    Wr, Wpr = _values(_rand(rng, ds, ds)), _values(_rand(rng, ds, ds))
+    xr = nested.random_like(rng, ds)
+    Wr, Wpr = nested.values(nested.random_like(rng, ds, ds)), nested.values(nested.random_like(rng, ds, ds))
     _, ur, lr_ = _word2vec(xr, Wr, Wpr, 1)
     dur = _grads(lr_, ur)
     e = [math.exp(v.data) for v in ur]
-    err_du_formula = _max_diff([v / sum(e) - (1.0 if j == 1 else 0.0) for j, v in enumerate(e)],
+    err_du_formula = nested.max_diff([v / sum(e) - (1.0 if j == 1 else 0.0) for j, v in enumerate(e)],
                                dur)
     auto_dWp = [_grads(lr_, row) for row in Wpr]
     auto_dW = [_grads(lr_, row) for row in Wr]
-    seed_dWp, seed_dW = _seed_partials(xr, _data(Wr), _data(Wpr), dur)
+    seed_dWp, seed_dW = _seed_partials(xr, nested.data_of(Wr), nested.data_of(Wpr), dur)
     fixed_dWp = [[dur[j] * sum(Wr[k][i].data * xr[k] for k in range(ds)) for j in range(ds)]
                  for i in range(ds)]                      # W_ki: h_i = sum_k W_ki x_k
-    err_dWp_seed = _max_diff(seed_dWp, auto_dWp)
-    err_dWp_fixed = _max_diff(fixed_dWp, auto_dWp)
-    err_dW_seed = _max_diff(seed_dW, auto_dW)
+    err_dWp_seed = nested.max_diff(seed_dWp, auto_dWp)
+    err_dWp_fixed = nested.max_diff(fixed_dWp, auto_dWp)
+    err_dW_seed = nested.max_diff(seed_dW, auto_dW)
     return Result(
         problem=(f"A word2vec-like model: one-hot x of size d = {d}, h = W^T x with W d x H "
                  f"(H = {H}), scores u = W'^T h, softmax cross-entropy for the word m = {m + 1}. "
@@ -955,12 +955,12 @@ def zero_init_softmax() -> Result:
               "layouts: W_ik would fit h = W x). yhat_j - I{j=m} holds at random "
               f"weights too (difference {err_du_formula:.0e})."),
         values={"du": du, "seed_du_formula": seed_du_formula,
-                "err_du_formula_zero": _max_diff(seed_du_formula, du),
+                "err_du_formula_zero": nested.max_diff(seed_du_formula, du),
                 "err_du_formula_random": err_du_formula, "dW": dW, "dWp": dWp,
                 "max_abs_dW": max(abs(g) for row in dW for g in row),
                 "max_abs_dWp": max(abs(g) for row in dWp for g in row),
-                "du_zero": du_zero, "random_x": xr, "random_W": _data(Wr),
-                "random_Wp": _data(Wpr), "random_dW": auto_dW, "random_dWp": auto_dWp,
+                "du_zero": du_zero, "random_x": xr, "random_W": nested.data_of(Wr),
+                "random_Wp": nested.data_of(Wpr), "random_dW": auto_dW, "random_dWp": auto_dWp,
                 "err_dWp_seed": err_dWp_seed, "err_dWp_fixed": err_dWp_fixed,
                 "err_dW_seed": err_dW_seed},
         graph=loss, extra={"wrt": "W'11"},
@@ -1014,7 +1014,7 @@ def _unit_graph(rng: random.Random, n: int = 4) -> Value:
     wN xN (b = 0), y = g(z), with w ~ N(0, 1/n) and x ~ N(0, 1)."""
     x = [Value(rng.gauss(0, 1), f"x{i + 1}") for i in range(n)]
     w = [Value(rng.gauss(0, math.sqrt(1 / n)), f"w{i + 1}") for i in range(n)]
-    z = _sum([wi * xi for wi, xi in zip(w, x)])
+    z = nested.total([wi * xi for wi, xi in zip(w, x)])
     z.label = "z"
     y = z.tanh()
     y.label = "y"
