@@ -12,7 +12,7 @@ import pytest
 import microgradnet.catalogue.seed002 as seed002
 
 from helpers import assert_all_close, assert_close
-from microgradnet import Value, nested
+from microgradnet import Value, maximum, nested
 from microgradnet import grad as engine_grad
 from microgradnet.catalogue import EXAMPLES
 from microgradnet.checks import numerical_grad, numerical_hessian
@@ -546,7 +546,7 @@ def test_S2_Q2_2_pooling_across_channels_makes_d_an_erratum(monkeypatch):
 
     def mixing(self, x):   # every channel pooled from the channel-wise maximum
         out = honest(self, x)
-        return [[[nn.maximum(a, b) for a, b in zip(ra, rb)] for ra, rb in zip(out[c], out[-1])]
+        return [[[maximum(a, b) for a, b in zip(ra, rb)] for ra, rb in zip(out[c], out[-1])]
                 for c in range(len(out))]
 
     monkeypatch.setattr(nn.MaxPool2d, "_one", mixing)
@@ -613,7 +613,7 @@ def test_S2_Q1_3_a_smooth_relu_at_zero_makes_it_an_erratum(monkeypatch):
 
 def test_S2_Q2_1d_batch_norm_that_does_not_centre_makes_it_an_erratum(monkeypatch):
     from microgradnet import nn
-    monkeypatch.setattr(nn._BatchNorm, "_normalise", lambda self, c, xs: [x * 1.0 for x in xs])
+    monkeypatch.setattr(nn.batchnorm._BatchNorm, "_normalise", lambda self, c, xs: [x * 1.0 for x in xs])
     assert EXAMPLES["S2-Q2.1d"].run().verdict == "erratum"
 
 

@@ -72,7 +72,7 @@ def _convert(torch, m, dtype, where: str) -> list:
         return out
     if isinstance(m, mg.Identity):
         return []
-    if isinstance(m, mg._Elementwise) and m.op is not None:
+    if isinstance(m, mg.Elementwise) and m.op is not None:
         return [_activation(torch, m.op, where)]
     raise TypeError(f"{where}: cannot export a {kind} to PyTorch (supported: MLP, Layer, "
                     "Linear, Sequential and element-wise activations)")
