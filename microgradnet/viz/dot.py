@@ -101,13 +101,13 @@ def _op_text(sc: Scene, i: int, folded: list) -> str:
     if len(node.parents) != 2:
         return op.name
     args, any_folded = [], False
-    for pos, parent in enumerate(node.parents):
-        j = g.index[parent]
-        if folded[j]:
+    letters = iter("ab")          # the operands drawn as edges, in order
+    for parent in node.parents:
+        if folded[g.index[parent]]:
             args.append(num(parent.data))
             any_folded = True
         else:
-            args.append(sym("ab"[pos]))
+            args.append(sym(next(letters)))
     if op.commutative and not any_folded:
         return op.name
     return Printer("text", {"a": "a", "b": "b"})(op.formula_of(*args))
