@@ -65,20 +65,22 @@ def network_layers(sc: Scene) -> tuple:
                          "`with scope(...)`, as every nn module does); this graph has none: "
                          "use view='graph'")
     root = len(order) - 1
+    outs_of = {name: _outputs(sc, set(members), root) for name, members in scopes.items()}
     layers: list = []
     owner: dict = {}                      # node index -> Neuron that gives it out
-    for sc_name, members in scopes.items():
-        inside = set(members)
-        outs = [i for i in members if i == root
-                or any(c not in inside for c, _ in g.consumers[i])]
+    for layer_name, parts in _layers(scopes, outs_of):
         neurons = []
-        for k, o in enumerate(outs):
-            name = order[o].label or f"{sc_name[-1]}[{k + 1}]"
-            n = Neuron(o, name)
-            _walk_inputs(sc, n, inside)
-            neurons.append(n)
-            owner[o] = n
-        layers.append([sc_name, neurons])
+        for part in parts:
+            inside = set(scopes[part])
+            for k, o in enumerate(outs_of[part]):
+                name = order[o].label or (part[-1] if part != layer_name
+                                          else f"{part[-1]}[{k + 1}]")
+                n = Neuron(o, name)
+                _split_activation(sc, n, inside)
+                _walk_inputs(sc, n, inside)
+                neurons.append(n)
+                owner[n.gives] = n
+        layers.append([layer_name, neurons])
     layers = _merge_activations(sc, layers, owner)
     gives = {n.gives: n for _, ns in layers for n in ns}
     inputs: dict = {}
@@ -91,6 +93,40 @@ def network_layers(sc: Scene) -> tuple:
     if order[root].scope == () and order[root].parents:
         loss = _loss(sc, gives)
     return list(inputs.values()), [(name[-1], ns) for name, ns in layers], loss
+
+
+def _outputs(sc: Scene, inside: set, root: int) -> list:
+    """The nodes of a scope that something outside it uses, or the root."""
+    return [i for i in sorted(inside) if i == root
+            or any(c not in inside for c, _ in sc.graph.consumers[i])]
+
+
+def _layers(scopes: dict, outs_of: dict) -> list:
+    """``[(layer scope, [member scopes])]``: a scope is a layer, except that scopes of one
+    output each that share a parent with no nodes of its own (an MLP's ``layer1/neuron1``,
+    ``layer1/neuron2``...) make one layer, their parent."""
+    by_parent: dict = {}
+    for name in scopes:
+        by_parent.setdefault(name[:-1], []).append(name)
+    merged = {parent for parent, kids in by_parent.items()
+              if parent and parent not in scopes and all(len(outs_of[k]) == 1 for k in kids)}
+    out: dict = {}
+    for name in scopes:
+        key = name[:-1] if name[:-1] in merged else name
+        out.setdefault(key, []).append(name)
+    return list(out.items())
+
+
+def _split_activation(sc: Scene, neuron: Neuron, inside: set) -> None:
+    """A neuron whose output is a one-operand op of a node of its own scope used only there
+    (``relu(z)``): draw ``z`` as the pre-activation and the op as the activation."""
+    g = sc.graph
+    node = g.order[neuron.out]
+    if len(node.parents) != 1:
+        return
+    pre = g.index[node.parents[0]]
+    if pre in inside and len(g.consumers[pre]) == 1:
+        neuron.activation, neuron.out = neuron.out, pre
 
 
 def _walk_inputs(sc: Scene, neuron: Neuron, inside: set) -> None:
@@ -133,6 +169,7 @@ def _merge_activations(sc: Scene, layers: list, owner: dict) -> list:
                    for n in neurons]
         targets = [owner.get(s) for s in sources]
         ok = (all(t is not None and t.activation is None for t in targets)
+              and all(n.activation is None for n in neurons)
               and not any(n.biases for n in neurons)
               and len({id(t) for t in targets}) == len(targets)
               and all(len(sc.graph.consumers[t.out]) == 1 for t in targets))
@@ -140,8 +177,8 @@ def _merge_activations(sc: Scene, layers: list, owner: dict) -> list:
             kept.append([name, neurons])
             continue
         for n, t in zip(neurons, targets):
-            t.activation = n.out
-            owner[n.out] = t
+            t.activation = n.gives
+            owner[n.gives] = t
     return kept
 
 
@@ -209,12 +246,15 @@ def _neuron_label(sc: Scene, n: Neuron, kind: str, gmax: float, loss_leaves=()) 
     rows = []
     act = g.order[n.activation] if n.activation is not None else None
     if act is not None:
-        after = act.label or n.name + "'"
-        head = (f"<b>{h(n.name)}</b>"
-                f' <font color="{MUTED}">→  {h(act.primitive.name)} →  </font>'
-                f"<b>{h(after)}</b>")
+        pre = g.order[n.out]
+        if pre.label and act.label:
+            head = (f"<b>{h(pre.label)}</b>"
+                    f' <font color="{MUTED}">→  {h(act.primitive.name)} →  </font>'
+                    f"<b>{h(act.label)}</b>")
+        else:
+            head = f"<b>{h(n.name)}</b>"
         rows.append(f'<tr><td colspan="{width}" bgcolor="{OP_FILL}">{head}</td></tr>')
-        rows.append(_value_row(sc, n.out, g.order[n.out].label or "net", gmax))
+        rows.append(_value_row(sc, n.out, pre.label or "net", gmax))
         rows.append(_value_row(sc, n.activation, act.label or act.primitive.name, gmax))
     else:
         rows.append(_value_row(sc, n.out, n.name, gmax,
