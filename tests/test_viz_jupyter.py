@@ -61,7 +61,7 @@ def test_a_notebook_shows_values_pictures_explanations_summaries_and_frames():
     cells = _run([SETUP, ATTACH] + SHOW + [DETACH] + SHOW)
     shown = [c.outputs for c in cells]
     for block in (shown[2:2 + len(SHOW)], shown[3 + len(SHOW):]):
-        for outputs, want in zip(block, EXPECTED):
+        for outputs, want in zip(block, EXPECTED, strict=True):
             results = [o for o in outputs if o.output_type == "execute_result"]
             assert len(results) == 1, outputs
             assert set(results[0].data) == want

@@ -34,7 +34,7 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
            color_grad: bool = False, updates=None, params: Iterable[Value] | None = None,
            rankdir: str = "auto", title: str | None = None,
            grads: Mapping[Value, float] | None = None, view: str = "graph",
-           legend: bool = True) -> str:
+           legend: bool = True, ids: bool = False) -> str:
     """The DOT text of the graph that ends at ``root``.
 
     Args:
@@ -60,6 +60,8 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
         view: ``"graph"`` (the op graph) or ``"network"`` (neurons in layer columns, weights
             on the edges; for graphs built from ``nn`` layers).
         legend: a legend of the colours under the caption.
+        ids: write the id of each unlabelled result in its header (``n5``), for text that
+            names nodes so (the frames page's arithmetic).
 
     Returns:
         The DOT source, one statement a line.
@@ -79,7 +81,7 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
     if view == "network":
         return network_dot(sc, clusters=clusters, color_grad=color_grad, legend=legend,
                            rankdir="LR" if rankdir == "auto" else rankdir)
-    return _graph_dot(sc, clusters, color_grad, rankdir, legend)
+    return _graph_dot(sc, clusters, color_grad, rankdir, legend, ids)
 
 
 # ---- the compact op graph ---------------------------------------------------------------
@@ -129,7 +131,7 @@ def _border(sc: Scene, i: int) -> str | None:
     return None
 
 
-def _rows(sc: Scene, i: int, folded: list, grad_bg: str | None) -> list:
+def _rows(sc: Scene, i: int, folded: list, grad_bg: str | None, ids: bool = False) -> list:
     """The label's rows as ``(text, html, bgcolor)``; text is for measuring width."""
     g = sc.graph
     node = g.order[i]
@@ -140,9 +142,13 @@ def _rows(sc: Scene, i: int, folded: list, grad_bg: str | None) -> list:
         if node.label:
             head = (f"{node.label}  {op}",
                     f'<b>{h(node.label)}</b>  <font color="{MUTED}">{h(op)}</font>')
+        elif ids:
+            head = (f"{g.id(node)}  {op}",
+                    f'<font color="{MUTED}">{g.id(node)}  {h(op)}</font>')
         else:
             head = (op, f'<font color="{MUTED}">{h(op)}</font>')
-        rows = [(head[0], head[1], FILL["output"] if kind == "output" else OP_FILL)]
+        rows: list[tuple[str, str, str | None]] = [
+            (head[0], head[1], FILL["output"] if kind == "output" else OP_FILL)]
     else:
         name = node.label or g.id(node)
         rows = [(name, f"<b>{h(name)}</b>" if node.label else h(name), None)]
@@ -209,7 +215,7 @@ def _choose_rankdir(sc: Scene, shown: list, widths: dict) -> str:
 
 
 def _legend(sc: Scene, color_grad: bool, kinds: set, lettered: bool) -> list:
-    entries = []
+    entries: list[tuple[str | None, str, str, bool]] = []
     for kind in ("output", "param", "input", "const", "intermediate"):
         if kind in kinds:
             fill = OP_FILL if kind == "intermediate" else FILL[kind]
@@ -243,15 +249,15 @@ def caption_lines(sc: Scene) -> list:
 
 
 def _graph_dot(sc: Scene, clusters: bool, color_grad: bool, rankdir: str,
-               legend: bool) -> str:
+               legend: bool, ids: bool = False) -> str:
     g = sc.graph
     order = g.order
     folded = _folded(sc)
     shown = [i for i in range(len(order)) if not folded[i]]
     finite = [abs(x) for x in sc.grads if x == x and abs(x) != float("inf")]
     gmax = max(finite, default=0.0) if color_grad else 0.0
-    rows = {i: _rows(sc, i, folded, grad_colour(sc.grads[i], gmax) if color_grad else None)
-            for i in shown}
+    rows = {i: _rows(sc, i, folded, grad_colour(sc.grads[i], gmax) if color_grad else None,
+                     ids) for i in shown}
     widths = {i: _width_pt(r) for i, r in rows.items()}
     if rankdir == "auto":
         rankdir = _choose_rankdir(sc, shown, widths)

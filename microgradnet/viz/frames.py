@@ -149,7 +149,7 @@ def frames_page(root: Value, precision: int = 4, title: str | None = None,
     fr = _frames(graph, precision)
     final = {f.node: f.grad for f in fr}
     dot = to_dot(root, stage="backward", precision=precision, clusters=clusters,
-                 params=graph.params, grads=final)
+                 params=graph.params, grads=final, ids=True)
     svg = Picture(dot, backend).svg()
     title = title or f"Backward pass of {graph.name(root)}"
     data = {

@@ -164,7 +164,7 @@ def _field(rec, key: str, default=_MISSING):
 
 
 def _numbers(name: str, old, g, lr, new) -> tuple:
-    vals = []
+    vals: list = []
     for what, x in (("old", old), ("grad", g), ("lr", lr), ("new", new)):
         if x is None and what == "lr":
             vals.append(None)

@@ -167,8 +167,9 @@ def _merge_activations(sc: Scene, layers: list, owner: dict) -> list:
     for name, neurons in layers:
         sources = [n.inputs[0][0] if len(n.inputs) == 1 and n.inputs[0][1] is None else None
                    for n in neurons]
-        targets = [owner.get(s) for s in sources]
-        ok = (all(t is not None and t.activation is None for t in targets)
+        found = [owner.get(s) for s in sources]
+        targets = [t for t in found if t is not None]
+        ok = (len(targets) == len(found) and all(t.activation is None for t in targets)
               and all(n.activation is None for n in neurons)
               and not any(n.biases for n in neurons)
               and len({id(t) for t in targets}) == len(targets)
@@ -255,7 +256,7 @@ def _neuron_label(sc: Scene, n: Neuron, kind: str, gmax: float, loss_leaves=()) 
             head = f"<b>{h(n.name)}</b>"
         rows.append(f'<tr><td colspan="{width}" bgcolor="{OP_FILL}">{head}</td></tr>')
         rows.append(_value_row(sc, n.out, pre.label or "net", gmax))
-        rows.append(_value_row(sc, n.activation, act.label or act.primitive.name, gmax))
+        rows.append(_value_row(sc, n.gives, act.label or act.primitive.name, gmax))
     else:
         rows.append(_value_row(sc, n.out, n.name, gmax,
                                FILL["output"] if kind == "output" else None))
@@ -321,7 +322,7 @@ def network_dot(sc: Scene, clusters: bool = True, color_grad: bool = False,
         if sc.stage != "forward":
             what += f" = {fmt_number(sc.grads[g.index[sc.target]], sc.precision)}"
         lines.append(f"{what}: {paths_sentence(sc.counts[1], sc.counts[0])}")
-    entries = []
+    entries: list[tuple[str | None, str, str, bool]] = []
     if legend:
         entries = [(FILL["input"], "input", "#6b7280", False),
                    (FILL["intermediate"], "neuron: value, grad", "#6b7280", False),

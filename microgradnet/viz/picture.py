@@ -8,8 +8,15 @@ from typing import Any
 from ..engine import Value
 from .backends import FORMATS, render_source
 from .dot import to_dot
+from .style import FONT
 
 __all__ = ["Picture", "draw", "render"]
+
+# Graphviz writes the font as "Helvetica,sans-Serif"; a browser without Helvetica would take
+# its own sans-serif, often wider than the font the layout measured. The list names the fonts
+# with Helvetica's widths first (graphviz-pure measures with Arimo, one of them).
+_SVG_FONT = f'font-family="{FONT},sans-Serif"'
+_SVG_FONTS = f'font-family="{FONT},Arial,Liberation Sans,Arimo,sans-serif"'
 
 
 class Picture:
@@ -36,7 +43,7 @@ class Picture:
         """The picture as SVG text (without the XML prolog, ready to put in a page)."""
         if self._svg is None:
             text = self.pipe("svg").decode("utf-8")
-            self._svg = text[text.index("<svg"):]
+            self._svg = text[text.index("<svg"):].replace(_SVG_FONT, _SVG_FONTS)
         return self._svg
 
     def save(self, path: str | os.PathLike) -> Path:
