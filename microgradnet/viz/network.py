@@ -55,7 +55,7 @@ def network_layers(sc: Scene) -> tuple:
         ValueError: no node of the graph was made inside a scope.
     """
     g = sc.graph
-    order, index = g.order, g.index
+    order = g.order
     scopes: dict = {}
     for i, node in enumerate(order):
         if node.parents and node.scope:
@@ -177,7 +177,7 @@ def _merge_activations(sc: Scene, layers: list, owner: dict) -> list:
         if not ok:
             kept.append([name, neurons])
             continue
-        for n, t in zip(neurons, targets):
+        for n, t in zip(neurons, targets, strict=True):
             t.activation = n.gives
             owner[n.gives] = t
     return kept
@@ -315,7 +315,7 @@ def network_dot(sc: Scene, clusters: bool = True, color_grad: bool = False,
     inputs, layers, loss = network_layers(sc)
     finite = [abs(x) for x in sc.grads if x == x and abs(x) != float("inf")]
     gmax = max(finite, default=0.0) if color_grad else 0.0
-    out = graph_header(rankdir, nodesep=0.35, ranksep=1.1)
+    out = graph_header(rankdir, nodesep=0.35, ranksep=0.9)
     lines = [sc.title] if sc.title else []
     if sc.target is not None:
         what = f"d {g.name(g.root)} / d {g.name(sc.target)}"
