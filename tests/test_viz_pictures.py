@@ -159,3 +159,14 @@ def test_network_view_needs_scopes():
         z = x * Value(3.0, label="w")
     z.backward()
     assert "w</b> 3.0000" in to_dot(z, view="network")
+
+
+def test_network_view_forward_stage_shows_values_only_and_color_grad_shades():
+    net = build_s1_3()
+    dot = to_dot(net["MSE"], view="network", stage="forward")
+    assert "grad " not in dot and "neuron: value<" in dot
+    net["MSE"].backward()
+    shaded = to_dot(net["MSE"], view="network", color_grad=True)
+    assert "grad &gt; 0" in shaded and "grad &lt; 0" in shaded
+    # h2's gradient is 0: its cell stays white; w11's edge keeps its own colour
+    assert re.search(r'bgcolor="#ffffff">grad 0.0000', shaded)

@@ -324,8 +324,9 @@ def network_dot(sc: Scene, clusters: bool = True, color_grad: bool = False,
         lines.append(f"{what}: {paths_sentence(sc.counts[1], sc.counts[0])}")
     entries: list[tuple[str | None, str, str, bool]] = []
     if legend:
+        shown = "value" if sc.stage == "forward" else "value, grad"
         entries = [(FILL["input"], "input", "#6b7280", False),
-                   (FILL["intermediate"], "neuron: value, grad", "#6b7280", False),
+                   (FILL["intermediate"], f"neuron: {shown}", "#6b7280", False),
                    (FILL["param"], "bias; weights on the edges", "#6b7280", False),
                    (FILL["output"], "output", "#6b7280", False)]
         if sc.target is not None:
@@ -334,6 +335,9 @@ def network_dot(sc: Scene, clusters: bool = True, color_grad: bool = False,
                 entries.append(("#ffffff", "path with gradient 0", DEAD, True))
         if sc.updates:
             entries.append((None, "update: old → new = old - lr × grad", "", False))
+        if color_grad:
+            entries.append((grad_colour(1.0, 1.0), "grad > 0", "#6b7280", False))
+            entries.append((grad_colour(-1.0, 1.0), "grad < 0", "#6b7280", False))
     if lines or entries:
         out.append(f"  label={caption_label(lines, entries)};")
         out.append("  labelloc=t;")
