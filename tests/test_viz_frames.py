@@ -8,10 +8,14 @@ import tempfile
 
 import pytest
 
-from helpers import assert_close, needs_wasm
+from helpers import assert_close
 from microgradnet import Value, topological_order
-from microgradnet.viz import frames, frames_html
+from microgradnet.viz import backends, frames, frames_html, frames_page
+from microgradnet.viz.graph import analyse
 from test_viz_dot import neuron, two_two_two
+
+HAS_PURE = backends.pure_executable() is not None
+needs_pure = pytest.mark.skipif(not HAS_PURE, reason="graphviz-pure is not installed")
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -63,13 +67,21 @@ def test_reused_operand_gets_one_term_per_edge():
     assert fr["a"].line == "a.grad = 2.0000 × 1.0000 + 2.0000 × 1.0000 = 4.0000"
 
 
-@needs_wasm
+@needs_pure
 def test_frames_html_is_self_contained(tmp_path):
-    page = frames_html(neuron(), tmp_path / "f.html", backend="wasm").read_text()
+    page = frames_html(neuron(), tmp_path / "f.html", backend="pure").read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:|//)', page)
     assert "<script src" not in page and "<link" not in page
     assert page.count("<svg") == 1
+
+
+@needs_pure
+def test_frames_page_shows_inline_in_a_notebook_as_an_iframe():
+    page = frames_page(neuron(), backend="pure")
+    shown = page._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "&lt;svg" in shown
+    assert "<script" not in shown                      # the page's script stays inside
 
 
 # ---- the browser test -----------------------------------------------------------------------
@@ -114,15 +126,19 @@ def _state(driver) -> dict:
         return out;""")
 
 
-@pytest.mark.parametrize("backend", ["dot", pytest.param("wasm", marks=needs_wasm)])
+@pytest.mark.parametrize("backend", ["dot", pytest.param("pure", marks=needs_pure)])
 def test_frames_page_in_headless_chromium(browser, tmp_path, backend):
     if backend == "dot" and shutil.which("dot") is None:
         pytest.skip("no Graphviz dot")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     mse, v = two_two_two()
-    order = topological_order(mse)
-    ids = {n: f"n{i}" for i, n in enumerate(order)}
+    graph = analyse(mse)
+    order = graph.order
+    # Every node but the constants written into their ops has a node in the picture.
+    ids = {n: f"n{i}" for i, n in enumerate(order)
+           if not (graph.kinds[i] == "const" and len(graph.consumers[i]) == 1)}
+    drawn = [n for n in order if n in ids]
     path = frames_html(mse, tmp_path / "frames.html", precision=6, interval_ms=50,
                        backend=backend)
     mse.backward()                          # the engine's numbers to compare with
@@ -134,7 +150,7 @@ def test_frames_page_in_headless_chromium(browser, tmp_path, backend):
     assert s["frame"] == "0" and s["counter"] == f"1 / {n}"
     assert s["current"] == ids[mse]
     assert_close(float(s["grads"][ids[mse]]), mse.grad, atol=tol)
-    assert sum(g == "?" for g in s["grads"].values()) == n - 1
+    assert sum(g == "?" for g in s["grads"].values()) == len(drawn) - 1
 
     nxt = browser.find_element(By.ID, "next")
     prev = browser.find_element(By.ID, "prev")
@@ -142,21 +158,90 @@ def test_frames_page_in_headless_chromium(browser, tmp_path, backend):
         nxt.click()
         s = _state(browser)
         node = order[n - 1 - k]
-        assert s["frame"] == str(k) and s["current"] == ids[node]
-        assert_close(float(s["grads"][ids[node]]), node.grad, atol=tol, what=ids[node])
+        assert s["frame"] == str(k) and s["current"] == ids.get(node)
+        if node in ids:
+            assert_close(float(s["grads"][ids[node]]), node.grad, atol=tol, what=ids[node])
         assert s["line"].endswith(f"= {node.grad:.6f}") or k == 0
     prev.click()
     prev.click()
     s = _state(browser)
-    assert s["frame"] == "3" and s["current"] == ids[order[n - 4]]
-    assert s["grads"][ids[order[n - 5]]] == "?"       # not reached any more
+    assert s["frame"] == "3" and s["current"] == ids.get(order[n - 4])
+    later = next(x for x in order[n - 5::-1] if x in ids)
+    assert s["grads"][ids[later]] == "?"       # not reached any more
 
     browser.find_element(By.ID, "play").click()      # play runs to the last frame
     WebDriverWait(browser, 20).until(
         lambda d: d.execute_script("return document.body.dataset.frame") == str(n - 1))
     s = _state(browser)
     assert s["counter"] == f"{n} / {n}"
-    for node in order:                                # every number equals the engine's
+    for node in drawn:                                # every number equals the engine's
         assert_close(float(s["grads"][ids[node]]), node.grad, atol=tol, what=ids[node])
     assert "w21" in {node.label for node in order}
     assert_close(float(s["grads"][ids[v["w21"]]]), -1.5, atol=tol, what="S1-3.3")
+
+
+def _text_px(driver, node_id: str) -> dict:
+    """The smallest on-screen height (font size times the SVG's scale) of the node's texts,
+    and whether the whole node lies inside the picture's scrolled view."""
+    return driver.execute_script("""
+        const g = [...document.querySelectorAll('#graph svg g.node')]
+          .find((x) => x.querySelector('title').textContent === arguments[0]);
+        const sizes = [...g.querySelectorAll('text')].map(
+          (t) => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a);
+        const r = g.getBoundingClientRect();
+        const v = document.getElementById('graph').getBoundingClientRect();
+        return {px: Math.min(...sizes), inside: r.left >= v.left && r.right <= v.right
+                && r.top >= v.top && r.bottom <= v.bottom,
+                svgWidth: document.querySelector('#graph svg').getBoundingClientRect().width,
+                viewWidth: v.width};""", node_id)
+
+
+def test_frames_page_of_s1_3_is_readable_at_1400_by_900(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from microgradnet.catalogue.seed001 import build_s1_3
+    net = build_s1_3()
+    mse = net["MSE"]
+    graph = analyse(mse)
+    path = frames_html(mse, tmp_path / "s1_3.html")
+    browser.get(path.resolve().as_uri())
+    assert browser.execute_script("return window.innerWidth") <= 1400
+    nxt = browser.find_element(By.ID, "next")
+    seen = 0
+    for k in range(len(graph.order)):          # every frame's node: text >= 10 px, in view
+        current = browser.execute_script(
+            "const g = document.querySelector('#graph svg g.node.current');"
+            "return g ? g.querySelector('title').textContent : null;")
+        if current is not None:
+            m = _text_px(browser, current)
+            assert m["px"] >= 10, (k, current, m)
+            assert m["inside"], (k, current, m)
+            seen += 1
+        nxt.click()
+    assert seen >= len(graph.order) - 1        # only the folded constant has no node
+    fit = _text_px(browser, "n0")
+    assert fit["svgWidth"] <= fit["viewWidth"]  # fits the width: no sideways scrolling
+
+
+def test_frames_page_zooms_and_follows_the_current_node(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    mse, _ = two_two_two()
+    path = frames_html(mse, tmp_path / "zoom.html")
+    browser.get(path.resolve().as_uri())
+    root_id = f"n{len(topological_order(mse)) - 1}"
+    before = _text_px(browser, root_id)["px"]
+    for _ in range(4):
+        browser.find_element(By.ID, "zoomin").click()
+    zoomed = _text_px(browser, root_id)
+    assert_close(zoomed["px"], before * 1.25 ** 4, rtol=1e-3, what="zoomed text")
+    assert zoomed["svgWidth"] > zoomed["viewWidth"]
+    nxt = browser.find_element(By.ID, "next")
+    for _ in range(12):                       # the view follows the node through the pass
+        nxt.click()
+        current = browser.execute_script(
+            "const g = document.querySelector('#graph svg g.node.current');"
+            "return g ? g.querySelector('title').textContent : null;")
+        if current is not None:
+            assert _text_px(browser, current)["inside"], current
+    browser.find_element(By.ID, "fit").click()
+    fit = _text_px(browser, root_id)
+    assert fit["svgWidth"] <= fit["viewWidth"] + 1

