@@ -1,0 +1,138 @@
+"""Marking answers: each answer correct or wrong, and for a wrong one the slips that
+reproduce it (:mod:`.search`, written by :mod:`.report`).
+
+A :class:`Checker` analyses the graph once and marks any number of answers on it, so a marking
+script for fifty sheets pays for the sweep once; :func:`diagnose` marks one answer.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Optional, Sequence, Union
+
+from ..engine import Value
+from .problem import Answer, Problem, Target
+from .report import Diagnosis, explain_slips
+from .search import search
+from .slips import candidates
+
+__all__ = ["Checker", "diagnose"]
+
+Given = Union[str, int, float]
+
+
+class Checker:
+    """Marks answers about one graph.
+
+    Args:
+        root: the output (the loss).
+        params: the parameter leaves (``None``: leaves labelled like ``w21``, ``b1``).
+        lr: the learning rate, for ``new:LABEL`` answers.
+
+    Example:
+        >>> from microgradnet.catalogue.seed001 import build_s1_3
+        >>> net = build_s1_3()
+        >>> checker = Checker(net["MSE"], lr=0.1)
+        >>> checker.diagnose("dMSE/dw21", "-1.50").correct
+        True
+        >>> checker.diagnose("dMSE/dw21", "-2.0").kinds[0]
+        'dropped-path'
+    """
+
+    def __init__(self, root: Value, params: Optional[Iterable[Value]] = None,
+                 lr: Optional[float] = None) -> None:
+        self.problem = Problem(root, params, lr)
+
+    def diagnose(self, target: str, given: Given, *, depth: int = 1,
+                 decimals: Optional[int] = None) -> Diagnosis:
+        """Mark one answer.
+
+        Args:
+            target: ``LABEL`` (a node's value), ``dROOT/dLABEL`` (a gradient) or
+                ``new:LABEL`` (a parameter after one gradient-descent step).
+            given: the student's number, a string (its decimals are its rounding) or a number.
+            depth: 1 for single slips; 2 also tries every pair when no single slip explains.
+            decimals: the rounding to judge by, instead of the answer's own.
+
+        Returns:
+            A :class:`~microgradnet.diagnose.report.Diagnosis`.
+
+        Raises:
+            ValueError: an unknown label, a number that is not one, ``new:`` without a
+                learning rate, a depth other than 1 or 2.
+        """
+        p = self.problem
+        t = p.target(target)
+        answer = Answer.read(given, decimals)
+        expected = p.expected(t)
+        if answer.matches(expected):
+            return Diagnosis(t.text, answer.value, True, expected)
+        matches, note = search(p, t, answer, depth)
+        findings = explain_slips(p, t, matches)
+        if not findings:
+            tried = len(candidates(p, t))
+            note = note or (f"no slip of the library reproduces it ({tried} single slips"
+                            + (" and their pairs" if depth == 2 else "") + " tried)")
+        return Diagnosis(t.text, answer.value, False, expected, tuple(findings), note)
+
+    def check(self, answers: Union[Mapping[str, Given], Sequence], *, depth: int = 1,
+              decimals: Optional[int] = None) -> list:
+        """Mark several answers of one student: a :class:`Diagnosis` each, in the order
+        given. An answer no slip explains also says where the student's numbers first part
+        from the engine's, in the order of the computation: values forward, then gradients
+        from the output down, then the updates.
+
+        Args:
+            answers: ``{"h1": "2.0", "dMSE/dw21": "-2.0"}``, or a list of ``(target, given)``
+                pairs or of ``"LABEL=VALUE"`` strings.
+        """
+        pairs = _pairs(answers)
+        results = [self.diagnose(t, g, depth=depth, decimals=decimals) for t, g in pairs]
+        wrong = [(self._rank(self.problem.target(t)), r)
+                 for (t, _), r in zip(pairs, results, strict=True) if not r.correct]
+        if not wrong:
+            return results
+        first = min(wrong, key=lambda x: x[0])[1]
+        diff = {"target": first.target, "given": first.given, "expected": first.expected}
+        return [r if r.explained else Diagnosis(r.target, r.given, r.correct, r.expected,
+                                               r.slips, r.note, diff) for r in results]
+
+    def _rank(self, t: Target) -> tuple:
+        """Where a target sits in the order of computation."""
+        i = self.problem.index[t.node]
+        kind = ("value", "grad", "update").index(t.kind)
+        return (kind, i if t.kind != "grad" else -i)
+
+
+def _pairs(answers) -> list:
+    from .problem import parse_answer
+    if isinstance(answers, Mapping):
+        return list(answers.items())
+    if isinstance(answers, (str, bytes)) or not isinstance(answers, Sequence):
+        raise TypeError("answers must be a mapping {target: value} or a list of "
+                        "(target, value) pairs or 'LABEL=VALUE' strings")
+    out = []
+    for a in answers:
+        if isinstance(a, str):
+            out.append(parse_answer(a))
+        elif isinstance(a, tuple) and len(a) == 2:
+            out.append(a)
+        else:
+            raise TypeError(f"an answer must be 'LABEL=VALUE' or a (target, value) pair, "
+                            f"got {a!r}")
+    return out
+
+
+def diagnose(root: Value, target: str, given: Given, *, lr: Optional[float] = None,
+             params: Optional[Iterable[Value]] = None, depth: int = 1,
+             decimals: Optional[int] = None) -> Diagnosis:
+    """Mark one answer about the graph of ``root``: correct (within the answer's rounding)
+    or wrong, and for a wrong one every slip that reproduces it.
+
+    A marking script that checks many answers on one graph keeps a :class:`Checker`.
+
+    Example:
+        >>> from microgradnet.catalogue.seed001 import build_s1_3
+        >>> d = diagnose(build_s1_3()["MSE"], "dMSE/dw21", -2.0)
+        >>> d.correct, d.expected, d.slips[0].kind
+        (False, -1.5, 'dropped-path')
+    """
+    return Checker(root, params, lr).diagnose(target, given, depth=depth, decimals=decimals)
