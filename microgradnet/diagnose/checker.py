@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 from ..engine import Value
 from .problem import Answer, Problem, Target
 from .report import Diagnosis, explain_slips
-from .search import search
+from .search import search, single_effects
 from .slips import candidates
 
 __all__ = ["Checker", "diagnose"]
@@ -40,6 +40,7 @@ class Checker:
     def __init__(self, root: Value, params: Optional[Iterable[Value]] = None,
                  lr: Optional[float] = None) -> None:
         self.problem = Problem(root, params, lr)
+        self._singles: dict = {}     # (kind, node index) -> single_effects of that target
 
     def diagnose(self, target: str, given: Given, *, depth: int = 1,
                  decimals: Optional[int] = None) -> Diagnosis:
@@ -65,10 +66,13 @@ class Checker:
         expected = p.expected(t)
         if answer.matches(expected):
             return Diagnosis(t.text, answer.value, True, expected)
-        matches, note = search(p, t, answer, depth)
+        key = (t.kind, p.index[t.node])
+        if key not in self._singles:
+            self._singles[key] = single_effects(p, t)
+        matches, note = search(p, t, answer, depth, self._singles[key])
         findings = explain_slips(p, t, matches)
         if not findings:
-            tried = len(candidates(p, t))
+            tried = len(candidates(p, t))   # those that change the answer and the rest
             note = note or (f"no slip of the library reproduces it ({tried} single slips"
                             + (" and their pairs" if depth == 2 else "") + " tried)")
         return Diagnosis(t.text, answer.value, False, expected, tuple(findings), note)

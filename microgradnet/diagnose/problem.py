@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterable, Optional, Union
 
 from ..engine import Value
-from ..formula import Expr, Printer, format_number, num, round_half_up, sym
+from ..formula import Expr, Printer, format_number, num, sym
 from ..graph import analyse, find_labelled, replay_backward
 
 __all__ = ["Problem", "Target", "Answer", "parse_answer", "TARGET_KINDS"]
@@ -48,8 +48,11 @@ class Answer:
     decimals: int
 
     def matches(self, x: float) -> bool:
-        """Whether ``x``, rounded as the answer is (half up, as by hand), is the answer."""
-        return round_half_up(x, self.decimals) == round_half_up(self.value, self.decimals)
+        """Whether ``x`` lies within half a unit of the answer's last decimal: the answer is
+        ``x`` rounded. At an exact tie both neighbours pass (0.65 to one decimal is 0.7 by
+        hand, 0.6 rounding half to even), and so does float noise at the tie."""
+        half = 0.5 * 10.0 ** -self.decimals
+        return abs(x - self.value) <= half * (1 + 1e-9) + 1e-15 * abs(x)
 
     @classmethod
     def read(cls, given: Union[str, int, float], decimals: Optional[int] = None) -> "Answer":

@@ -22,7 +22,7 @@ from ..engine import apply, sweep, topological_order
 from .problem import Answer, Problem, Target
 from .slips import Rebuild, Rederive, Retarget, Slip, Update, candidates
 
-__all__ = ["replay", "effect", "search", "MAX_PAIRS"]
+__all__ = ["replay", "effect", "single_effects", "search", "MAX_PAIRS"]
 
 #: Pairs of slips tried at most, for ``depth=2``; past it the pairs are not searched.
 MAX_PAIRS = 20000
@@ -91,7 +91,10 @@ def replay(p: Problem, target: Target, slips: Sequence[Slip]) -> Optional[float]
             return get(t).data
         node = get(t)
         g = None
-        for visit in sweep(get(len(order) - 1)):
+        # The changed graph in the original's order (a node replaced by one of its
+        # operands appears once, where that operand does), so the sweep needs no new walk.
+        changed_order = list({id(m): m for m in map(get, range(len(order)))}.values())
+        for visit in sweep(get(len(order) - 1), order=changed_order):
             if visit.node is node:
                 g = float(visit.grad)
                 break
@@ -158,11 +161,28 @@ def _changes(p: Problem, expected: float, v: Optional[float]) -> bool:
         1.0, abs(expected))
 
 
-def search(p: Problem, target: Target, answer: Answer, depth: int = 1) -> tuple:
+def single_effects(p: Problem, target: Target) -> list:
+    """Every single slip that changes ``target``'s answer, with the answer it gives:
+    ``[(slip, value), ...]`` in the order of the library's kinds. It depends on the target
+    only, so a marking script computes it once for all the students' answers."""
+    expected = p.expected(target)
+    out = []
+    for s in candidates(p, target):
+        v = effect(p, target, s)
+        if v is not None and _changes(p, expected, v):
+            out.append((s, v))
+    return out
+
+
+def search(p: Problem, target: Target, answer: Answer, depth: int = 1,
+           singles: Optional[list] = None) -> tuple:
     """The slips that reproduce ``answer``: every single one, and with ``depth=2`` every pair
     when no single slip does (a pair is the likelier story only when one slip cannot tell it).
     A slipped multiplication or addition is not paired: with another slip it can reach
     almost any number, so it would explain everything and mean nothing.
+
+    Args:
+        singles: :func:`single_effects` of the target, if already known.
 
     Returns:
         ``(matches, note)``: ``matches`` a list of ``(slips, value)`` in the order of the
@@ -171,18 +191,12 @@ def search(p: Problem, target: Target, answer: Answer, depth: int = 1) -> tuple:
     if depth not in (1, 2):
         raise ValueError(f"depth must be 1 or 2, got {depth!r}")
     expected = p.expected(target)
-    singles: list = []
-    matches: list = []
-    for s in candidates(p, target):
-        v = effect(p, target, s)
-        if v is None or not _changes(p, expected, v):
-            continue
-        if s.kind not in _UNPAIRED:
-            singles.append((s, v))
-        if answer.matches(v):
-            matches.append(((s,), v))
+    if singles is None:
+        singles = single_effects(p, target)
+    matches: list = [((s,), v) for s, v in singles if answer.matches(v)]
     if matches or depth == 1:
         return matches, ""
+    singles = [(s, v) for s, v in singles if s.kind not in _UNPAIRED]
     n = len(singles)
     if n * (n - 1) // 2 > MAX_PAIRS:
         return [], (f"{n} single slips make {n * (n - 1) // 2} pairs, more than the "
