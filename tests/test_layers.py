@@ -30,7 +30,7 @@ LAYERS = [
     {"_checks", "_walk"},
     {"engine", "__init__"},
     {"graph"},
-    {"init", "functional", "nn", "optim", "checks", "replay", "explain"},
+    {"init", "functional", "nn", "optim", "checks", "replay", "explain", "diagnose"},
     {"viz", "training"},
     {"catalogue"},
     {"cli", "__main__"},

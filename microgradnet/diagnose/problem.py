@@ -272,6 +272,14 @@ class Problem:
             bottom = down[0]
         return top, bottom
 
+    def home(self, i: int) -> int:
+        """The labelled node that node ``i`` is written in: itself if labelled, else the
+        first labelled node up its chain of single consumers (the sum inside MSE -> MSE)."""
+        k = i
+        while not self.order[k].label and len(self.graph.consumers[k]) == 1:
+            k = self.graph.consumers[k][0][0]
+        return k
+
     def dname(self, top: int, bottom: int) -> str:
         """``dh1/dw21``; an unlabelled node in brackets: ``d(w31*h3)/dh3``."""
         def part(i: int) -> str:

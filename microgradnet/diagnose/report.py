@@ -104,7 +104,7 @@ class Diagnosis:
 def _with_number(formula: str, x: float) -> str:
     """``formula = x``, or ``x`` alone where the formula is that number already."""
     try:
-        if float(formula) == x:
+        if format_number(float(formula)) == format_number(x):
             return format_number(x)
     except ValueError:
         pass

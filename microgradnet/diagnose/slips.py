@@ -396,9 +396,8 @@ def _dropped(s: _Scope, bias: bool) -> Iterator[Slip]:
             if s.backward and t == s.t:
                 continue        # leaving the target out leaves nothing to differentiate
             kind = "missing-bias" if bias else "dropped-term"
-            what = p.describe(t)
-            yield Slip(kind, f"{what} in {p.describe(i)}",
-                       f"{what} left out of {p.describe(i)}",
+            what, home = p.describe(t), p.describe(p.home(i))
+            yield Slip(kind, f"{what} in {home}", f"{what} left out of {home}",
                        Rebuild(i, _sum_without(terms, k), reads=tuple(terms)))
 
 
