@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 from ..engine import Value
 from .problem import Answer, Problem, Target
 from .report import Diagnosis, explain_slips
-from .search import search, single_effects
+from .search import replay, search, single_effects
 from .slips import candidates
 
 __all__ = ["Checker", "diagnose"]
@@ -80,9 +80,13 @@ class Checker:
     def check(self, answers: Union[Mapping[str, Given], Sequence], *, depth: int = 1,
               decimals: Optional[int] = None) -> list:
         """Mark several answers of one student: a :class:`Diagnosis` each, in the order
-        given. An answer no slip explains also says where the student's numbers first part
-        from the engine's, in the order of the computation: values forward, then gradients
-        from the output down, then the updates.
+        given.
+
+        The answers are read together. A slip that would have changed an answer the student
+        got right is ruled out (the note says which and why), unless every slip that gives
+        the number is. An answer no slip explains says where the student's numbers first
+        part from the engine's, in the order of the computation: values forward, then
+        gradients from the output down, then the updates.
 
         Args:
             answers: ``{"h1": "2.0", "dMSE/dw21": "-2.0"}``, or a list of ``(target, given)``
@@ -90,6 +94,9 @@ class Checker:
         """
         pairs = _pairs(answers)
         results = [self.diagnose(t, g, depth=depth, decimals=decimals) for t, g in pairs]
+        right = [(self.problem.target(t), Answer.read(g, decimals))
+                 for (t, g), r in zip(pairs, results, strict=True) if r.correct]
+        results = [self._consistent(r, right) for r in results]
         wrong = [(self._rank(self.problem.target(t)), r)
                  for (t, _), r in zip(pairs, results, strict=True) if not r.correct]
         if not wrong:
@@ -99,11 +106,32 @@ class Checker:
         return [r if r.explained else Diagnosis(r.target, r.given, r.correct, r.expected,
                                                r.slips, r.note, diff) for r in results]
 
+    def _consistent(self, r: Diagnosis, right: list) -> Diagnosis:
+        """``r`` without the findings that would have changed one of the ``right`` answers."""
+        if r.correct or not r.slips or not right:
+            return r
+        kept, ruled_out = [], []
+        for f in r.slips:
+            broken = [t.text for t, a in right
+                      if not a.matches(_or_nan(replay(self.problem, t, f.slips)))]
+            (ruled_out if broken else kept).append((f, broken))
+        if not ruled_out or not kept:
+            return r
+        said = "; ".join(f"{f.kind} at {f.where} (it changes {', '.join(b)})"
+                         for f, b in ruled_out)
+        note = f"ruled out by your right answers: {said}"
+        return Diagnosis(r.target, r.given, r.correct, r.expected, tuple(f for f, _ in kept),
+                         note, r.first_difference)
+
     def _rank(self, t: Target) -> tuple:
         """Where a target sits in the order of computation."""
         i = self.problem.index[t.node]
         kind = ("value", "grad", "update").index(t.kind)
         return (kind, i if t.kind != "grad" else -i)
+
+
+def _or_nan(x: Optional[float]) -> float:
+    return float("nan") if x is None else x
 
 
 def _pairs(answers) -> list:

@@ -48,7 +48,8 @@ class Diagnosis:
         given: the student's number; ``correct``: whether it is the engine's, rounded as the
             student rounded; ``expected``: the engine's number.
         slips: for a wrong answer, every :class:`Finding` that reproduces it.
-        note: for a wrong answer no slip explains, what was searched.
+        note: for a wrong answer no slip explains, what was searched; for one marked with
+            other answers, the slips those answers rule out.
         first_difference: for such an answer, where the student's numbers (all the answers
             given together) first part from the engine's: ``{"target", "given",
             "expected"}``, or ``None``.
@@ -87,6 +88,8 @@ class Diagnosis:
         lines = [head]
         for f in self.slips:
             lines.append(f"  {f.kind} at {f.where}: {f.explanation}")
+        if self.slips and self.note:
+            lines.append(f"  ({self.note})")
         if not self.correct and not self.slips:
             lines.append(f"  {self.note}")
             d = self.first_difference
