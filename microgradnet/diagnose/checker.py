@@ -6,6 +6,7 @@ script for fifty sheets pays for the sweep once; :func:`diagnose` marks one answ
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from ..engine import Value
@@ -65,7 +66,7 @@ class Checker:
         answer = Answer.read(given, decimals)
         expected = p.expected(t)
         if answer.matches(expected):
-            return Diagnosis(t.text, answer.value, True, expected)
+            return Diagnosis(t.text, answer.value, True, expected, as_written=answer.text)
         key = (t.kind, p.index[t.node])
         if key not in self._singles:
             self._singles[key] = single_effects(p, t)
@@ -75,7 +76,8 @@ class Checker:
             tried = len(candidates(p, t))   # those that change the answer and the rest
             note = note or (f"no slip of the library reproduces it ({tried} single slips"
                             + (" and their pairs" if depth == 2 else "") + " tried)")
-        return Diagnosis(t.text, answer.value, False, expected, tuple(findings), note)
+        return Diagnosis(t.text, answer.value, False, expected, tuple(findings), note,
+                         as_written=answer.text)
 
     def check(self, answers: Union[Mapping[str, Given], Sequence], *, depth: int = 1,
               decimals: Optional[int] = None) -> list:
@@ -99,12 +101,12 @@ class Checker:
         results = [self._consistent(r, right) for r in results]
         wrong = [(self._rank(self.problem.target(t)), r)
                  for (t, _), r in zip(pairs, results, strict=True) if not r.correct]
-        if not wrong:
+        if not wrong or len(pairs) < 2:
             return results
         first = min(wrong, key=lambda x: x[0])[1]
         diff = {"target": first.target, "given": first.given, "expected": first.expected}
-        return [r if r.explained else Diagnosis(r.target, r.given, r.correct, r.expected,
-                                               r.slips, r.note, diff) for r in results]
+        return [r if r.explained else dataclasses.replace(r, first_difference=diff)
+                for r in results]
 
     def _consistent(self, r: Diagnosis, right: list) -> Diagnosis:
         """``r`` without the findings that would have changed one of the ``right`` answers."""
@@ -120,8 +122,7 @@ class Checker:
         said = "; ".join(f"{f.kind} at {f.where} (it changes {', '.join(b)})"
                          for f, b in ruled_out)
         note = f"ruled out by your right answers: {said}"
-        return Diagnosis(r.target, r.given, r.correct, r.expected, tuple(f for f, _ in kept),
-                         note, r.first_difference)
+        return dataclasses.replace(r, slips=tuple(f for f, _ in kept), note=note)
 
     def _rank(self, t: Target) -> tuple:
         """Where a target sits in the order of computation."""

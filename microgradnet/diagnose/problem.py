@@ -143,6 +143,9 @@ class Problem:
         text = text.strip()
         if text.startswith("new:"):
             node = find_labelled(self.graph, text[4:].strip())
+            if not node.is_leaf:
+                raise ValueError(f"{text}: an update is of a parameter (a leaf), and "
+                                 f"{node.label} is computed")
             if self.lr is None:
                 raise ValueError(f"{text}: an updated parameter needs the learning rate (lr)")
             return Target("update", node, text)

@@ -53,6 +53,7 @@ class Diagnosis:
         first_difference: for such an answer, where the student's numbers (all the answers
             given together) first part from the engine's: ``{"target", "given",
             "expected"}``, or ``None``.
+        as_written: the student's number as written (``-1.50``), for the text.
     """
     target: str
     given: float
@@ -61,6 +62,7 @@ class Diagnosis:
     slips: tuple = ()
     note: str = ""
     first_difference: Optional[dict] = None
+    as_written: str = field(default="", compare=False)
 
     @property
     def explained(self) -> bool:
@@ -82,7 +84,7 @@ class Diagnosis:
         return out
 
     def text(self) -> str:
-        head = (f"{self.target} = {format_number(self.given)}: "
+        head = (f"{self.target} = {self.as_written or format_number(self.given)}: "
                 f"{'correct' if self.correct else 'wrong'} (engine: "
                 f"{format_number(self.expected)})")
         lines = [head]

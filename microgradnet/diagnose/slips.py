@@ -49,7 +49,6 @@ class Rebuild:
     ``formula_of``)."""
     index: int
     make: Callable = field(compare=False)
-    reads: tuple = ()       # the nodes make reads, besides none (for a pair's bookkeeping)
 
 
 @dataclass(frozen=True)
@@ -398,7 +397,7 @@ def _dropped(s: _Scope, bias: bool) -> Iterator[Slip]:
             kind = "missing-bias" if bias else "dropped-term"
             what, home = p.describe(t), p.describe(p.home(i))
             yield Slip(kind, f"{what} in {home}", f"{what} left out of {home}",
-                       Rebuild(i, _sum_without(terms, k), reads=tuple(terms)))
+                       Rebuild(i, _sum_without(terms, k)))
 
 
 def _dropped_term(s: _Scope) -> Iterator[Slip]:
@@ -449,7 +448,7 @@ def _substituted(p: Problem, i: int, pos: int, other: int) -> Rebuild:
 
     def make(apply, get):
         return apply(op, *[get(j) for j in operands])
-    return Rebuild(i, make, reads=tuple(operands))
+    return Rebuild(i, make)
 
 
 def _swapped_index(s: _Scope) -> Iterator[Slip]:
@@ -523,7 +522,7 @@ def _arithmetic(s: _Scope) -> Iterator[Slip]:
             def make(apply, get, op=slipped, a=a, b=b):
                 return apply(op, get(a), get(b))
             yield Slip("arithmetic", p.describe(i), f"{note} in {p.describe(i)}",
-                       Rebuild(i, make, reads=(a, b)))
+                       Rebuild(i, make))
 
 
 GENERATORS: dict = {
