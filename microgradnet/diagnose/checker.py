@@ -112,7 +112,8 @@ class Checker:
         """``r`` without the findings that would have changed one of the ``right`` answers."""
         if r.correct or not r.slips or not right:
             return r
-        kept, ruled_out = [], []
+        kept: list = []
+        ruled_out: list = []
         for f in r.slips:
             broken = [t.text for t, a in right
                       if not a.matches(_or_nan(replay(self.problem, t, f.slips)))]
