@@ -70,30 +70,39 @@ def replay(p: Problem, target: Target, slips: Sequence[Slip]) -> Optional[float]
     rebuild, rederive, retarget, step = combined
     order, index = p.order, p.index
     copy: dict = {}
+    # The changed graph in topological order, so the sweep needs no walk of its own: the
+    # original's order with each node as the changed pass has it, and a rebuild's new nodes
+    # (a sum of three kept terms is two) where the rebuilt node stood.
+    changed_order: list = []
 
     def get(j: int):
         return copy.get(j, order[j])
 
+    def apply_in_order(op, *xs):
+        out = apply(op, *xs)
+        changed_order.append(out)
+        return out
+
     try:
         for i, n in enumerate(order):
             if i in rebuild:
-                copy[i] = rebuild[i].make(apply, get)
-                continue
-            operands = [index[q] for q in n.parents]
-            if i not in rederive and not any(j in copy for j in operands):
-                continue        # untouched: the changed graph shares the node
-            op = n.primitive
-            for r in rederive.get(i, ()):
-                op = r.op(op, get(r.substitute[1]).data if r.substitute else None)
-            copy[i] = apply(op, *[get(j) for j in operands])
+                copy[i] = rebuild[i].make(apply_in_order, get)
+            else:
+                operands = [index[q] for q in n.parents]
+                if i in rederive or any(j in copy for j in operands):
+                    op = n.primitive
+                    for r in rederive.get(i, ()):
+                        op = r.op(op, get(r.substitute[1]).data if r.substitute else None)
+                    copy[i] = apply(op, *[get(j) for j in operands])
+            # (untouched nodes are shared with the original graph)
+            changed_order.append(get(i))
         t = index[target.node] if retarget is None else retarget
         if target.kind == "value":
             return get(t).data
         node = get(t)
         g = None
-        # The changed graph in the original's order (a node replaced by one of its
-        # operands appears once, where that operand does), so the sweep needs no new walk.
-        changed_order = list({id(m): m for m in map(get, range(len(order)))}.values())
+        # a node kept in place of a rebuilt one (a term left alone) is listed once
+        changed_order = list({id(m): m for m in changed_order}.values())
         for visit in sweep(get(len(order) - 1), order=changed_order):
             if visit.node is node:
                 g = float(visit.grad)
