@@ -126,6 +126,8 @@ class Problem:
         self.values = [n.data for n in self.order]
         self.locals = self.graph.locals
         self.grads, _ = replay_backward(self.graph)
+        #: per node, the graph-order positions of its operands
+        self.operands = [tuple(self.index[q] for q in n.parents) for n in self.order]
         self._tangents: dict = {}
         self._exprs: Optional[list] = None
         self.names = {n: n.label or f"n{i}" for i, n in enumerate(self.order)}

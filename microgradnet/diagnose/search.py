@@ -69,11 +69,12 @@ def replay(p: Problem, target: Target, slips: Sequence[Slip]) -> Optional[float]
         return None
     rebuild, rederive, retarget, step = combined
     order, index = p.order, p.index
+    start = min([*rebuild, *rederive], default=len(order))   # below it nothing changes
     copy: dict = {}
     # The changed graph in topological order, so the sweep needs no walk of its own: the
     # original's order with each node as the changed pass has it, and a rebuild's new nodes
     # (a sum of three kept terms is two) where the rebuilt node stood.
-    changed_order: list = []
+    changed_order: list = order[:start]
 
     def get(j: int):
         return copy.get(j, order[j])
@@ -84,11 +85,12 @@ def replay(p: Problem, target: Target, slips: Sequence[Slip]) -> Optional[float]
         return out
 
     try:
-        for i, n in enumerate(order):
+        for i in range(start, len(order)):
+            n = order[i]
             if i in rebuild:
                 copy[i] = rebuild[i].make(apply_in_order, get)
             else:
-                operands = [index[q] for q in n.parents]
+                operands = p.operands[i]
                 if i in rederive or any(j in copy for j in operands):
                     op = n.primitive
                     for r in rederive.get(i, ()):
