@@ -15,6 +15,7 @@ from helpers import assert_close
 from microgradnet import Value
 from microgradnet import functional as F
 from microgradnet.catalogue import EXAMPLES
+from microgradnet.checks import numerical_grad
 from microgradnet.catalogue.run import find_param
 from microgradnet.catalogue.seed001 import build_s1_3
 from microgradnet.diagnose import (KINDS, Answer, Checker, Problem, Target, candidates,
@@ -258,6 +259,27 @@ def test_s1_3_forgotten_bias_matches_the_network_without_it(s1_3):
     d = checker.diagnose("dMSE/dw21", repr(given))
     hit = [f for f in d.slips if f.kind == "missing-bias" and f.where == "b3 in o1"]
     assert hit and hit[0].value == pytest.approx(given, abs=1e-12)
+
+
+def test_s1_3_forward_slips_match_central_differences(s1_3):
+    # The slipped network's loss as a function of w21, differentiated numerically: a bias
+    # left out of o1, and the o2 term dropped from the loss.
+    _, checker = s1_3
+
+    def loss_of(values, drop_o2=False):
+        def f(w21):
+            net = build_s1_3({**values, "w21": w21.data})
+            return 0.5 * (net["o1"] - net["t1"]) ** 2 if drop_o2 else net["MSE"]
+        return f
+
+    w21 = build_s1_3()["w21"].data
+    for values, drop_o2, kind, where in (({"b3": 0.0}, False, "missing-bias", "b3 in o1"),
+                                         ({}, True, "dropped-term", "(o2 - t2)**2 in MSE")):
+        numeric = numerical_grad(loss_of(values, drop_o2), [w21])[0]
+        d = checker.diagnose("dMSE/dw21", f"{numeric:.4f}")
+        hit = [f for f in d.slips if (f.kind, f.where) == (kind, where)]
+        assert hit, (kind, d.kinds)
+        assert_close(hit[0].value, numeric, atol=1e-8, what=kind)
 
 
 def test_s1_3_forgotten_half_doubles_the_gradient(s1_3):

@@ -380,6 +380,7 @@ def _missing_mean(s: _Scope) -> Iterator[Slip]:
 
 
 def _sums(s: _Scope) -> Iterator[tuple]:
+    """``(node index, term indices)`` of every sum of two or more terms in scope."""
     for i in s.forward:
         terms = sum_terms(s.p, i)
         if terms and len(terms) >= 2:
@@ -387,6 +388,8 @@ def _sums(s: _Scope) -> Iterator[tuple]:
 
 
 def _dropped(s: _Scope, bias: bool) -> Iterator[Slip]:
+    """One term of a sum left out: a parameter leaf (``bias``) or any other term that is not
+    a constant."""
     p = s.p
     for i, terms in _sums(s):
         for k, t in enumerate(terms):
