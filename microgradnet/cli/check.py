@@ -7,8 +7,8 @@ name the slip behind each wrong one.
 
 An answer is ``LABEL=VALUE``: ``LABEL`` a node's label (its value), ``dROOT/dLABEL`` a
 gradient of the output, ``new:LABEL`` a parameter after one gradient-descent step. An answer
-is correct when the engine's number, rounded to the answer's decimals, is the answer (a whole
-number counts as one decimal; ``--decimals`` sets the rounding). For a wrong one, every slip
+is correct when the engine's number lies within half a unit of the answer's last decimal (a
+whole number counts as one decimal; ``--decimals`` sets the rounding). For a wrong one, every slip
 of the library that reproduces it is shown as the recomputed line, the slip in [brackets].
 Exit status: 0 when every answer is correct, 1 when one is wrong, 2 for a usage error.
 """
