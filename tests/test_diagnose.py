@@ -19,8 +19,8 @@ from microgradnet.checks import numerical_grad
 from microgradnet.catalogue.run import find_param
 from microgradnet.catalogue.seed001 import build_s1_3
 from microgradnet.diagnose import (KINDS, Answer, Checker, Problem, Target, candidates,
-                                   diagnose, effect, replay)
-from microgradnet.diagnose.slips import Rebuild, Slip
+                                   diagnose, effect, parse_answer, replay)
+from microgradnet.diagnose.slips import Rebuild, Slip, swap_partner
 from microgradnet.engine import apply, grad, topological_order
 
 # ---- the catalogue's worked examples -----------------------------------------------------------
@@ -415,3 +415,16 @@ def test_bad_input_is_refused_with_a_clear_error(s1_3):
         Checker(net["MSE"], lr=math.inf)
     with pytest.raises(TypeError, match="root must be a Value"):
         diagnose(2.0, "h1", "1.0")
+
+
+def test_swapped_indices_are_read_from_the_usual_notations():
+    assert [swap_partner(s) for s in ("w21", "w_21", "W1[2,1]", "W[2, 1]")] == \
+        ["w12", "w_12", "W1[1,2]", "W[1, 2]"]
+    assert [swap_partner(s) for s in ("w11", "b1", "W1[3,3]", "weight")] == [None] * 4
+
+
+def test_answers_are_read_as_label_equals_value():
+    assert parse_answer(" new:w21 = 0.65 ") == ("new:w21", "0.65")
+    assert parse_answer("dMSE/dw21=-1.5e-1") == ("dMSE/dw21", "-1.5e-1")
+    with pytest.raises(ValueError, match="LABEL=VALUE"):
+        parse_answer("w21=")

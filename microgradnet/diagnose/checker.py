@@ -72,10 +72,13 @@ class Checker:
             self._singles[key] = single_effects(p, t)
         matches, note = search(p, t, answer, depth, self._singles[key])
         findings = explain_slips(p, t, matches)
-        if not findings:
+        if not findings and not note:
             tried = len(candidates(p, t))   # those that change the answer and the rest
-            note = note or (f"no slip of the library reproduces it ({tried} single slips"
-                            + (" and their pairs" if depth == 2 else "") + " tried)")
+            if t.kind == "value" and t.node.is_leaf:
+                note = f"{t.text} is given, not computed: no slip changes it"
+            else:
+                note = (f"no slip of the library reproduces it ({tried} single slips"
+                        + (" and their pairs" if depth == 2 else "") + " tried)")
         return Diagnosis(t.text, answer.value, False, expected, tuple(findings), note,
                          as_written=answer.text)
 
