@@ -134,10 +134,10 @@ def effect(p: Problem, target: Target, slip: Slip) -> Optional[float]:
         return p.grads[o] if target.kind == "grad" else p.values[o] - p.lr * p.grads[o]
     if isinstance(c, Update):
         return c.step(p.values[t], p.lr, p.grads[t])
-    return _step(p, target, t, rederived_grad(p, target.node, c))
+    return _step(p, target, t, _rederived_grad(p, target.node, c))
 
 
-def rederived_grad(p: Problem, node, c: Rederive) -> Optional[float]:
+def _rederived_grad(p: Problem, node, c: Rederive) -> Optional[float]:
     """d root / d node with node ``c.index``'s local derivatives changed as ``c`` says."""
     t = p.index[node]
     i = c.index
@@ -167,7 +167,8 @@ def _step(p: Problem, target: Target, t: int, g: Optional[float]) -> Optional[fl
     return _CORRECT_STEP.step(p.values[t], p.lr, g)
 
 
-def _changes(p: Problem, expected: float, v: Optional[float]) -> bool:
+def _changes(expected: float, v: Optional[float]) -> bool:
+    """Whether v is an answer, and another than the expected one (beyond float noise)."""
     return v is not None and math.isfinite(v) and abs(v - expected) > 1e-12 * max(
         1.0, abs(expected))
 
@@ -180,7 +181,7 @@ def single_effects(p: Problem, target: Target) -> list:
     out = []
     for s in candidates(p, target):
         v = effect(p, target, s)
-        if v is not None and _changes(p, expected, v):
+        if v is not None and _changes(expected, v):
             out.append((s, v))
     return out
 
@@ -217,7 +218,7 @@ def search(p: Problem, target: Target, answer: Answer, depth: int = 1,
         for b in range(a + 1, n):
             pair = (singles[a][0], singles[b][0])
             v = _pair_value(p, target, pair, grads)
-            if v is not None and _changes(p, expected, v) and answer.matches(v):
+            if v is not None and _changes(expected, v) and answer.matches(v):
                 matches.append((pair, v))
     return matches, ""
 
