@@ -8,9 +8,10 @@ Prints CPU ms per answer (best of --repeat, process_time) for:
   Checker        a marking script's case: the Checker built once, then one wrong answer
                  after another on the same target (the slips' answers are kept per target);
   depth 2        every pair of slips, for an answer no single slip explains;
-  replay-only    the same single-slip search with every slip replayed on the engine (the
-                 changed graph rebuilt and swept), no closed form: the peer that shows what
-                 the closed form for local-derivative slips saves;
+  search         the single-slip search alone (what every slip gives: closed form for the
+                 slips that change local derivatives, a rebuild for the others);
+  replay-only    the same search with every slip rebuilt and swept by the engine: the peer
+                 that shows what the closed form saves;
   backward       one engine backward pass of the same graph, the unit the others are
                  measured in.
 
@@ -25,7 +26,8 @@ import time
 from microgradnet import Value
 from microgradnet import functional as F
 from microgradnet.catalogue.seed001 import build_s1_3
-from microgradnet.diagnose import Answer, Checker, Problem, candidates, diagnose, replay
+from microgradnet.diagnose import Checker, Problem, candidates, diagnose, replay
+from microgradnet.diagnose.search import single_effects
 
 
 def best(fn, repeat: int) -> float:
@@ -58,17 +60,16 @@ def wide_network(n_in: int = 4, n_hidden: int = 8, n_out: int = 3) -> tuple:
     return loss, params
 
 
-def replay_only(p: Problem, target_text: str, answer: Answer) -> list:
-    """The single-slip search with every slip rebuilt and swept by the engine."""
+def replay_only(p: Problem, target_text: str) -> list:
+    """:func:`single_effects` with every slip rebuilt and swept by the engine."""
     t = p.target(target_text)
     expected = p.expected(t)
-    found = []
+    out = []
     for s in candidates(p, t):
         v = replay(p, t, [s])
-        if v is not None and abs(v - expected) > 1e-12 * max(1.0, abs(expected)) \
-                and answer.matches(v):
-            found.append(s)
-    return found
+        if v is not None and abs(v - expected) > 1e-12 * max(1.0, abs(expected)):
+            out.append((s, v))
+    return out
 
 
 def bench(name: str, root: Value, params: list, target: str, answers: list, lr: float,
@@ -84,8 +85,8 @@ def bench(name: str, root: Value, params: list, target: str, answers: list, lr: 
         ("Checker, next answer", best(lambda: checker.diagnose(target, next(cycle)), repeat)),
         ("depth 2 (unexplained)", best(lambda: Checker(root, params, lr).diagnose(
             target, "123.456", depth=2), max(1, repeat // 3))),
-        ("replay-only search", best(lambda: replay_only(p, target, Answer.read(answers[0])),
-                                    repeat)),
+        ("search", best(lambda: single_effects(p, p.target(target)), repeat)),
+        ("replay-only search", best(lambda: replay_only(p, target), repeat)),
         ("backward", best(lambda: (root.zero_grad(), root.backward()), repeat)),
     ]
     unit = rows[-1][1]
