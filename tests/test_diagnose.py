@@ -428,3 +428,15 @@ def test_answers_are_read_as_label_equals_value():
     assert parse_answer("dMSE/dw21=-1.5e-1") == ("dMSE/dw21", "-1.5e-1")
     with pytest.raises(ValueError, match="LABEL=VALUE"):
         parse_answer("w21=")
+
+
+def test_answers_read_together_put_the_slip_behind_both_first(s1_3):
+    net, checker = s1_3
+    # b3 left out: o1 = w31*h3 + w41*h4, and the gradient computed from that o1
+    o1 = net["w31"].data * net["h3"].data + net["w41"].data * net["h4"].data
+    g = _grad_of({"b3": 0.0})
+    o1_result, g_result = checker.check([("o1", repr(o1)), ("dMSE/dw21", repr(g))])
+    assert o1_result.kinds == ["missing-bias"]
+    assert g_result.slips[0].kind == "missing-bias" and g_result.slips[0].where == "b3 in o1"
+    assert "missing-bias at b3 in o1 also gives your o1" in g_result.note
+    assert len(g_result.slips) > 1          # the other slips that give -2.0 stay, after it

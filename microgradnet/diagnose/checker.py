@@ -89,9 +89,10 @@ class Checker:
 
         The answers are read together. A slip that would have changed an answer the student
         got right is ruled out (the note says which and why), unless every slip that gives
-        the number is. An answer no slip explains says where the student's numbers first
-        part from the engine's, in the order of the computation: values forward, then
-        gradients from the output down, then the updates.
+        the number is; a slip that also gives another of the student's wrong numbers comes
+        first, and the note says so. An answer no slip explains says where the student's
+        numbers first part from the engine's, in the order of the computation: values
+        forward, then gradients from the output down, then the updates.
 
         Args:
             answers: ``{"h1": "2.0", "dMSE/dw21": "-2.0"}``, or a list of ``(target, given)``
@@ -99,9 +100,10 @@ class Checker:
         """
         pairs = _pairs(answers)
         results = [self.diagnose(t, g, depth=depth, decimals=decimals) for t, g in pairs]
-        right = [(self.problem.target(t), Answer.read(g, decimals))
-                 for (t, g), r in zip(pairs, results, strict=True) if r.correct]
-        results = [self._consistent(r, right) for r in results]
+        read = [(self.problem.target(t), Answer.read(g, decimals), r.correct)
+                for (t, g), r in zip(pairs, results, strict=True)]
+        results = [self._read_together(r, [x for k, x in enumerate(read) if k != n])
+                   for n, r in enumerate(results)]
         wrong = [(self._rank(self.problem.target(t)), r)
                  for (t, _), r in zip(pairs, results, strict=True) if not r.correct]
         if not wrong or len(pairs) < 2:
@@ -111,22 +113,32 @@ class Checker:
         return [r if r.explained else dataclasses.replace(r, first_difference=diff)
                 for r in results]
 
-    def _consistent(self, r: Diagnosis, right: list) -> Diagnosis:
-        """``r`` without the findings that would have changed one of the ``right`` answers."""
-        if r.correct or not r.slips or not right:
+    def _read_together(self, r: Diagnosis, others: list) -> Diagnosis:
+        """``r``'s findings read with the student's ``others`` answers ``(target, answer,
+        correct)``: without those that would have changed a right one, those that also give
+        another wrong one first."""
+        if r.correct or not r.slips or not others:
             return r
         kept: list = []
         ruled_out: list = []
         for f in r.slips:
-            broken = [t.text for t, a in right
-                      if not a.matches(_or_nan(replay(self.problem, t, f.slips)))]
-            (ruled_out if broken else kept).append((f, broken))
-        if not ruled_out or not kept:
+            gives = {t.text: a.matches(_or_nan(replay(self.problem, t, f.slips)))
+                     for t, a, _ in others}
+            broken = [t.text for t, _, right in others if right and not gives[t.text]]
+            also = [t.text for t, _, right in others if not right and gives[t.text]]
+            (ruled_out if broken else kept).append((f, broken, also))
+        if not kept:                     # nothing agrees with the right answers: keep all
+            kept, ruled_out = ruled_out, []
+        kept.sort(key=lambda x: -len(x[2]))
+        notes = [f"{f.kind} at {f.where} also gives your {', '.join(also)}"
+                 for f, _, also in kept if also]
+        if ruled_out:
+            notes.append("ruled out by your right answers: " + "; ".join(
+                f"{f.kind} at {f.where} (it changes {', '.join(b)})" for f, b, _ in ruled_out))
+        if not notes:
             return r
-        said = "; ".join(f"{f.kind} at {f.where} (it changes {', '.join(b)})"
-                         for f, b in ruled_out)
-        note = f"ruled out by your right answers: {said}"
-        return dataclasses.replace(r, slips=tuple(f for f, _ in kept), note=note)
+        return dataclasses.replace(r, slips=tuple(f for f, _, _ in kept),
+                                   note="; ".join(notes))
 
     def _rank(self, t: Target) -> tuple:
         """Where a target sits in the order of computation."""
