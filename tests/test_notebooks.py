@@ -63,6 +63,7 @@ NOTEBOOK_CLAIMS = {
     "s4_regularisation_and_optimisers": ["S2-Q5", "S4-Q3a", "S4-Q3b", "S4-Q3d", "S4-Q4a",
                                          "S4-Q4b", "S4-Xavier"],
     "experiments": ["S1-1.4", "S3-Q2-5"],
+    "diagnose_s1_3": ["S1-3.3"],
 }
 
 
@@ -215,3 +216,22 @@ def test_experiments_notebook_shows_results_and_trains(tmp_path):
     from microgradnet.catalogue import EXAMPLES
     if EXAMPLES["S1-1.4"].run().verdict != "pending":
         assert _count(nb, "text/markdown") >= 1 and _count(nb, "image/png") >= 1
+
+
+def test_diagnose_notebook_names_a_slip_for_each_wrong_answer(tmp_path):
+    from microgradnet.catalogue.seed001 import build_s1_3
+    from microgradnet.engine import grad
+    text = _text(_notebook("diagnose_s1_3", tmp_path))
+    net = build_s1_3()
+    g = grad(net["MSE"], net["w21"])
+    for answer, kind in (("dMSE/dw21 = -2.0", "dropped-path"), ("dMSE/dw21 = 1.5", "sign"),
+                         ("dMSE/dw21 = -3.0", "missing-factor"),
+                         ("new:w21 = 0.35", "update-sign"), ("new:w21 = 2.0", "no-lr")):
+        head, *rest = text[text.index(answer + ": wrong"):].splitlines()
+        engine = _floats(head)[-1]
+        assert engine == (g if answer.startswith("d") else net["w21"].data - 0.1 * g)
+        findings = [ln for ln in rest[:next((i for i, ln in enumerate(rest)
+                                            if not ln.startswith("  ")), len(rest))]]
+        assert any(ln.startswith(f"  {kind} at ") for ln in findings), answer
+    assert "ruled out by your right answers" in text
+    assert "dropped-path+update-sign" in text

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import catalogue, render, train
+from . import catalogue, check, render, train
 
 __all__ = ["main", "build_parser"]
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="microgradnet",
         description="Step through, verify and draw textbook backpropagation examples.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (catalogue, render, train):
+    for module in (catalogue, render, train, check):
         module.add_commands(sub)
     return parser
 
