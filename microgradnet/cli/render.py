@@ -88,7 +88,7 @@ def add_commands(subparsers) -> None:
 
 def load_user_graph(path: str | Path) -> dict:
     """Run a user's file and return what it defines: ``root`` (from the variable or from
-    ``build()``), and ``params``, ``updates`` if it sets them.
+    ``build()``), and ``params``, ``updates`` and ``lr`` if it sets them.
 
     Raises:
         ValueError: the file defines neither ``root`` nor ``build``, or not a Value; or running
@@ -115,7 +115,8 @@ def load_user_graph(path: str | Path) -> dict:
         root = root[0]
     if not isinstance(root, Value):
         raise ValueError(f"{path}: `root` must be a Value, got {type(root).__name__}")
-    return {"root": root, "params": ns.get("params"), "updates": ns.get("updates")}
+    return {"root": root, "params": ns.get("params"), "updates": ns.get("updates"),
+            "lr": ns.get("lr")}
 
 
 def _user_file_error(path: Path, e: Exception) -> ValueError:
