@@ -1,0 +1,146 @@
+"""Step-through explanations of any computation graph, in the form of a hand-worked solution.
+
+Forward: one line per named node, its formula, the numbers substituted and the result::
+
+    h1 = i1*w11 + i2*w21 + b1 = 2.0*1.0 + (-1.0)*0.5 + 0.5 = 2.0
+
+A node is named by its ``label`` (or by ``names=``); an unlabelled intermediate used once is
+written inside the formula of the node that uses it (so ``((i1*w11) + (i2*w21)) + b1`` is one
+line), and an unlabelled intermediate used twice, or a formula grown too long, gets a name of
+its own (``v1``, ``v2``, ...). Unlabelled leaves are constants and print as numbers.
+
+Backward: for a chosen node ``x``, every path from the root to ``x``, each a product of local
+derivatives with their numbers, then their sum (the chain rule: dL/dx = sum over paths of the
+product of the local derivatives along the path)::
+
+    dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5
+
+A node reused by several paths is counted once per path; a path through a switched-off ReLU
+shows its zero factor (a ReLU's slope stays a factor of its own, ``w31*1*i2``, whether or not the
+ReLU has a line). No two paths read alike: when two run between the same named nodes, the
+unlabelled intermediate that tells them apart gets a name of its own (``L -> v2 -> v1 -> z4``
+through the denominator), and paths through the same nodes that differ only in the operand they
+take say which (``y -> a, via operand 2 of a*a``). Paths are enumerated iteratively and
+capped (``max_paths``): past the
+cap the explanation says how many there are and gives the engine's gradient.
+
+Update: ``w21 <- 0.5 - 0.1 * (-1.5) = 0.65``.
+
+``decimals=k`` rounds every named intermediate to k decimals and carries the rounded value
+forward, as a hand-worked sheet does, printing the unrounded value beside it. An
+:class:`Explanation` prints as text and exports to LaTeX (an ``align*`` block) and Markdown.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence, Union
+
+from ..engine import Value
+from ..formula import const_text as _const, format_number, latex_name, round_half_up
+from ..graph import count_paths
+from .forward import (forward_nodes as _forward_nodes, forward_sections as _forward,
+                      given_section as _given)
+from .naming import INLINE_LIMIT, NamedGraph as _Graph
+from .paths import (DEFAULT_MAX_PATHS, Path, find_paths, paths_section as _backward,
+                    promotions as _promotions)
+from .records import Explanation, Section, Step
+from .update import check_lr as _check_lr, explain_update, update_step as _update_step
+
+__all__ = [
+    "explain", "explain_forward", "round_half_up", "latex_name", "explain_backward",
+    "explain_update", "find_paths", "count_paths", "Explanation", "Section", "Step", "Path", "DEFAULT_MAX_PATHS",
+    "INLINE_LIMIT", "format_number",
+]
+
+# ---- public entry points -----------------------------------------------------------------------
+
+Wrt = Union[Value, Sequence[Value], None]
+
+
+def _wrt_list(wrt: Wrt) -> list:
+    if wrt is None:
+        return []
+    ws = [wrt] if isinstance(wrt, Value) else list(wrt)
+    for w in ws:
+        if not isinstance(w, Value):
+            raise TypeError(f"explain: wrt must be a Value or a list of Values, got "
+                            f"{type(w).__name__}")
+    return ws
+
+
+def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
+            decimals: Optional[int] = None, max_paths: int = DEFAULT_MAX_PATHS,
+            names: Optional[Mapping[Value, str]] = None, given: bool = True) -> Explanation:
+    """Step through ``root``'s graph: given values, forward pass, loss, chain rule, update.
+
+    Forward: one line per named node (``h1 = i1*w11 + ... = 2.0*1.0 + ... = 2.0``).
+    Backward, for each ``wrt``: every path from ``root`` as a product of local derivatives,
+    and their sum, dL/dx = sum_paths prod_edges d(child)/d(parent).
+    Update, when ``lr`` is given: x <- x - lr * dL/dx.
+
+    Args:
+        root: the output; when ``wrt`` is given, the loss (its line gets its own section).
+        wrt: a node or a list of nodes to differentiate with respect to.
+        lr: learning rate for one gradient-descent step on each ``wrt``.
+        decimals: round named intermediates to this many decimals and carry the rounded
+            values forward, as on a hand-worked sheet (unrounded values are shown beside).
+        max_paths: list at most this many paths per ``wrt``.
+        names: names for nodes, overriding their labels.
+        given: include the section listing the named leaves and their values.
+
+    Returns:
+        An :class:`Explanation` (``str()`` for text, ``.latex()``, ``.markdown()``).
+
+    Example:
+        >>> x = Value(2.0, label="x"); w = Value(-3.0, label="w")
+        >>> y = (x * w).relu(); y.label = "y"
+        >>> print(explain(y, wrt=w).section_text(explain(y, wrt=w)["backward"]))
+        Backward pass: dy/dw
+          1 path from y to w
+          path 1: y -> w
+            dy/dw = 0*x = 0*2.0 = 0.0   [dead path: relu is off at y]
+          dy/dw = 0*x = 0.0
+    """
+    ws = _wrt_list(wrt)
+    if lr is not None:
+        lr = _check_lr(lr)
+        if not ws:
+            raise ValueError("explain: lr needs wrt (the parameters to update)")
+    g = _Graph(root, names, keep=ws, decimals=decimals)
+    found = {w: find_paths(root, w, max_paths) for w in ws if w in g.values}
+    promoted = [n for w in found for n in _promotions(g, found[w][0])]
+    if promoted:
+        # Name the intermediates that tell alike paths apart, keeping every name already given.
+        keep = list(ws) + [n for n in g.name if not n.is_leaf] + promoted
+        g = _Graph(root, names, keep=keep, decimals=decimals)
+    fwd = _forward(g, split_root=bool(ws))
+    secs = [_given(g, _forward_nodes(g))] if given else []
+    secs += fwd
+    for w in ws:
+        if w not in g.values:   # the root does not depend on it: no path, derivative 0
+            g.name[w] = (names or {}).get(w) or w.label or "x"
+        secs.append(_backward(g, w, max_paths, found.get(w)))
+    if lr is not None:
+        upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
+        for w, b in zip(ws, [s for s in secs if s.key == "backward"]):
+            total = b.steps[-1]
+            upd.steps.append(_update_step(g.name[w], w.data, total.value, total.exact, lr,
+                                          decimals))
+        secs.append(upd)
+    return Explanation(secs, decimals)
+
+
+def explain_forward(root: Value, *, decimals: Optional[int] = None,
+                    names: Optional[Mapping[Value, str]] = None,
+                    given: bool = False) -> Explanation:
+    """The forward pass only: one line per named node (see :func:`explain`)."""
+    return explain(root, decimals=decimals, names=names, given=given)
+
+
+def explain_backward(root: Value, wrt: Wrt, *, decimals: Optional[int] = None,
+                     max_paths: int = DEFAULT_MAX_PATHS,
+                     names: Optional[Mapping[Value, str]] = None) -> Explanation:
+    """The chain rule only: for each ``wrt``, every path from ``root`` and their sum."""
+    return explain(root, wrt, decimals=decimals, max_paths=max_paths, names=names,
+                   given=False).select(("backward",))
+
+

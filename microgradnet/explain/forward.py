@@ -1,0 +1,85 @@
+"""The given values and the forward pass: one line per named node, in textbook order."""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..engine import Value
+from ..formula import Expr as _E, latex_name
+from .naming import NamedGraph as _Graph
+from .records import Section, Step
+
+__all__ = ["given_section", "forward_sections", "forward_nodes"]
+
+# ---- sections ----------------------------------------------------------------------------------
+
+def _leaves_in(e: _E, out: list) -> None:
+    stack = [e]
+    while stack:
+        f = stack.pop()
+        if f.kind == "sym":
+            out.append(f.val)
+        stack.extend(reversed(f.args))
+
+
+def given_section(g: _Graph, lines: Sequence[Value]) -> Section:
+    """The named leaves, grouped by name stem (w, i, b, t) in order of first use and in
+    natural order within a group: i1, i2, w11, w12, ..., as a sheet's table lists them."""
+    seen: list = []
+    found: list = []
+    for n in lines:
+        _leaves_in(g.expr[n], found)
+    found += [n for n in g.order if n.is_leaf]
+    for n in found:
+        if n.is_leaf and n in g.name and n not in seen:
+            seen.append(n)
+    stems: list = []
+    for n in seen:
+        stem = re.sub(r"[\d\W_].*$", "", g.name[n])
+        if stem not in stems:
+            stems.append(stem)
+
+    def key(n: Value) -> tuple:
+        nm = g.name[n]
+        stem = re.sub(r"[\d\W_].*$", "", nm)
+        parts = [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", nm)]
+        return (stems.index(stem), parts)
+
+    sec = Section("given", "Given")
+    for n in sorted(seen, key=key):
+        nm = g.name[n]
+        sec.steps.append(Step(nm, latex_name(nm), [], n.data, n.data))
+    return sec
+
+
+def _line(g: _Graph, n: Value) -> Step:
+    e = g.expr[n]
+    sym = (g.printer("text", False)(e), g.printer("latex", False)(e))
+    num = (g.printer("text", True)(e), g.printer("latex", True)(e))
+    parts = [sym] if sym == num else [sym, num]
+    nm = g.name[n]
+    return Step(nm, latex_name(nm), parts, g.shown[n], n.data)
+
+
+def forward_sections(g: _Graph, split_root: bool) -> list:
+    fwd = Section("forward", "Forward pass")
+    for n in forward_nodes(g):
+        if not (split_root and n is g.root):
+            fwd.steps.append(_line(g, n))
+    secs = [fwd] if fwd.steps or not split_root else []   # no empty section before the loss
+    if split_root and g.root in g.expr:
+        secs.append(Section("loss", "Loss", [_line(g, g.root)]))
+    return secs
+
+
+def forward_nodes(g: _Graph) -> list:
+    # Textbook order: layer by layer (h1, h2 before h3, h4), where a node's level is one more
+    # than its deepest named input; still a valid order, as a parent's level is lower.
+    level: dict = {}
+    for n in g.order:
+        lv = max((level[p] for p in n.parents), default=0)
+        level[n] = lv + (1 if n in g.expr else 0)
+    index = {n: i for i, n in enumerate(g.order)}
+    return sorted(g.expr, key=lambda n: (level[n], index[n]))
+
+

@@ -1,0 +1,182 @@
+"""What an explanation is made of (steps in sections) and how it prints: text, LaTeX, Markdown."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from ..formula import format_number
+
+__all__ = ["Step", "Section", "Explanation"]
+
+# ---- explanation records -----------------------------------------------------------------------
+
+@dataclass
+class Step:
+    """One line of a derivation: ``lhs rel part1 = part2 = ... = value``.
+
+    Attributes:
+        lhs, lhs_latex: the left-hand side (``h1``, ``dMSE/dw21``) as text and LaTeX.
+        parts: the chain of equal expressions, as (text, latex) pairs.
+        value: the result as shown (rounded when ``decimals`` is set).
+        exact: the unrounded result.
+        rel: ``"="`` or ``"<-"`` (an update).
+        caption: a line shown before the step (the path, for a backward path).
+        note: a remark after the value (e.g. a path that carries zero).
+    """
+    lhs: str
+    lhs_latex: str
+    parts: list
+    value: float
+    exact: float
+    rel: str = "="
+    caption: str = ""
+    note: str = ""
+
+
+@dataclass
+class Section:
+    """A group of steps: ``key`` is one of given, forward, loss, backward, update."""
+    key: str
+    title: str
+    steps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def _fmt_value(value: float, exact: float, decimals: Optional[int]) -> str:
+    s = format_number(value, decimals)
+    if decimals is not None and format_number(exact) != s:
+        s += f"  (unrounded {format_number(exact)})"
+    return s
+
+
+class Explanation:
+    """A derivation in sections (given, forward, loss, backward, update).
+
+    ``str(e)`` or ``e.text()`` gives the text form; ``e.latex()`` an ``align*`` block;
+    ``e.markdown()`` Markdown tables (shown as such in Jupyter).
+    """
+
+    def __init__(self, sections: Sequence[Section], decimals: Optional[int] = None) -> None:
+        self.sections = list(sections)
+        self.decimals = decimals
+
+    def __getitem__(self, key: str) -> Section:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(f"no section {key!r}; sections: {[s.key for s in self.sections]}")
+
+    def select(self, keys: Sequence[str]) -> "Explanation":
+        """The explanation restricted to the sections in ``keys`` (in their original order)."""
+        return Explanation([s for s in self.sections if s.key in keys], self.decimals)
+
+    def __add__(self, other: "Explanation") -> "Explanation":
+        return Explanation(self.sections + other.sections, self.decimals)
+
+    # ---- text
+    def section_text(self, sec: Section) -> str:
+        lines = [sec.title]
+        lines += ["  " + n for n in sec.notes]
+        if sec.key == "given":
+            items = [f"{s.lhs} = {format_number(s.value)}" for s in sec.steps]
+            row = "  "
+            for item in items:
+                if len(row) + len(item) > 90 and row.strip():
+                    lines.append(row.rstrip(", "))
+                    row = "  "
+                row += item + ", "
+            if row.strip():
+                lines.append(row.rstrip(", "))
+            return "\n".join(lines)
+        for s in sec.steps:
+            indent = "  "
+            if s.caption:
+                lines.append("  " + s.caption)
+                indent = "    "
+            body = " = ".join([p[0] for p in s.parts] +
+                              [_fmt_value(s.value, s.exact, self.decimals)])
+            line = f"{indent}{s.lhs} {s.rel} {body}"
+            if s.note:
+                line += f"   [{s.note}]"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        return "\n\n".join(self.section_text(s) for s in self.sections) + "\n"
+
+    __str__ = text
+
+    def __repr__(self) -> str:
+        return f"Explanation(sections={[s.key for s in self.sections]})"
+
+    # ---- LaTeX
+    def latex(self) -> str:
+        """The derivation as one ``align*`` block (amsmath), numbers filled in."""
+        out = [r"\begin{align*}"]
+        for sec in self.sections:
+            out.append(r"\intertext{" + _latex_text(sec.title) + "}")
+            for n in sec.notes:
+                out.append(r"\intertext{" + _latex_text(n) + "}")
+            if sec.key == "given":
+                items = [f"{s.lhs_latex} = {format_number(s.value)}" for s in sec.steps]
+                for i in range(0, len(items), 4):
+                    out.append("& " + r",\quad ".join(items[i:i + 4]) + r" \\")
+                continue
+            for s in sec.steps:
+                if s.caption:
+                    out.append(r"\intertext{" + _latex_text(s.caption) + "}")
+                val = format_number(s.value, self.decimals)
+                if self.decimals is not None and format_number(s.exact) != val:
+                    val = val + r" \quad (\text{unrounded } " + format_number(s.exact) + ")"
+                rel = r"\leftarrow" if s.rel == "<-" else "="
+                body = " = ".join([p[1] for p in s.parts] + [val])
+                note = r" \quad \text{(" + _latex_text(s.note) + ")}" if s.note else ""
+                out.append(f"{s.lhs_latex} &{rel} {body}{note}" + r" \\")
+        out.append(r"\end{align*}")
+        return "\n".join(out) + "\n"
+
+    # ---- Markdown
+    def markdown(self) -> str:
+        """The derivation as Markdown: a heading and a table per section."""
+        out: list = []
+        for sec in self.sections:
+            out.append(f"### {sec.title}")
+            out.append("")
+            for n in sec.notes:
+                out.append(n)
+                out.append("")
+            if sec.key == "given":
+                out.append(", ".join(f"`{s.lhs} = {format_number(s.value)}`"
+                                     for s in sec.steps))
+                out.append("")
+                continue
+            out.append("| | formula | with numbers | value |")
+            out.append("|---|---|---|---|")
+            for s in sec.steps:
+                head = f"{s.caption}: `{s.lhs}`" if s.caption else f"`{s.lhs}`"
+                parts = [p[0] for p in s.parts]
+                formula = parts[0] if len(parts) > 1 else ""
+                numbers = parts[-1] if parts else ""
+                val = _fmt_value(s.value, s.exact, self.decimals)
+                if s.rel == "<-":
+                    head = f"`{s.lhs}` &larr;"
+                cells = [head, _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
+                                                                    else "")]
+                out.append("| " + " | ".join(cells) + " |")
+            out.append("")
+        return "\n".join(out)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def _md(s: str) -> str:
+    return f"`{s}`".replace("|", "\\|") if s else ""
+
+
+def _latex_text(s: str) -> str:
+    s = re.sub(r"([_#%&$^{}])", r"\\\1", s)
+    return s.replace("->", r"$\to$")
+
+
