@@ -42,9 +42,9 @@ def test_show_s1_3_group_prints_forward_loss_chain_rule_update_once(capsys):
         assert header in out
     assert out.count("Forward pass\n") == 1 and out.count("Loss\n") == 1
     assert "  h1 = w11*i1 + w21*i2 + b1 = 1.0*2.0 + 0.5*(-1.0) + 0.5 = 2.0" in out
-    assert "  MSE = ((o1 - t1)**2 + (o2 - t2)**2)*0.5 = " \
-           "((0.0 - 1.0)**2 + (-1.5 - 0.5)**2)*0.5 = 2.5" in out
-    assert "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5" in out
+    assert "  MSE = ((o1 - t1)^2 + (o2 - t2)^2)*0.5 = " \
+           "((0.0 - 1.0)^2 + (-1.5 - 0.5)^2)*0.5 = 2.5" in out
+    assert "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + (-2.0) = -1.5" in out
     assert "  w21 <- 0.5 - 0.1 * (-1.5) = 0.65" in out
     assert out.index("Forward pass") < out.index("Loss") < out.index("Backward pass") \
         < out.index("Update")

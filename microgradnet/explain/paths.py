@@ -254,11 +254,18 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
     if total <= _SUM_FORMULAS:
         parts.append((_join_terms([t[0] for t in sym_terms]),
                       _join_terms([t[1] for t in sym_terms])))
-    nums = " + ".join(format_number(v, k) for v in num_terms)
+    nums = number_sum(num_terms, k)
     parts.append((nums, nums))
     value = rnd(math.fsum(path_values)) if k is not None else exact_total
     sec.steps.append(Step(dtext, dlatex, parts, value, exact_total))
     return sec
+
+
+def number_sum(values: Sequence[float], decimals: Optional[int] = None) -> str:
+    """Numbers added up as on a sheet: ``0.5 + (-2.0)``, a negative term after the first in
+    brackets."""
+    return " + ".join(format_number(v, decimals) if i == 0 or v >= 0
+                      else f"({format_number(v, decimals)})" for i, v in enumerate(values))
 
 
 def _is_number(text: str, value: float, decimals: Optional[int]) -> bool:
@@ -274,7 +281,17 @@ def _join_factors(p: _Printer, factors: Sequence[_E], sep: str) -> str:
     the first; a single factor is written as it is."""
     if len(factors) == 1:
         return p(factors[0])
-    return sep.join(p._p(f, 2, i == 0) for i, f in enumerate(factors))
+    last = len(factors) - 1
+    # a quotient followed by more factors is bracketed: (1/sigma)*v1, not 1/sigma*v1
+    return sep.join(p._p(f, _quotient_prec(f) if i < last and not p.latex else 2, i == 0)
+                    for i, f in enumerate(factors))
+
+
+def _quotient_prec(f: _E) -> int:
+    """The precedence that brackets a quotient (or a negated one), else a product's."""
+    if f.kind == "neg" and f.args[0].kind == "bin" and f.args[0].val == "/":
+        return 4
+    return 3 if f.kind == "bin" and f.val == "/" else 2
 
 
 def _join_terms(terms: Sequence[str]) -> str:
