@@ -48,7 +48,7 @@ def test_s1_3_step_through_text_forward_chain_rule_update():
     assert e.section_text(e["loss"]) == (
         "Loss\n  MSE = 0.5*(t1 - o1)^2 + 0.5*(t2 - o2)^2 = "
         "0.5*(1.0 - 0.0)^2 + 0.5*(0.5 - (-1.5))^2 = 2.5")
-    assert e.section_text(e["backward"]).splitlines() == [
+    assert unwrap(e.section_text(e["backward"])).splitlines() == [
         "Backward pass: dMSE/dw21",
         "  2 paths from MSE to w21; each is a product of local derivatives, and the "
         "derivative is their sum",
@@ -63,6 +63,38 @@ def test_s1_3_step_through_text_forward_chain_rule_update():
     assert e.section_text(e["update"]) == (
         "Update (gradient descent, learning rate 0.1)\n  w21 <- 0.5 - 0.1 * (-1.5) = 0.65")
     assert e.section_text(e["given"]).splitlines()[1].startswith("  i1 = 2.0, i2 = -1.0, w11")
+
+
+def unwrap(text: str) -> str:
+    """Text with each equation broken over lines (``= ...``, ``+ ...`` continued under the
+    first ``=``) joined back into one line."""
+    out: list = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if out and len(line) - len(stripped) > 4 and stripped[:2] in ("= ", "+ ", "- "):
+            out[-1] += " " + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_long_equations_are_broken_at_equals_signs_and_between_terms():
+    n = s1_3_plain()
+    text = explain(n["MSE"], wrt=n["w21"], lr=0.1).text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert ("    dMSE/do2 * do2/dh3 * dh3/dh1 * dh1/dw21 = (o2 - t2)*w32*1*i2\n"
+            "                                            = (-1.5 - 0.5)*(-1.0)*1*(-1.0)\n"
+            "                                            = -2.0") in text
+    # A sum too long for one line goes on over several, each continued line starting with +.
+    xs = [Value(0.5 + i, label=f"x{i + 1}") for i in range(15)]
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x * 2.0
+    total.label = "s"
+    text = explain_forward(total).text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert unwrap(text).splitlines()[1].startswith("  s = x1 + x2*2 + x3*2 + ")
+    assert len(text.splitlines()) > 4
 
 
 def test_explain_does_not_touch_grads_or_data():

@@ -9,7 +9,7 @@ from ..formula import Expr as _E, latex_name
 from .naming import NamedGraph as _Graph
 from .records import Section, Step
 
-__all__ = ["given_section", "forward_sections", "forward_nodes"]
+__all__ = ["given_section", "forward_sections", "forward_nodes", "levels"]
 
 # ---- sections ----------------------------------------------------------------------------------
 
@@ -72,13 +72,19 @@ def forward_sections(g: _Graph, split_root: bool) -> list:
     return secs
 
 
-def forward_nodes(g: _Graph) -> list:
-    # Textbook order: layer by layer (h1, h2 before h3, h4), where a node's level is one more
-    # than its deepest named input; still a valid order, as a parent's level is lower.
+def levels(g: _Graph) -> dict:
+    """Each node's layer: one more than its deepest named input's (leaves are at 0)."""
     level: dict = {}
     for n in g.order:
         lv = max((level[p] for p in n.parents), default=0)
         level[n] = lv + (1 if n in g.expr else 0)
+    return level
+
+
+def forward_nodes(g: _Graph) -> list:
+    """The named lines in textbook order: layer by layer (h1, h2 before h3, h4); still a valid
+    order, as a parent's level is lower."""
+    level = levels(g)
     index = {n: i for i, n in enumerate(g.order)}
     return sorted(g.expr, key=lambda n: (level[n], index[n]))
 

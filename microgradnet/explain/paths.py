@@ -232,7 +232,7 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         num_t = _join_factors(nt, factors, "*")
         num_l = _join_factors(nl, factors, r" \cdot ")
         parts = [(sym_t, sym_l)]
-        if num_t != sym_t and not _is_number(num_t, value, k):
+        if num_t != sym_t and not is_number(num_t, value, k):
             parts.append((num_t, num_l))
         lhs_t = " * ".join(d[0] for d in dnames)
         lhs_l = r" \cdot ".join(d[1] for d in dnames)
@@ -268,7 +268,7 @@ def number_sum(values: Sequence[float], decimals: Optional[int] = None) -> str:
                       else f"({format_number(v, decimals)})" for i, v in enumerate(values))
 
 
-def _is_number(text: str, value: float, decimals: Optional[int]) -> bool:
+def is_number(text: str, value: float, decimals: Optional[int]) -> bool:
     """Whether ``text`` is just the number ``value`` (so writing it again says nothing)."""
     try:
         return format_number(float(text), decimals) == format_number(value, decimals)

@@ -2,12 +2,68 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from ..formula import format_number
 
-__all__ = ["Step", "Section", "Explanation"]
+__all__ = ["Step", "Section", "Explanation", "WIDTH", "wrap_equation", "split_sum"]
+
+#: The width of a line of text: longer equations are broken after each ``=`` and, inside a
+#: long sum, before a ``+`` or ``-`` outside brackets.
+WIDTH = 100
+#: The characters of LaTeX source per row of an ``align*`` block before it is broken.
+LATEX_WIDTH = 160
+
+
+def split_sum(text: str) -> list:
+    """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
+    ``["a", "+ b*(c - d)", "- e"]`` (brackets are never split)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth == 0 and text.startswith((" + ", " - "), i):
+            out.append(text[start:i])
+            start = i + 1
+            i += 3
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+def _fill(terms: Sequence[str], width: int) -> list:
+    """Terms gathered into rows of at most ``width`` characters (a longer term stays whole)."""
+    rows = [terms[0]]
+    for t in terms[1:]:
+        if len(rows[-1]) + 1 + len(t) > width:
+            rows.append(t)
+        else:
+            rows[-1] += " " + t
+    return rows
+
+
+def wrap_equation(head: str, pieces: Sequence[str], tail: str = "", width: int = WIDTH) -> list:
+    """``head piece1 = piece2 = ... tail`` as lines of at most ``width`` characters where it
+    can be: on one line if it fits, else one piece per line, each continued line starting
+    with ``=`` under the first one, and a long sum broken before its ``+``/``-`` terms."""
+    line = head + " = ".join(pieces) + tail
+    if len(line) <= width:
+        return [line]
+    eq = " " * (len(head) - 2)             # the "=" of a continued line under the first one
+    out: list = []
+    for i, piece in enumerate(pieces):
+        lead = head if i == 0 else eq + "= "
+        rows = _fill(split_sum(piece), max(width - len(lead), 40))
+        out.append(lead + rows[0])
+        out += [" " * len(lead) + r for r in rows[1:]]
+    out[-1] += tail
+    return out
 
 # ---- explanation records -----------------------------------------------------------------------
 
@@ -23,6 +79,8 @@ class Step:
         rel: ``"="`` or ``"<-"`` (an update).
         caption: a line shown before the step (the path, for a backward path).
         note: a remark after the value (e.g. a path that carries zero).
+        intro: a word before the line: ``"let"`` for a name the explanation made up
+            (``let v1 = exp(z4)``).
     """
     lhs: str
     lhs_latex: str
@@ -32,6 +90,7 @@ class Step:
     rel: str = "="
     caption: str = ""
     note: str = ""
+    intro: str = ""
 
 
 @dataclass
@@ -77,7 +136,9 @@ class Explanation:
     # ---- text
     def section_text(self, sec: Section) -> str:
         lines = [sec.title]
-        lines += ["  " + n for n in sec.notes]
+        for n in sec.notes:
+            lines += textwrap.wrap(n, WIDTH, initial_indent="  ", subsequent_indent="  ",
+                                   break_on_hyphens=False, break_long_words=False)
         if sec.key == "given":
             items = [f"{s.lhs} = {format_number(s.value)}" for s in sec.steps]
             row = "  "
@@ -94,12 +155,9 @@ class Explanation:
             if s.caption:
                 lines.append("  " + s.caption)
                 indent = "    "
-            body = " = ".join([p[0] for p in s.parts] +
-                              [_fmt_value(s.value, s.exact, self.decimals)])
-            line = f"{indent}{s.lhs} {s.rel} {body}"
-            if s.note:
-                line += f"   [{s.note}]"
-            lines.append(line)
+            head = f"{indent}{s.intro + ' ' if s.intro else ''}{s.lhs} {s.rel} "
+            pieces = [p[0] for p in s.parts] + [_fmt_value(s.value, s.exact, self.decimals)]
+            lines += wrap_equation(head, pieces, f"   [{s.note}]" if s.note else "")
         return "\n".join(lines)
 
     def text(self) -> str:
@@ -130,9 +188,21 @@ class Explanation:
                 if self.decimals is not None and format_number(s.exact) != val:
                     val = val + r" \quad (\text{unrounded } " + format_number(s.exact) + ")"
                 rel = r"\leftarrow" if s.rel == "<-" else "="
-                body = " = ".join([p[1] for p in s.parts] + [val])
+                pieces = [p[1] for p in s.parts] + [val]
                 note = r" \quad \text{(" + _latex_text(s.note) + ")}" if s.note else ""
-                out.append(f"{s.lhs_latex} &{rel} {body}{note}" + r" \\")
+                lhs = (r"\text{" + s.intro + r" } " if s.intro else "") + s.lhs_latex
+                if sum(len(p) for p in pieces) <= LATEX_WIDTH:
+                    out.append(f"{lhs} &{rel} {' = '.join(pieces)}{note}" + r" \\")
+                    continue
+                # one expression per row, a long sum over several rows
+                for i, piece in enumerate(pieces):
+                    rows = _fill(split_sum(piece), LATEX_WIDTH)
+                    start = f"{lhs} &{rel} " if i == 0 else "&= "
+                    out.append(start + rows[0] + (note if i == len(pieces) - 1
+                                                  and len(rows) == 1 else "") + r" \\")
+                    for j, row in enumerate(rows[1:], 2):
+                        end = note if i == len(pieces) - 1 and j == len(rows) else ""
+                        out.append(r"&\quad " + row + end + r" \\")
         out.append(r"\end{align*}")
         return "\n".join(out) + "\n"
 
@@ -156,11 +226,13 @@ class Explanation:
             for s in sec.steps:
                 head = f"{s.caption}: `{s.lhs}`" if s.caption else f"`{s.lhs}`"
                 parts = [p[0] for p in s.parts]
-                formula = parts[0] if len(parts) > 1 else ""
+                formula = " = ".join(parts[:-1])
                 numbers = parts[-1] if parts else ""
                 val = _fmt_value(s.value, s.exact, self.decimals)
                 if s.rel == "<-":
                     head = f"`{s.lhs}` &larr;"
+                elif s.intro:
+                    head = f"{s.intro} `{s.lhs}`"
                 cells = [head, _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
                                                                     else "")]
                 out.append("| " + " | ".join(cells) + " |")
