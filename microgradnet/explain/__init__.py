@@ -34,13 +34,16 @@ from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence, Union
 
-from ..engine import Value
+import re
+
+from ..engine import Value, grad as _engine_grad
 from ..formula import const_text as _const, format_number, latex_name, round_half_up
 from ..graph import count_paths
 from .forward import (forward_nodes as _forward_nodes, forward_sections as _forward,
                       given_section as _given)
 from .naming import INLINE_LIMIT, NamedGraph as _Graph
-from .paths import (DEFAULT_MAX_PATHS, Path, find_paths, paths_section as _backward,
+from .nodes import NodePass, nodes_section
+from .paths import (DEFAULT_MAX_PATHS, Path, dname, find_paths, paths_section as _backward,
                     promotions as _promotions)
 from .records import Explanation, Section, Step
 from .update import check_lr as _check_lr, explain_update, update_step as _update_step
@@ -48,7 +51,7 @@ from .update import check_lr as _check_lr, explain_update, update_step as _updat
 __all__ = [
     "explain", "explain_forward", "round_half_up", "latex_name", "explain_backward",
     "explain_update", "find_paths", "count_paths", "Explanation", "Section", "Step", "Path", "DEFAULT_MAX_PATHS",
-    "INLINE_LIMIT", "format_number",
+    "INLINE_LIMIT", "format_number", "nodes_section", "NodePass", "LOSS_LABEL",
 ]
 
 # ---- public entry points -----------------------------------------------------------------------
@@ -67,9 +70,18 @@ def _wrt_list(wrt: Wrt) -> list:
     return ws
 
 
+#: Labels read as a loss when ``explain`` is not told whether the root is one: ``L``, ``J``,
+#: ``MSE``, ``loss``, ``cost``, ``ce(...)``; any other root is an output.
+LOSS_LABEL = re.compile(r"^(?:L|J|E|MSE|SSE|RSS|CE|NLL|BCE|KL|[Ll]oss|[Cc]ost|[Ee]rror|[Rr]isk"
+                        r"|ce|mse|nll|bce)(?![A-Za-z])")
+
+
 def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
             decimals: Optional[int] = None, max_paths: int = DEFAULT_MAX_PATHS,
-            names: Optional[Mapping[Value, str]] = None, given: bool = True) -> Explanation:
+            names: Optional[Mapping[Value, str]] = None, given: bool = True,
+            nodes: bool = False, list_paths: Optional[int] = None,
+            params: Optional[Sequence[Value]] = None,
+            loss: Optional[bool] = None) -> Explanation:
     """Step through ``root``'s graph: given values, forward pass, loss, chain rule, update.
 
     Forward: one line per named node (``h1 = i1*w11 + ... = 2.0*1.0 + ... = 2.0``).
@@ -86,6 +98,16 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         max_paths: list at most this many paths per ``wrt``.
         names: names for nodes, overriding their labels.
         given: include the section listing the named leaves and their values.
+        nodes: include the backward pass node by node (section ``"nodes"``): every named
+            node's gradient as the sum over the named nodes that use it of their gradient
+            times the local derivative.
+        list_paths: list the paths to a ``wrt`` only when there are at most this many
+            (otherwise say how many there are and give the gradient); ``None``: up to
+            ``max_paths``.
+        params: the parameter leaves (for the node-by-node order); ``None``: the leaves
+            labelled like parameters (``w21``, ``b1``).
+        loss: whether the root is a loss (its line is headed "Loss", else "Output");
+            ``None``: when its label reads like one (:data:`LOSS_LABEL`).
 
     Returns:
         An :class:`Explanation` (``str()`` for text, ``.latex()``, ``.markdown()``).
@@ -105,20 +127,34 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         lr = _check_lr(lr)
         if not ws:
             raise ValueError("explain: lr needs wrt (the parameters to update)")
+    if list_paths is not None and (isinstance(list_paths, bool) or not isinstance(list_paths, int)
+                                   or list_paths < 0):
+        raise ValueError(f"explain: list_paths must be a non-negative int, got {list_paths!r}")
     g = _Graph(root, names, keep=ws, decimals=decimals)
-    found = {w: find_paths(root, w, max_paths) for w in ws if w in g.values}
+    counts = {w: count_paths(root, w) for w in ws} if list_paths is not None else {}
+    listed = [w for w in ws if list_paths is None or counts[w] <= list_paths]
+    found = {w: find_paths(root, w, max_paths) for w in listed if w in g.values}
     promoted = [n for w in found for n in _promotions(g, found[w][0])]
     if promoted:
         # Name the intermediates that tell alike paths apart, keeping every name already given.
         keep = list(ws) + [n for n in g.name if not n.is_leaf] + promoted
         g = _Graph(root, names, keep=keep, decimals=decimals)
-    fwd = _forward(g, split_root=bool(ws))
+    if loss is None:
+        loss = bool(LOSS_LABEL.match(g.name[root]))
+    fwd = _forward(g, split_root=bool(ws) or nodes, loss=bool(loss))
     secs = [_given(g, _forward_nodes(g))] if given else []
     secs += fwd
+    passed = None
+    if nodes:
+        passed = nodes_section(g, frozenset(params) if params is not None else None)
+        secs.append(passed.section)
     for w in ws:
         if w not in g.values:   # the root does not depend on it: no path, derivative 0
             g.name[w] = (names or {}).get(w) or w.label or "x"
-        secs.append(_backward(g, w, max_paths, found.get(w)))
+        if w in listed or w not in g.values:
+            secs.append(_backward(g, w, max_paths, found.get(w)))
+        else:
+            secs.append(_too_many_paths(g, w, counts[w], passed))
     if lr is not None:
         upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
         for w, b in zip(ws, [s for s in secs if s.key == "backward"]):
@@ -127,6 +163,24 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
                                           decimals))
         secs.append(upd)
     return Explanation(secs, decimals)
+
+
+def _too_many_paths(g: _Graph, w: Value, total: int, passed: Optional[NodePass]) -> Section:
+    """The backward section of a node with too many paths to list: how many, and the
+    gradient (from the node-by-node pass where there is one, as shown there)."""
+    L, X = g.name[g.root], g.name[w]
+    dtext, dlatex = dname(L, X)
+    sec = Section("backward", f"Backward pass: {dtext}")
+    where = ("the node-by-node pass above gives it" if passed is not None and w in passed.grads
+             else "the engine's gradient")
+    sec.notes.append(f"{total} paths from {L} to {X}: too many to list one by one; {where}")
+    if passed is not None and w in passed.grads:
+        value, exact = passed.shown[w], passed.grads[w]
+    else:
+        exact = float(_engine_grad(g.root, w))
+        value = round_half_up(exact, g.decimals) if g.decimals is not None else exact
+    sec.steps.append(Step(dtext, dlatex, [], value, exact))
+    return sec
 
 
 def explain_forward(root: Value, *, decimals: Optional[int] = None,

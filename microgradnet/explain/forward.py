@@ -58,17 +58,26 @@ def _line(g: _Graph, n: Value) -> Step:
     num = (g.printer("text", True)(e), g.printer("latex", True)(e))
     parts = [sym] if sym == num else [sym, num]
     nm = g.name[n]
-    return Step(nm, latex_name(nm), parts, g.shown[n], n.data)
+    return Step(nm, latex_name(nm), parts, g.shown[n], n.data,
+                intro="let" if n in g.made_up else "")
 
 
-def forward_sections(g: _Graph, split_root: bool) -> list:
+def forward_sections(g: _Graph, split_root: bool, loss: bool = True) -> list:
+    """The forward pass, and with ``split_root`` the root's line in a section of its own
+    (key ``"loss"``), headed "Loss" if it is one, else "Output"."""
     fwd = Section("forward", "Forward pass")
     for n in forward_nodes(g):
         if not (split_root and n is g.root):
             fwd.steps.append(_line(g, n))
+    made_up = [g.name[n] for n in forward_nodes(g) if n in g.made_up]
+    if made_up:
+        fwd.notes.append(", ".join(made_up) + (" name results" if len(made_up) > 1 else
+                                               " names a result")
+                         + " that the graph leaves unnamed (used twice, or a long formula cut)")
     secs = [fwd] if fwd.steps or not split_root else []   # no empty section before the loss
     if split_root and g.root in g.expr:
-        secs.append(Section("loss", "Loss", [_line(g, g.root)]))
+        title = "Loss" if loss else "Output (the node differentiated below)"
+        secs.append(Section("loss", title, [_line(g, g.root)]))
     return secs
 
 

@@ -59,6 +59,7 @@ class NamedGraph:
         self.name: dict = {}       # node -> shown name (named leaves and named lines)
         self.ref: dict = {}        # node -> formula used by its consumers
         self.expr: dict = {}       # named non-leaf node -> its own formula
+        self.made_up: set = set()  # nodes named here (v1, v2...), not by a label or names=
         taken = {names.get(n) or n.label for n in self.order} - {""}
         used_names: set = set()
         counter = 0
@@ -97,6 +98,8 @@ class NamedGraph:
                 nm = fresh(label if label else ("out" if n is root and "out" not in taken
                                                 else ""))
                 used_names.add(nm)
+                if not label and n is not root:
+                    self.made_up.add(n)
                 self.name[n] = nm
                 self.expr[n] = e
                 self.ref[n] = _E("sym", n, value=n.data)

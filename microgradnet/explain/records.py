@@ -81,6 +81,7 @@ class Step:
         note: a remark after the value (e.g. a path that carries zero).
         intro: a word before the line: ``"let"`` for a name the explanation made up
             (``let v1 = exp(z4)``).
+        level: how far the line is indented under the one before (a step of a step-through).
     """
     lhs: str
     lhs_latex: str
@@ -91,6 +92,7 @@ class Step:
     caption: str = ""
     note: str = ""
     intro: str = ""
+    level: int = 0
 
 
 @dataclass
@@ -151,7 +153,7 @@ class Explanation:
                 lines.append(row.rstrip(", "))
             return "\n".join(lines)
         for s in sec.steps:
-            indent = "  "
+            indent = "  " * (1 + s.level)
             if s.caption:
                 lines.append("  " + s.caption)
                 indent = "    "
