@@ -130,8 +130,8 @@ def load_problem(path: str | Path) -> Problem:
     if path.suffix == ".py":
         return _load_python(path)
     if path.suffix != ".toml":
-        raise ProblemError(f"{path}: a problem file is .toml or .py, not {path.suffix or 'a '
-                           'file without a suffix'}")
+        got = path.suffix or "a file without a suffix"
+        raise ProblemError(f"{path}: a problem file is .toml or .py, not {got}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -162,7 +162,7 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
             upd.steps.append(_update_step(g.name[w], w.data, total.value, total.exact, lr,
                                           decimals))
         secs.append(upd)
-    return Explanation(secs, decimals)
+    return Explanation(secs, decimals, g.name, passed)
 
 
 def _too_many_paths(g: _Graph, w: Value, total: int, passed: Optional[NodePass]) -> Section:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..engine import Value
-from ..formula import Expr as _E, Printer, product as _product, round_half_up
+from ..formula import Expr as _E, Printer, latex_name, product as _product, round_half_up
 from ..graph import Graph, analyse, replay_backward
 from .forward import levels
 from .naming import NamedGraph, edge_expr
-from .paths import dname, is_number
+from .paths import is_number
 from .records import Section, Step
 
 __all__ = ["nodes_section", "node_order", "NodeTerm", "NodePass"]
@@ -121,6 +121,19 @@ class NodePass:
     terms: dict
 
 
+def total_name(top: str, bottom: str) -> tuple:
+    """d top / d bottom, a gradient of the backward pass, as text and LaTeX."""
+    return (f"d{top}/d{bottom}",
+            r"\frac{d " + latex_name(top) + r"}{d " + latex_name(bottom) + "}")
+
+
+def local_name(top: str, bottom: str) -> tuple:
+    """The local derivative of ``top``'s formula by ``bottom``, written with the partial
+    sign: it holds the other inputs of the formula fixed, where the gradient d/d does not."""
+    return (f"\u2202{top}/\u2202{bottom}",
+            r"\frac{\partial " + latex_name(top) + r"}{\partial " + latex_name(bottom) + "}")
+
+
 class _Grad:
     """The symbol dL/dnode inside a formula (a key of its own, apart from the node's value)."""
     __slots__ = ("node",)
@@ -157,7 +170,7 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
     terms_of: dict = {}
     for node in node_order(g, graph):
         nm = g.name[node]
-        lhs_t, lhs_l = dname(L, nm)
+        lhs_t, lhs_l = total_name(L, nm)
         exact = grads[index[node]]
         if node is g.root:
             shown_grads[node] = exact
@@ -173,9 +186,9 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
                 key = keys.get(m)
                 if key is None:
                     key = keys[m] = _Grad(m)
-                    names[key] = dname(L, g.name[m])
+                    names[key] = total_name(L, g.name[m])
                     values[key] = shown_grads[m]
-                d_t, d_l = dname(g.name[m], nm)
+                d_t, d_l = local_name(g.name[m], nm)
                 if m is g.root and shown_grads[m] == 1.0:
                     # d root / d root = 1 is no factor worth writing: dMSE/do1 = o1 - t1
                     generic_t.append(d_t)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..formula import format_number
 
@@ -105,7 +105,9 @@ class Section:
 
 
 def _fmt_value(value: float, exact: float, decimals: Optional[int]) -> str:
-    s = format_number(value, decimals)
+    # ``value`` is rounded where it was computed (to ``decimals``, or to more significant
+    # digits where that would leave too few), so it is written as it is
+    s = format_number(value)
     if decimals is not None and format_number(exact) != s:
         s += f"  (unrounded {format_number(exact)})"
     return s
@@ -118,9 +120,15 @@ class Explanation:
     ``e.markdown()`` Markdown tables (shown as such in Jupyter).
     """
 
-    def __init__(self, sections: Sequence[Section], decimals: Optional[int] = None) -> None:
+    def __init__(self, sections: Sequence[Section], decimals: Optional[int] = None,
+                 names: Optional[dict] = None, node_pass: Any = None) -> None:
         self.sections = list(sections)
         self.decimals = decimals
+        #: the name shown for each named node (labels, and v1, v2... made up)
+        self.names = dict(names or {})
+        #: the backward pass node by node (a :class:`~microgradnet.explain.nodes.NodePass`)
+        #: when the explanation has one
+        self.node_pass = node_pass
 
     def __getitem__(self, key: str) -> Section:
         for s in self.sections:
@@ -130,10 +138,12 @@ class Explanation:
 
     def select(self, keys: Sequence[str]) -> "Explanation":
         """The explanation restricted to the sections in ``keys`` (in their original order)."""
-        return Explanation([s for s in self.sections if s.key in keys], self.decimals)
+        return Explanation([s for s in self.sections if s.key in keys], self.decimals,
+                           self.names, self.node_pass)
 
     def __add__(self, other: "Explanation") -> "Explanation":
-        return Explanation(self.sections + other.sections, self.decimals)
+        return Explanation(self.sections + other.sections, self.decimals,
+                           {**other.names, **self.names}, self.node_pass or other.node_pass)
 
     # ---- text
     def section_text(self, sec: Section) -> str:
@@ -186,7 +196,7 @@ class Explanation:
             for s in sec.steps:
                 if s.caption:
                     out.append(r"\intertext{" + _latex_text(s.caption) + "}")
-                val = format_number(s.value, self.decimals)
+                val = format_number(s.value)
                 if self.decimals is not None and format_number(s.exact) != val:
                     val = val + r" \quad (\text{unrounded } " + format_number(s.exact) + ")"
                 rel = r"\leftarrow" if s.rel == "<-" else "="

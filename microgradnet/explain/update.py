@@ -64,8 +64,9 @@ def explain_update(param: Value, lr: float, grad: Optional[float] = None, *,
 # ---- an optimiser's step, written out ----------------------------------------------------------
 
 def _n(x: float, decimals: Optional[int], first: bool = False) -> str:
-    """A number inside a line: a negative one after the first term in brackets."""
-    s = format_number(x, decimals)
+    """A number inside a line (already rounded where it was computed): a negative one after
+    the first term in brackets."""
+    s = format_number(x)
     return f"({s})" if x < 0 and not first else s
 
 
@@ -145,7 +146,12 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
     k = decimals
 
     def rnd(x: float) -> float:
-        return round_half_up(x, k) if k is not None else x
+        # at least k significant digits: Adam's moments are as small as g^2 (1e-5 and less),
+        # and rounded to k decimals they would read 0.0 and divide the step by zero
+        if k is None:
+            return x
+        digits = k if x == 0 else max(k, k - 1 - math.floor(math.log10(abs(x))))
+        return round_half_up(x, digits)
 
     for i, ((name, old, g, g_exact), rec) in enumerate(zip(entries, records, strict=True)):
         updates[name] = (old, g_exact, lr, rec.new)
@@ -185,6 +191,6 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
         new = rnd(old - lr * mh / (math.sqrt(vh) + eps)) if vh + eps else old
         sec.steps.append(_line(name, f"{name} - lr*m_hat/(sqrt(v_hat) + eps)",
                                f"{format_number(old)} - {_const(lr)}*{_n(mh, k)}/"
-                               f"(sqrt({format_number(vh, k)}) + {_const(eps)})",
+                               f"(sqrt({format_number(vh)}) + {_const(eps)})",
                                new, rec.new, name, rel="<-"))
     return sec, updates
