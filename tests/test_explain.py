@@ -71,7 +71,7 @@ def unwrap(text: str) -> str:
     out: list = []
     for line in text.splitlines():
         stripped = line.lstrip()
-        if out and len(line) - len(stripped) > 4 and stripped[:2] in ("= ", "+ ", "- "):
+        if out and line.startswith("  ") and stripped[:2] in ("= ", "+ ", "- "):
             out[-1] += " " + stripped
         else:
             out.append(line)

@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 from ..engine import Value, topological_order
-from ..formula import Expr as _E, Printer as _Printer, num as _num, round_half_up
+from ..formula import Expr as _E, Printer as _Printer, evaluate, num as _num, round_half_up
+from ..ops import OPS
 
-__all__ = ["INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr"]
+__all__ = ["INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr", "FUNCTIONS"]
 
+#: The float function of each call a formula can hold (``exp``, ``max``...): the op table's.
+FUNCTIONS = {name: op.fn for name, op in OPS.items() if name.isidentifier()}
 #: Largest number of unlabelled nodes written inside one formula before one gets a name.
 INLINE_LIMIT = 40
 
@@ -118,12 +121,25 @@ class NamedGraph:
                 r[n] = round_half_up(v, decimals) if n in self.name else v
             self.shown = r
 
+    def shown_value(self, e: _E) -> float:
+        """The number a formula stands for, from the values as shown: what its printed
+        numbers evaluate to (rounded values carried, as by hand)."""
+        return evaluate(e, FUNCTIONS, self.shown)
+
     def printer(self, style: str, numeric: bool) -> _Printer:
         return _Printer(style, self.name, self.shown if numeric else None, self.decimals)
 
     def local(self, node: Value, exact: bool = True) -> tuple:
+        """d node / d operand per operand, at the exact values or at the values as shown
+        (where the rounded values leave the rule's domain, such as a power of a base rounded
+        to 0: at the exact ones)."""
         vals = self.values if exact else self.shown
-        return tuple(float(g) for g in node.primitive.rule(
-            1.0, vals[node], *[vals[p] for p in node.parents]))
+        try:
+            return tuple(float(g) for g in node.primitive.rule(
+                1.0, vals[node], *[vals[p] for p in node.parents]))
+        except (ArithmeticError, ValueError):
+            if exact:
+                raise
+            return self.local(node, exact=True)
 
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..engine import Value
-from ..formula import Expr as _E, Printer, latex_name, product as _product, round_half_up
+from ..formula import (Expr as _E, Printer, evaluate, latex_name, product as _product,
+                       round_half_up)
 from ..graph import Graph, analyse, replay_backward
 from .forward import levels
-from .naming import NamedGraph, edge_expr
+from .naming import FUNCTIONS, NamedGraph, edge_expr
 from .paths import is_number
 from .records import Section, Step
 
@@ -201,6 +202,15 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
                     piece = _E("sym", key, value=shown_grads[m]) * t.local_expr
                 formula = piece if formula is None else formula + piece
                 total_shown += shown_grads[m] * t.local_shown
+            undefined = False
+            if k is not None and formula is not None:
+                # what the printed numbers compute, rounded: the sheet's way
+                try:
+                    total_shown = evaluate(formula, FUNCTIONS, values)
+                except (ArithmeticError, ValueError):
+                    # a value rounded to 0 divides: the rounded numbers say nothing here
+                    undefined = True
+                    total_shown = exact
             shown = exact if k is None else round_half_up(total_shown, k)
             shown_grads[node] = shown
             generic = (" + ".join(generic_t), " + ".join(generic_l))
@@ -211,7 +221,7 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
                     parts.append(sym)
                 numbers = (Printer("text", names, values)(formula),
                            Printer("latex", names, values)(formula))
-                if numbers != sym and not is_number(numbers[0], shown, k):
+                if numbers != sym and not undefined and not is_number(numbers[0], shown, k):
                     parts.append(numbers)
             sec.steps.append(Step(lhs_t, lhs_l, parts, shown, exact))
     return NodePass(sec, {n: grads[index[n]] for n in shown_grads}, shown_grads, terms_of)

@@ -197,6 +197,7 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
     for i, path in enumerate(paths, 1):
         # Split the path at named nodes: each piece is one factor d(named)/d(next named).
         factors, dnames, fvals, fexact = [], [], [], []
+        undefined = False
         seg: list = []
         seg_val = seg_exact = 1.0
         start = path.nodes[0]
@@ -216,7 +217,12 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
             if parent in g.name:
                 factors.append(_product(seg))
                 dnames.append(dname(g.name[start], g.name[parent]))
-                fvals.append(seg_val)
+                # rounded: what the printed factor computes from the printed values
+                try:
+                    fvals.append(seg_val if k is None else g.shown_value(factors[-1]))
+                except (ArithmeticError, ValueError):   # a value rounded to 0 divides
+                    fvals.append(seg_exact)
+                    undefined = True
                 fexact.append(seg_exact)
                 seg, seg_val, seg_exact, start = [], 1.0, 1.0, parent
         value = 1.0
@@ -232,7 +238,7 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         num_t = _join_factors(nt, factors, "*")
         num_l = _join_factors(nl, factors, r" \cdot ")
         parts = [(sym_t, sym_l)]
-        if num_t != sym_t and not is_number(num_t, value, k):
+        if num_t != sym_t and not undefined and not is_number(num_t, value, k):
             parts.append((num_t, num_l))
         lhs_t = " * ".join(d[0] for d in dnames)
         lhs_l = r" \cdot ".join(d[1] for d in dnames)

@@ -245,7 +245,7 @@ class Explanation:
                     head = f"`{s.lhs}` &larr;"
                 elif s.intro:
                     head = f"{s.intro} `{s.lhs}`"
-                cells = [head, _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
+                cells = [head.replace("|", "\\|"), _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
                                                                     else "")]
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
