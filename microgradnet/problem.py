@@ -477,7 +477,7 @@ def _load_python(path: Path) -> Problem:
     for w in wrt:
         if w not in nodes:
             raise ProblemError(f"{path.name}: wrt: no node labelled {w!r}")
-    title = ns.get("title", "") or (ns.get("__doc__") or "").strip().split("\n")[0]
+    title = ns.get("title", "") or " ".join((ns.get("__doc__") or "").split("\n\n")[0].split())
     is_loss = ns.get("is_loss")
     return Problem(path, root, list(params), opt.lr if opt else None, opt, nodes, list(wrt),
                    ns.get("decimals"), str(title),

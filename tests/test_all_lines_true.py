@@ -93,8 +93,11 @@ def unwrap(text: str) -> list:
     out: list = []
     for line in text.splitlines():
         stripped = line.lstrip()
-        if out and line.startswith("  ") and stripped[:2] in ("= ", "+ ", "- "):
+        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
+                                              or stripped.startswith("<- ")):
             out[-1] += " " + stripped
+        elif out and line.startswith("  ") and stripped.startswith("*"):   # a cut product
+            out[-1] += stripped
         else:
             out.append(line)
     return out

@@ -8,7 +8,8 @@ from typing import Any, Optional, Sequence
 
 from ..formula import format_number
 
-__all__ = ["Step", "Section", "Explanation", "WIDTH", "wrap_equation", "split_sum"]
+__all__ = ["Step", "Section", "Explanation", "WIDTH", "wrap_equation", "split_sum",
+           "split_product"]
 
 #: The width of a line of text: longer equations are broken after each ``=`` and, inside a
 #: long sum, before a ``+`` or ``-`` outside brackets.
@@ -17,17 +18,18 @@ WIDTH = 100
 LATEX_WIDTH = 160
 
 
-def split_sum(text: str) -> list:
+def split_sum(text: str, depth: int = 0) -> list:
     """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
-    ``["a", "+ b*(c - d)", "- e"]`` (brackets are never split)."""
-    out, depth, start, i = [], 0, 0, 0
+    ``["a", "+ b*(c - d)", "- e"]``; with ``depth`` the sum inside that many brackets
+    (``(a + b)/2`` at depth 1: ``["(a", "+ b)/2"]``)."""
+    out, level, start, i = [], 0, 0, 0
     while i < len(text):
         ch = text[i]
         if ch in "({[":
-            depth += 1
+            level += 1
         elif ch in ")}]":
-            depth -= 1
-        elif depth == 0 and text.startswith((" + ", " - "), i):
+            level -= 1
+        elif level == depth and text.startswith((" + ", " - "), i):
             out.append(text[start:i])
             start = i + 1
             i += 3
@@ -37,14 +39,51 @@ def split_sum(text: str) -> list:
     return out
 
 
-def _fill(terms: Sequence[str], width: int) -> list:
-    """Terms gathered into rows of at most ``width`` characters (a longer term stays whole)."""
-    rows = [terms[0]]
-    for t in terms[1:]:
-        if len(rows[-1]) + 1 + len(t) > width:
-            rows.append(t)
+def split_product(text: str) -> list:
+    """The factors of a product, each after the first with its ``*``: ``a*(b + c)*d`` gives
+    ``["a", "*(b + c)", "*d"]`` (brackets are never split)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == "*" and depth == 0 and i > start:
+            out.append(text[start:i])
+            start = i
+    out.append(text[start:])
+    return out
+
+
+def _chunks(text: str, width: int) -> list:
+    """``text`` cut into ``(glue, chunk)`` pieces no longer than ``width`` where it can be:
+    between the terms of a sum (the shallowest one inside brackets if need be), else between
+    factors."""
+    if len(text) <= width:
+        return [(" ", text)]
+    for depth in range(4):
+        terms = split_sum(text, depth)
+        if len(terms) > 1:
+            return [piece for t in terms for piece in _chunks(t, width)]
+    factors = split_product(text)
+    if len(factors) > 1:
+        out = []
+        for k, f in enumerate(factors):
+            got = _chunks(f, width)
+            out += [("" if k and m == 0 else glue, c) for m, (glue, c) in enumerate(got)]
+        return out
+    return [(" ", text)]
+
+
+def _fill(piece: str, width: int) -> list:
+    """A long expression as rows of at most ``width`` characters where it can be: a row
+    after the first starts with the ``+``, ``-`` or ``*`` it was cut before."""
+    rows: list = []
+    for glue, chunk in _chunks(piece, width):
+        if rows and len(rows[-1]) + len(glue) + len(chunk) <= width:
+            rows[-1] += glue + chunk
         else:
-            rows[-1] += " " + t
+            rows.append(chunk)
     return rows
 
 
@@ -57,9 +96,16 @@ def wrap_equation(head: str, pieces: Sequence[str], tail: str = "", width: int =
         return [line]
     eq = " " * (len(head) - 2)             # the "=" of a continued line under the first one
     out: list = []
+    first = head
+    if len(eq) > width // 2:
+        # a long left-hand side gets a line of its own, the rest goes four in from it
+        lhs, rel = head.rstrip().rsplit(" ", 1)
+        eq = " " * (len(head) - len(head.lstrip()) + 4)
+        out.append(lhs)
+        first = eq + rel + " "
     for i, piece in enumerate(pieces):
-        lead = head if i == 0 else eq + "= "
-        rows = _fill(split_sum(piece), max(width - len(lead), 40))
+        lead = first if i == 0 else eq + "= "
+        rows = _fill(piece, max(width - len(lead), 40))
         out.append(lead + rows[0])
         out += [" " * len(lead) + r for r in rows[1:]]
     out[-1] += tail
@@ -208,7 +254,7 @@ class Explanation:
                     continue
                 # one expression per row, a long sum over several rows
                 for i, piece in enumerate(pieces):
-                    rows = _fill(split_sum(piece), LATEX_WIDTH)
+                    rows = _fill(piece, LATEX_WIDTH)
                     start = f"{lhs} &{rel} " if i == 0 else "&= "
                     out.append(start + rows[0] + (note if i == len(pieces) - 1
                                                   and len(rows) == 1 else "") + r" \\")
