@@ -24,11 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Optional
 
 from ..engine import DomainError, Value
 from ..explain import Explanation, explain
+from ..explain.records import WIDTH
 from ..explain.update import optimiser_section
 from ..problem import Problem, ProblemError, load_problem
 
@@ -192,7 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         print(expl.markdown())
     else:
         if problem.title:
-            print(problem.title + "\n")
+            print(textwrap.fill(problem.title, WIDTH) + "\n")
         print(expl.text(), end="")
     if args.render:
         from ..viz.backends import GraphvizNotFoundError
