@@ -147,7 +147,7 @@ def _explanation(r: Result, wrt: Optional[str], lr: Optional[float],
     if count_paths(r.graph, node) <= PATHS_LISTED:
         return expl
     rate = lr if lr is not None else (r.extra or {}).get("lr")
-    return explain(r.graph, wrt=node, lr=rate, decimals=decimals, nodes=True,
+    return explain(r.graph, wrt=node, lr=rate, decimals=decimals, nodes="wrt",
                    list_paths=PATHS_LISTED)
 
 

@@ -79,7 +79,7 @@ LOSS_LABEL = re.compile(r"^(?:L|J|E|MSE|SSE|RSS|CE|NLL|BCE|KL|[Ll]oss|[Cc]ost|[E
 def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
             decimals: Optional[int] = None, max_paths: int = DEFAULT_MAX_PATHS,
             names: Optional[Mapping[Value, str]] = None, given: bool = True,
-            nodes: bool = False, list_paths: Optional[int] = None,
+            nodes: Union[bool, str] = False, list_paths: Optional[int] = None,
             params: Optional[Sequence[Value]] = None,
             loss: Optional[bool] = None) -> Explanation:
     """Step through ``root``'s graph: given values, forward pass, loss, chain rule, update.
@@ -100,7 +100,7 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         given: include the section listing the named leaves and their values.
         nodes: include the backward pass node by node (section ``"nodes"``): every named
             node's gradient as the sum over the named nodes that use it of their gradient
-            times the local derivative.
+            times the local derivative; ``"wrt"``: only the nodes on a path to a ``wrt``.
         list_paths: list the paths to a ``wrt`` only when there are at most this many
             (otherwise say how many there are and give the gradient); ``None``: up to
             ``max_paths``.
@@ -146,7 +146,9 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
     secs += fwd
     passed = None
     if nodes:
-        passed = nodes_section(g, frozenset(params) if params is not None else None)
+        passed = nodes_section(g, frozenset(params) if params is not None else None,
+                               targets=[w for w in ws if w in g.values] if nodes == "wrt"
+                               else ())
         secs.append(passed.section)
     for w in ws:
         if w not in g.values:   # the root does not depend on it: no path, derivative 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..engine import Value
 from ..formula import (Expr as _E, Printer, evaluate, latex_name, product as _product,
@@ -144,7 +144,7 @@ class _Grad:
 
 
 def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
-                  graph: Optional[Graph] = None) -> "NodePass":
+                  graph: Optional[Graph] = None, targets: Sequence[Value] = ()) -> "NodePass":
     """The backward pass node by node, for every named node of ``g``.
 
     Args:
@@ -152,6 +152,8 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
         params: the parameter leaves (they follow the nodes that use them); ``None`` takes
             the leaves whose labels look like parameters (``w21``, ``b1``).
         graph: the analysis of ``g.root`` if already made.
+        targets: if given, only the nodes on a path from the root down to one of them: the
+            gradients that theirs are made of (every node that uses such a node is one too).
 
     Returns:
         A :class:`NodePass`.
@@ -165,11 +167,21 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
     values = dict(g.shown)
     shown_grads: dict = {}
     k = g.decimals
-    sec = Section("nodes", "Backward pass, node by node",
+    title = "Backward pass, node by node" + (
+        " (the nodes on a path to " + ", ".join(g.name[t] for t in targets) + ")"
+        if targets else "")
+    sec = Section("nodes", title,
                   notes=[f"from {L} down: each gradient is the sum, over the nodes that use the "
                          "node, of their gradient times the local derivative (the chain rule)"])
     terms_of: dict = {}
+    wanted = None
+    if targets:
+        wanted = set()
+        for t in targets:
+            wanted.update(n for n, c in zip(graph.order, graph.path_counts(t), strict=True) if c)
     for node in node_order(g, graph):
+        if wanted is not None and node not in wanted:
+            continue
         nm = g.name[node]
         lhs_t, lhs_l = total_name(L, nm)
         exact = grads[index[node]]
@@ -217,7 +229,7 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
             parts = [generic] if generic[0] != lhs_t else []
             if formula is not None:
                 sym = (Printer("text", names)(formula), Printer("latex", names)(formula))
-                if sym[0] != generic[0]:
+                if sym[0] != generic[0] and not is_number(sym[0], shown, k):
                     parts.append(sym)
                 numbers = (Printer("text", names, values)(formula),
                            Printer("latex", names, values)(formula))
