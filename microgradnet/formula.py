@@ -90,7 +90,8 @@ class Expr:
             return self.val == other.val
         if self.kind == "sym":
             return self.val is other.val or self.val == other.val
-        return self.val == other.val and all(a.same(b) for a, b in zip(self.args, other.args))
+        return self.val == other.val and all(a.same(b) for a, b in
+                                             zip(self.args, other.args, strict=True))
 
     # ---- arithmetic that folds constants, so rules run on Exprs read as written by hand ----
     def __add__(self, other) -> "Expr":

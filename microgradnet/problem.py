@@ -359,7 +359,7 @@ class _TomlProblem:
             root = -_sum([ti * yi.log() + (1 - ti) * (1 - yi).log()
                           for ti, yi in zip(ts, outputs, strict=True)])
         else:
-            for v, k in zip(targets, range(1, len(targets) + 1)):
+            for k, v in enumerate(targets, start=1):
                 if v not in (-1, 1):
                     raise self.fail("loss.targets", f"hinge targets are -1 or +1, target {k} "
                                     f"is {v!r}")

@@ -8,7 +8,6 @@ the op table's own float functions for the calls (``sigmoid(0.3)``, ``max(0, -0.
 """
 from __future__ import annotations
 
-import math
 import random
 import re
 from pathlib import Path

@@ -96,14 +96,14 @@ def torch_solution(data: dict) -> tuple:
         return t[label]
     x = [leaf(k, v) for k, v in data["inputs"].items()]
     params = []
-    for n, layer in enumerate(data["layers"], start=1):
+    for layer in data["layers"]:
         W = [[leaf(layer["weight_labels"][k][j], w) for j, w in enumerate(row)]
              for k, row in enumerate(layer["weights"])]
         params += [w for row in W for w in row]
-        b = [leaf(lab, v) for lab, v in zip(layer["bias_labels"], layer["biases"])]
+        b = [leaf(lab, v) for lab, v in zip(layer["bias_labels"], layer["biases"], strict=True)]
         params += b
         z = [sum(W[k][j] * x[j] for j in range(len(x))) + b[k] for k in range(len(W))]
-        for lab, node in zip(layer["outputs"], z):
+        for lab, node in zip(layer["outputs"], z, strict=True):
             node.retain_grad()
             t[lab] = node
         act = layer.get("activation", "none")
@@ -114,19 +114,20 @@ def torch_solution(data: dict) -> tuple:
             ys = list(torch.softmax(torch.stack(z), 0).unbind())
         else:
             ys = [getattr(torch, act)(zi) for zi in z]
-        for lab, node in zip(layer["activated"], ys):
+        for lab, node in zip(layer["activated"], ys, strict=True):
             node.retain_grad()
             t[lab] = node
         x = ys
     loss = data["loss"]
-    ts = [leaf(lab, v) for lab, v in zip(loss["target_labels"], loss["targets"])]
+    ts = [leaf(lab, v) for lab, v in zip(loss["target_labels"], loss["targets"], strict=True)]
     if loss["kind"] == "mse":
-        sq = sum((y - tt) ** 2 for y, tt in zip(x, ts))
+        sq = sum((y - tt) ** 2 for y, tt in zip(x, ts, strict=True))
         L = {"half": 0.5 * sq, "sum": sq, "mean": sq / len(x)}[loss.get("reduction", "mean")]
     elif loss["kind"] == "cross_entropy":
-        L = -sum(tt * torch.log(y) for y, tt in zip(x, ts))
+        L = -sum(tt * torch.log(y) for y, tt in zip(x, ts, strict=True))
     else:
-        L = -sum(tt * torch.log(y) + (1 - tt) * torch.log(1 - y) for y, tt in zip(x, ts))
+        L = -sum(tt * torch.log(y) + (1 - tt) * torch.log(1 - y)
+                 for y, tt in zip(x, ts, strict=True))
     L.backward()
     return t, L, params
 

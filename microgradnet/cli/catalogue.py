@@ -144,7 +144,7 @@ def _explanation(r: Result, wrt: Optional[str], lr: Optional[float],
     if expl is None or not label:
         return expl
     node = find_param(r, label)
-    if count_paths(r.graph, node) <= PATHS_LISTED:
+    if node is None or count_paths(r.graph, node) <= PATHS_LISTED:
         return expl
     rate = lr if lr is not None else (r.extra or {}).get("lr")
     return explain(r.graph, wrt=node, lr=rate, decimals=decimals, nodes="wrt",

@@ -50,7 +50,8 @@ from .update import check_lr as _check_lr, explain_update, update_step as _updat
 
 __all__ = [
     "explain", "explain_forward", "round_half_up", "latex_name", "explain_backward",
-    "explain_update", "find_paths", "count_paths", "Explanation", "Section", "Step", "Path", "DEFAULT_MAX_PATHS",
+    "explain_update", "find_paths", "count_paths", "Explanation", "Section", "Step", "Path",
+    "DEFAULT_MAX_PATHS",
     "INLINE_LIMIT", "format_number", "nodes_section", "NodePass", "LOSS_LABEL",
 ]
 
@@ -141,7 +142,7 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         g = _Graph(root, names, keep=keep, decimals=decimals)
     if loss is None:
         loss = bool(LOSS_LABEL.match(g.name[root]))
-    fwd = _forward(g, split_root=bool(ws) or nodes, loss=bool(loss))
+    fwd = _forward(g, split_root=bool(ws) or bool(nodes), loss=bool(loss))
     secs = [_given(g, _forward_nodes(g))] if given else []
     secs += fwd
     passed = None
@@ -159,7 +160,7 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
             secs.append(_too_many_paths(g, w, counts[w], passed))
     if lr is not None:
         upd = Section("update", f"Update (gradient descent, learning rate {_const(lr)})")
-        for w, b in zip(ws, [s for s in secs if s.key == "backward"]):
+        for w, b in zip(ws, [s for s in secs if s.key == "backward"], strict=True):
             total = b.steps[-1]
             upd.steps.append(_update_step(g.name[w], w.data, total.value, total.exact, lr,
                                           decimals))
@@ -179,7 +180,9 @@ def _too_many_paths(g: _Graph, w: Value, total: int, passed: Optional[NodePass])
     if passed is not None and w in passed.grads:
         value, exact = passed.shown[w], passed.grads[w]
     else:
-        exact = float(_engine_grad(g.root, w))
+        found = _engine_grad(g.root, w)
+        assert isinstance(found, float)   # one input, no create_graph: a float
+        exact = found
         value = round_half_up(exact, g.decimals) if g.decimals is not None else exact
     sec.steps.append(Step(dtext, dlatex, [], value, exact))
     return sec

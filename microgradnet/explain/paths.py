@@ -55,7 +55,7 @@ def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> t
         raise ValueError(f"find_paths: max_paths must be a non-negative int, got {max_paths!r}")
     graph = analyse(root)
     counts = graph.path_counts(wrt)
-    reach = {n for n, c in zip(graph.order, counts) if c}
+    reach = {n for n, c in zip(graph.order, counts, strict=True) if c}
     total = counts[-1]
 
     def loc(n: Value) -> tuple:
@@ -202,7 +202,7 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         seg_val = seg_exact = 1.0
         start = path.nodes[0]
         dead = ""
-        for node, j in zip(path.nodes[:-1], path.args):
+        for node, j in zip(path.nodes[:-1], path.args, strict=True):
             parent = node.parents[j]
             ex = g.local(node)[j]
             sh = g.local(node, exact=False)[j] if k is not None else ex

@@ -291,8 +291,8 @@ class Explanation:
                     head = f"`{s.lhs}` &larr;"
                 elif s.intro:
                     head = f"{s.intro} `{s.lhs}`"
-                cells = [head.replace("|", "\\|"), _md(formula), _md(numbers), val + (f" ({s.note})" if s.note
-                                                                    else "")]
+                cells = [head.replace("|", "\\|"), _md(formula), _md(numbers),
+                         val + (f" ({s.note})" if s.note else "")]
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
         return "\n".join(out)
