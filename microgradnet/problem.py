@@ -403,7 +403,7 @@ def _optimiser(table: Any, key: str, fail) -> Optional[Optimiser]:
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
             or lr <= 0:
         raise fail(f"{key}.lr", f"the learning rate must be a number > 0, got {lr!r}")
-    options = {}
+    options: dict = {}
     for k in OPTIMISERS[kind]:
         if k not in table:
             continue
@@ -423,7 +423,10 @@ def _optimiser(table: Any, key: str, fail) -> Optional[Optimiser]:
 
 
 def _kind(x: Any) -> str:
-    return {dict: "a table", list: "a list", str: "a string"}.get(type(x), type(x).__name__)
+    for t, name in ((dict, "a table"), (list, "a list"), (str, "a string")):
+        if isinstance(x, t):
+            return name
+    return type(x).__name__
 
 
 def _labelled(root: Value) -> dict:

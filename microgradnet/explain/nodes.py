@@ -174,7 +174,7 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
                   notes=[f"from {L} down: each gradient is the sum, over the nodes that use the "
                          "node, of their gradient times the local derivative (the chain rule)"])
     terms_of: dict = {}
-    wanted = None
+    wanted: Optional[set] = None
     if targets:
         wanted = set()
         for t in targets:

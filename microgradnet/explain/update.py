@@ -122,14 +122,14 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
     lr = check_lr(lr)
     copies = []
     for name, old, _, g in entries:
-        v = Value(old, label=name)
-        v.grad = g
-        copies.append(v)
+        copy = Value(old, label=name)
+        copy.grad = g
+        copies.append(copy)
     wd = options.get("weight_decay", 0.0)
     if kind == "adam":
         b1, b2 = options.get("betas", (0.9, 0.999))
         eps = options.get("eps", 1e-8)
-        opt: optim.Optimizer = optim.Adam(copies, lr=lr, betas=(b1, b2), eps=eps,
+        opt: "optim.Adam | optim.SGD" = optim.Adam(copies, lr=lr, betas=(b1, b2), eps=eps,
                                           weight_decay=wd)
         title = (f"Update (Adam: learning rate {_const(lr)}, beta1 {_const(b1)}, beta2 "
                  f"{_const(b2)}, eps {_const(eps)}; step t = 1 from m = v = 0)")
