@@ -16,7 +16,7 @@ from helpers import assert_close
 from microgradnet import Value, topological_order
 from microgradnet.cli import main
 from microgradnet.graph import analyse, count_paths, replay_backward
-from microgradnet.problem import Problem, ProblemError, load_problem
+from microgradnet.problem import Problem, ProblemError, load_problem, solve
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -200,9 +200,9 @@ def test_a_three_layer_network_gets_every_gradient_node_by_node(capsys):
 @pytest.mark.parametrize("path", TOML_EXAMPLES + [EXAMPLES / "three_layer.py"],
                          ids=lambda p: p.name)
 def test_node_by_node_numbers_are_the_replayed_backward_pass(path):
-    from microgradnet.cli.solve import solve
     problem = load_problem(path)
-    e, _, grads = solve(problem)
+    solution = solve(problem)
+    e, grads = solution.explanation, solution.grads
     graph = analyse(problem.root, problem.params)
     replayed, terms = replay_backward(graph)
     passed = e.node_pass

@@ -28,16 +28,12 @@ import textwrap
 from pathlib import Path
 from typing import Optional
 
-from ..engine import DomainError, Value
-from ..explain import Explanation, explain
+from ..engine import DomainError
 from ..explain.records import WIDTH
-from ..explain.update import optimiser_section
-from ..problem import Problem, ProblemError, load_problem
+from ..problem import Problem, ProblemError, load_problem, solve
+from ..problem.solution import PATHS_LISTED
 
-__all__ = ["add_commands", "solve", "solution_json", "PATHS_LISTED"]
-
-#: A chosen parameter's paths are listed one by one when there are at most this many.
-PATHS_LISTED = 8
+__all__ = ["add_commands"]
 
 
 def add_commands(subparsers) -> None:
@@ -81,69 +77,6 @@ def _chosen(problem: Problem, labels: Optional[list]) -> list:
     return out
 
 
-def solve(problem: Problem, wrt: Optional[list] = None, decimals: Optional[int] = None,
-          lr: Optional[float] = None, paths: int = PATHS_LISTED) -> tuple:
-    """The worked solution of ``problem``.
-
-    Args:
-        problem: a problem read by :func:`~microgradnet.problem.load_problem`.
-        wrt: the parameters (Values) to update and to explain path by path; ``None``: the
-            file's choice for the paths, every parameter for the update.
-        decimals: round to this many decimals, carrying the rounded values.
-        lr: the learning rate, overriding the problem's.
-        paths: list a chosen parameter's paths when it has at most this many.
-
-    Returns:
-        ``(explanation, updates, grads)``: the :class:`~microgradnet.explain.Explanation`;
-        per updated parameter ``(old, grad, lr, new)``; and the gradient of every named node.
-    """
-    decimals = decimals if decimals is not None else problem.decimals
-    shown_wrt = wrt if wrt else [problem.node(w) for w in problem.wrt]
-    e = explain(problem.root, wrt=shown_wrt, decimals=decimals, nodes=True, list_paths=paths,
-                params=problem.params, loss=problem.is_loss)
-    passed = e.node_pass
-    grads = passed.grads if passed is not None else {}
-    updates: dict = {}
-    opt = problem.optimiser
-    rate = lr if lr is not None else (opt.lr if opt is not None else None)
-    if rate is not None:
-        targets = list(wrt) if wrt else list(problem.params)
-        names = e.names
-        entries = [(names.get(p) or p.label, p.data, passed.shown.get(p, 0.0),
-                    grads.get(p, 0.0)) for p in targets]
-        sec, by_name = optimiser_section(opt.kind if opt else "sgd", rate,
-                                         opt.options if opt else {}, entries, decimals,
-                                         names.get(problem.root) or problem.root.label or "L")
-        e = e + Explanation([sec], decimals)
-        updates = {p: by_name[name] for p, (name, *_) in zip(targets, entries, strict=True)}
-    return e, updates, grads
-
-
-def solution_json(problem: Problem, updates: dict, grads: dict) -> dict:
-    """The numbers of a solution: every labelled node's value and gradient, every update."""
-    from ..engine import topological_order
-    all_grads = dict(grads)
-    nodes = {}
-    for n in topological_order(problem.root):
-        if n.label and n.label not in nodes:
-            nodes[n.label] = {"value": n.data, "grad": all_grads.get(n, _grad_of(problem, n))}
-    return {
-        "title": problem.title,
-        "root": problem.root.label,
-        "is_loss": problem.is_loss,
-        "nodes": nodes,
-        "updates": {p.label: {"old": old, "grad": g, "lr": rate, "new": new}
-                    for p, (old, g, rate, new) in updates.items()},
-    }
-
-
-def _grad_of(problem: Problem, node: Value) -> float:
-    from ..engine import grad
-    found = grad(problem.root, node)
-    assert isinstance(found, float)   # one input, no create_graph: a float
-    return found
-
-
 def _render(problem: Problem, path: str, updates: dict, wrt: list) -> list:
     """Write the pictures of the problem's graph; returns the paths written."""
     from .. import viz   # here: drawing loads graphviz
@@ -182,12 +115,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         problem = load_problem(args.file)
         wrt = _chosen(problem, args.wrt)
-        expl, updates, grads = solve(problem, wrt or None, args.decimals, args.lr, args.paths)
+        solution = solve(problem, wrt or None, args.decimals, args.lr, args.paths)
     except (ProblemError, DomainError, ValueError, TypeError) as e:
         print(f"microgradnet solve: {e}", file=err)
         return 2
+    expl, updates = solution.explanation, solution.updates
     if args.json:
-        print(json.dumps(solution_json(problem, updates, grads), indent=2))
+        print(json.dumps(solution.json(), indent=2))
     elif args.latex:
         print(f"% {problem.title}" if problem.title else f"% {problem.path}")
         print(expl.latex(), end="")

@@ -1,137 +1,41 @@
-"""Problem files: a network of your own, its numbers, its loss and its optimiser, read into a
-graph that can be solved step by step (``microgradnet solve FILE``) or checked.
-
-A problem file is either a small TOML file::
-
-    title = "A 2-2-2 ReLU network"
-
-    [inputs]                      # named inputs, in order
-    i1 = 2.0
-    i2 = -1.0
-
-    [[layers]]                    # one table per dense layer, first to last
-    weights = [[1.0, 0.5], [-0.5, -1.0]]      # row k: the weights into unit k
-    weight_labels = [["w11", "w21"], ["w12", "w22"]]
-    biases = [0.5, -0.5]
-    bias_labels = ["b1", "b2"]
-    outputs = ["h1", "h2"]        # the weighted sums
-    activation = "relu"           # relu, sigmoid, tanh, softmax, ... or "none"
-    activated = ["h3", "h4"]      # the activations' outputs
-
-    [loss]
-    kind = "mse"                  # mse, cross_entropy, binary_cross_entropy, hinge, none
-    reduction = "half"            # mse: mean, sum or half
-    targets = [1.0, 0.5]
-    target_labels = ["t1", "t2"]
-    label = "MSE"
-
-    [optimiser]
-    kind = "sgd"                  # sgd (momentum, weight_decay) or adam (betas, eps, ...)
-    lr = 0.1
-
-    [show]
-    wrt = ["w21"]                 # parameters to update and explain path by path
-    round = 2                     # decimals, as on a hand-worked sheet
-
-or a Python file that builds the graph with the public API and leaves ``root`` (a ``Value``;
-or defines ``build()`` returning one), and optionally ``params`` (a list of Values or a dict
-of them), ``lr``, ``optimiser`` (a dict like the TOML table) and ``wrt`` (labels).
-
-Every mistake in a file is a :class:`ProblemError` (a ``ValueError``) whose message names the
-file and the key or line: ``s1_3.toml: layers[2].weights: row 2 has 3 numbers, row 1 has 2``.
-"""
+"""A problem written as TOML: named inputs, dense layers with their weights and biases by
+label, activations, targets, a loss, an optimiser and what to show (the format is described in
+:mod:`microgradnet.problem`). Each key is checked as the graph is built, and a wrong one is
+named in the error."""
 from __future__ import annotations
 
 import math
-import runpy
 import sys
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from . import functional as F
-from .engine import DomainError, Value, topological_order
-from .graph import PARAM_LABEL
+from .. import functional as F
+from ..engine import DomainError, Value
+from .records import LOSSES, OPTIMISERS, Optimiser, Problem, ProblemError, labelled
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 reads TOML with the package tomllib came from
     import tomli as tomllib
 
-__all__ = ["Problem", "Optimiser", "ProblemError", "load_problem", "LOSSES", "OPTIMISERS"]
+__all__ = ["load_toml", "optimiser_from"]
 
-#: The losses a TOML problem can name.
-LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "hinge", "none")
-#: The optimisers a problem can name, with the options each takes besides ``kind`` and ``lr``.
-OPTIMISERS = {"sgd": ("momentum", "weight_decay"), "adam": ("betas", "eps", "weight_decay")}
 _MSE_REDUCTIONS = ("mean", "sum", "half")
 
-
-class ProblemError(ValueError):
-    """A problem file that cannot be read: the message names the file and the key or line."""
-
-
-@dataclass(frozen=True)
-class Optimiser:
-    """One step of an optimiser: ``kind`` (``"sgd"`` or ``"adam"``), the learning rate and the
-    other options by name (``momentum``, ``betas``...)."""
-    kind: str
-    lr: float
-    options: dict = field(default_factory=dict)
+_TOP = ("title", "inputs", "layers", "loss", "optimiser", "optimizer", "show")
+_LAYER = ("weights", "weight_labels", "biases", "bias_labels", "outputs", "activation",
+          "activated", "inputs")
+_LOSS = ("kind", "reduction", "targets", "target_labels", "label")
+_SHOW = ("wrt", "round")
 
 
-@dataclass
-class Problem:
-    """A problem read from a file.
-
-    Attributes:
-        path: the file.
-        root: the node differentiated: the loss, or the output when there is no loss.
-        params: the parameters to update, in the file's order.
-        lr: the learning rate (the optimiser's), or None.
-        optimiser: the update step, or None (no update asked).
-        nodes: every labelled node of the graph by its label, in graph order.
-        wrt: labels of the parameters chosen for the update and for the paths (empty: all).
-        decimals: decimals to round to, or None.
-        title: what the problem is.
-        is_loss: whether ``root`` is a loss (a problem without one differentiates an output);
-            None when a Python file does not say (its label decides).
-    """
-    path: Path
-    root: Value
-    params: list
-    lr: Optional[float] = None
-    optimiser: Optional[Optimiser] = None
-    nodes: dict = field(default_factory=dict)
-    wrt: list = field(default_factory=list)
-    decimals: Optional[int] = None
-    title: str = ""
-    is_loss: Optional[bool] = None
-
-    def node(self, label: str) -> Value:
-        """The node labelled ``label``; a ProblemError naming the labels there are if none."""
-        if label not in self.nodes:
-            raise ProblemError(f"{self.path.name}: no node labelled {label!r}; labels: "
-                               + ", ".join(self.nodes))
-        return self.nodes[label]
-
-
-def load_problem(path: str | Path) -> Problem:
-    """Read a problem file (``.toml``, or ``.py`` run as a script) into a :class:`Problem`.
+def load_toml(path: Path) -> Problem:
+    """Read and build a TOML problem.
 
     Raises:
-        ProblemError: the file is missing, unreadable or wrong; the message names the key
-            (TOML) or the line (Python).
+        ProblemError: not TOML, or a key is wrong; the message names the key (and the line,
+            for a syntax error).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ProblemError(f"{path}: no such file")
-    if path.suffix == ".py":
-        return _load_python(path)
-    if path.suffix != ".toml":
-        got = path.suffix or "a file without a suffix"
-        raise ProblemError(f"{path}: a problem file is .toml or .py, not {got}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -140,15 +44,6 @@ def load_problem(path: str | Path) -> Problem:
         return _TomlProblem(path, data).build()
     except DomainError as e:   # the numbers leave an op's domain (log of 0, overflow)
         raise ProblemError(f"{path.name}: {e}") from None
-
-
-# ---- TOML ------------------------------------------------------------------------------------
-
-_TOP = ("title", "inputs", "layers", "loss", "optimiser", "optimizer", "show")
-_LAYER = ("weights", "weight_labels", "biases", "bias_labels", "outputs", "activation",
-          "activated", "inputs")
-_LOSS = ("kind", "reduction", "targets", "target_labels", "label")
-_SHOW = ("wrt", "round")
 
 
 class _TomlProblem:
@@ -226,12 +121,12 @@ class _TomlProblem:
                                      or decimals < 0):
             raise self.fail("show.round", f"must be a whole number >= 0, got {decimals!r}")
         key = "optimiser" if "optimiser" in d else "optimizer"
-        opt = _optimiser(d.get(key), key, self.fail)
+        opt = optimiser_from(d.get(key), key, self.fail)
         title = d.get("title", "")
         if not isinstance(title, str):
             raise self.fail("title", f"must be a string, got {_kind(title)}")
         return Problem(self.path, root, list(self.params), opt.lr if opt else None, opt,
-                       _labelled(root), list(wrt), decimals, title, is_loss)
+                       labelled(root), list(wrt), decimals, title, is_loss)
 
     def layer(self, layer: Any, n: int, x: list) -> tuple:
         where = f"layers[{n}]"
@@ -385,7 +280,7 @@ def _sum(terms: list) -> Value:
     return acc
 
 
-def _optimiser(table: Any, key: str, fail) -> Optional[Optimiser]:
+def optimiser_from(table: Any, key: str, fail) -> Optional[Optimiser]:
     if table is None:
         return None
     if not isinstance(table, dict):
@@ -429,71 +324,3 @@ def _kind(x: Any) -> str:
     return type(x).__name__
 
 
-def _labelled(root: Value) -> dict:
-    """Every labelled node of ``root``'s graph by label (the first in graph order wins)."""
-    out: dict = {}
-    for n in topological_order(root):
-        if n.label and n.label not in out:
-            out[n.label] = n
-    return out
-
-
-# ---- Python ----------------------------------------------------------------------------------
-
-def _load_python(path: Path) -> Problem:
-    try:
-        ns = runpy.run_path(str(path), run_name="__microgradnet_problem__")
-        root = ns.get("root")
-        if root is None and callable(ns.get("build")):
-            root = ns["build"]()
-    except Exception as e:   # the user's code: any error becomes one line naming its place
-        raise _python_error(path, e) from None
-    if isinstance(root, tuple) and root and isinstance(root[0], Value):
-        root = root[0]
-    if root is None:
-        raise ProblemError(f"{path.name} must set a variable `root` (a Value) or define a "
-                           "function `build()` that returns one")
-    if not isinstance(root, Value):
-        raise ProblemError(f"{path.name}: `root` must be a Value, got {type(root).__name__}")
-    nodes = _labelled(root)
-    params = ns.get("params")
-    if params is None:
-        params = [n for n in topological_order(root) if n.is_leaf and PARAM_LABEL.match(n.label)]
-    elif isinstance(params, dict):
-        params = list(params.values())
-    elif hasattr(params, "parameters") and callable(params.parameters):
-        params = params.parameters()
-    if not isinstance(params, (list, tuple)) or not all(isinstance(p, Value) for p in params):
-        raise ProblemError(f"{path.name}: `params` must be a list (or dict) of Values")
-    lr = ns.get("lr")
-    table = ns.get("optimiser", ns.get("optimizer"))
-    if table is None and lr is not None:
-        table = {"kind": "sgd", "lr": lr}
-    elif isinstance(table, str):
-        table = {"kind": table, "lr": lr}
-    opt = _optimiser(table, "optimiser",
-                     lambda key, msg: ProblemError(f"{path.name}: {key}: {msg}"))
-    wrt = ns.get("wrt", [])
-    if isinstance(wrt, str):
-        wrt = [wrt]
-    wrt = [w.label if isinstance(w, Value) else w for w in wrt]
-    for w in wrt:
-        if w not in nodes:
-            raise ProblemError(f"{path.name}: wrt: no node labelled {w!r}")
-    title = ns.get("title", "") or " ".join((ns.get("__doc__") or "").split("\n\n")[0].split())
-    is_loss = ns.get("is_loss")
-    return Problem(path, root, list(params), opt.lr if opt else None, opt, nodes, list(wrt),
-                   ns.get("decimals"), str(title),
-                   bool(is_loss) if is_loss is not None else None)
-
-
-def _python_error(path: Path, e: Exception) -> ProblemError:
-    """An error raised by a problem's Python code, as one line: which, at which line."""
-    if isinstance(e, SyntaxError):
-        line, text = e.lineno, e.msg
-    else:
-        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
-                     if f.filename == str(path)), None)
-        text = str(e)
-    where = f", line {line}" if line else ""
-    return ProblemError(f"{path.name}{where}: {type(e).__name__}: {text}")
