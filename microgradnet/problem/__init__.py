@@ -38,7 +38,8 @@ or defines ``build()`` returning one), and optionally ``params`` (a list of Valu
 of them), ``lr``, ``optimiser`` (a dict like the TOML table) and ``wrt`` (labels).
 
 Every mistake in a file is a :class:`ProblemError` (a ``ValueError``) whose message names the
-file and the key or line: ``s1_3.toml: layers[2].weights: row 2 has 3 numbers, row 1 has 2``.
+file and the key or line: ``s1_3.toml: layers[1].weights: row 1 has 3 numbers, but the layer
+has 2 inputs``. :func:`solve` gives the worked solution of a problem (:class:`Solution`).
 """
 from __future__ import annotations
 
