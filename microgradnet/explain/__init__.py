@@ -143,7 +143,8 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
     if loss is None:
         loss = bool(LOSS_LABEL.match(g.name[root]))
     fwd = _forward(g, split_root=bool(ws) or bool(nodes), loss=bool(loss))
-    secs = [_given(g, _forward_nodes(g))] if given else []
+    secs = [_given(g, _forward_nodes(g), frozenset(params) if params is not None else None)] \
+        if given else []
     secs += fwd
     passed = None
     if nodes:

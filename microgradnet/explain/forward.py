@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ..engine import Value
 from ..formula import Expr as _E, latex_name
+from ..graph import PARAM_LABEL
 from .naming import NamedGraph as _Graph
 from .records import Section, Step
 
@@ -22,19 +23,28 @@ def _leaves_in(e: _E, out: list) -> None:
         stack.extend(reversed(f.args))
 
 
-def given_section(g: _Graph, lines: Sequence[Value]) -> Section:
-    """The named leaves, grouped by name stem (w, i, b, t) in order of first use and in
-    natural order within a group: i1, i2, w11, w12, ..., as a sheet's table lists them."""
+def given_section(g: _Graph, lines: Sequence[Value],
+                  params: Optional[frozenset] = None) -> Section:
+    """The named leaves, grouped by name stem (i, w, b, t) in order of first use, the inputs
+    of a line before its parameters, and in natural order within a group: i1, i2, w11,
+    w12, ..., as a sheet's table lists them. ``params``: the parameters (``None``: the
+    leaves labelled like parameters, ``w21``, ``b1``)."""
     seen: list = []
-    found: list = []
-    for n in lines:
+    first_use: dict = {}
+    for i, n in enumerate(lines):
+        found: list = []
         _leaves_in(g.expr[n], found)
-    found += [n for n in g.order if n.is_leaf]
-    for n in found:
+        for leaf in found:
+            first_use.setdefault(leaf, i)
+    for n in [n for n in lines for n in _leaves_of(g, n)] + [n for n in g.order if n.is_leaf]:
         if n.is_leaf and n in g.name and n not in seen:
             seen.append(n)
+
+    def is_param(n: Value) -> bool:
+        return n in params if params is not None else bool(PARAM_LABEL.match(n.label))
+
     stems: list = []
-    for n in seen:
+    for n in sorted(seen, key=lambda n: (first_use.get(n, len(lines)), is_param(n))):
         stem = re.sub(r"[\d\W_].*$", "", g.name[n])
         if stem not in stems:
             stems.append(stem)
@@ -50,6 +60,12 @@ def given_section(g: _Graph, lines: Sequence[Value]) -> Section:
         nm = g.name[n]
         sec.steps.append(Step(nm, latex_name(nm), [], n.data, n.data))
     return sec
+
+
+def _leaves_of(g: _Graph, n: Value) -> list:
+    found: list = []
+    _leaves_in(g.expr[n], found)
+    return found
 
 
 def _line(g: _Graph, n: Value) -> Step:
