@@ -7,28 +7,40 @@ Forward: one line per named node, its formula, the numbers substituted and the r
 A node is named by its ``label`` (or by ``names=``); an unlabelled intermediate used once is
 written inside the formula of the node that uses it (so ``((i1*w11) + (i2*w21)) + b1`` is one
 line), and an unlabelled intermediate used twice, or a formula grown too long, gets a name of
-its own (``v1``, ``v2``, ...). Unlabelled leaves are constants and print as numbers.
+its own, introduced as such (``let v1 = exp(z4) = ...``). Unlabelled leaves are constants and
+print as numbers. The root's line is headed "Loss" when it is one, else "Output".
 
-Backward: for a chosen node ``x``, every path from the root to ``x``, each a product of local
-derivatives with their numbers, then their sum (the chain rule: dL/dx = sum over paths of the
-product of the local derivatives along the path)::
+Backward, node by node (``nodes=True``, :mod:`.nodes`): from the root down, each named node's
+gradient as the sum over the named nodes that use it of their gradient times the local
+derivative, the textbook's delta form, one line per node whatever the number of paths::
 
-    dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5
+    dMSE/dh3 = dMSE/do1 * ∂o1/∂h3 + dMSE/do2 * ∂o2/∂h3 = dMSE/do1*w31 + dMSE/do2*w32
+             = -1.0*0.5 + (-2.0)*(-1.0) = 1.5
+
+Backward, path by path, for a chosen node ``x`` (:mod:`.paths`): every path from the root to
+``x``, each a product of local derivatives with their numbers, then their sum (dL/dx = sum
+over paths of the product of the local derivatives along the path)::
+
+    dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + (-2.0) = -1.5
 
 A node reused by several paths is counted once per path; a path through a switched-off ReLU
-shows its zero factor (a ReLU's slope stays a factor of its own, ``w31*1*i2``, whether or not the
-ReLU has a line). No two paths read alike: when two run between the same named nodes, the
+shows its zero factor (a ReLU's slope stays a factor of its own, ``w31*1*i2``, whether or not
+the ReLU has a line). No two paths read alike: when two run between the same named nodes, the
 unlabelled intermediate that tells them apart gets a name of its own (``L -> v2 -> v1 -> z4``
 through the denominator), and paths through the same nodes that differ only in the operand they
-take say which (``y -> a, via operand 2 of a*a``). Paths are enumerated iteratively and
-capped (``max_paths``): past the
-cap the explanation says how many there are and gives the engine's gradient.
+take say which (``y -> a, via operand 2 of a*a``). Paths are enumerated iteratively and capped
+(``max_paths``, or ``list_paths`` to list none past a count): past the cap the explanation says
+how many there are and gives the gradient.
 
-Update: ``w21 <- 0.5 - 0.1 * (-1.5) = 0.65``.
+Update (:mod:`.update`): ``w21 <- 0.5 - 0.1 * (-1.5) = 0.65``, and Adam's m, v, m_hat, v_hat
+and step line by line.
 
 ``decimals=k`` rounds every named intermediate to k decimals and carries the rounded value
-forward, as a hand-worked sheet does, printing the unrounded value beside it. An
-:class:`Explanation` prints as text and exports to LaTeX (an ``align*`` block) and Markdown.
+forward, as a hand-worked sheet does, printing the unrounded value beside it; each rounded
+line computes its result from the numbers it prints. An :class:`Explanation` prints as text
+(lines of at most 100 characters, long equations broken after ``=`` and between terms) and
+exports to LaTeX (an ``align*`` block) and Markdown (:mod:`.records`). The notation is a
+sheet's: ``x^2``, ``0.5 + (-2.0)``, ``(1/Z)*v1``.
 """
 from __future__ import annotations
 
