@@ -357,3 +357,44 @@ def test_a_missing_file_or_suffix(tmp_path, capsys):
     assert code == 2 and "a problem file is .toml or .py, not .json" in err
     code, _, err = cli(capsys, "solve", str(EXAMPLES / "s1_3.toml"), "--wrt", "nope")
     assert code == 2 and "no node labelled 'nope'" in err
+
+
+def test_wrt_an_intermediate_node_explains_it_and_updates_nothing_else(capsys):
+    code, out, _ = cli(capsys, "solve", str(EXAMPLES / "s1_3.toml"), "--wrt", "h3,w21",
+                       "--json")
+    assert code == 0 and set(json.loads(out)["updates"]) == {"w21"}
+    code, out, _ = cli(capsys, "solve", str(EXAMPLES / "s1_3.toml"), "--wrt", "h3")
+    assert "Backward pass: dMSE/dh3" in out and "Update" not in out.split("dMSE/dh3")[-1]
+
+
+def test_a_hinge_problem_and_a_python_problem_with_adam(tmp_path, capsys):
+    f = tmp_path / "svm.toml"
+    f.write_text('[inputs]\nx1 = 1.0\nx2 = 2.0\n[[layers]]\nweights = [[0.2, -0.3]]\n'
+                 'weight_labels = [["w1", "w2"]]\nbiases = [0.1]\nbias_labels = ["b"]\n'
+                 'outputs = ["s"]\n[loss]\nkind = "hinge"\ntargets = [1]\nlabel = "L"\n'
+                 '[optimiser]\nkind = "sgd"\nlr = 0.5\nmomentum = 0.9\nweight_decay = 0.1\n')
+    code, out, err = cli(capsys, "solve", str(f), "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    w = torch.tensor([0.2, -0.3], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(0.1, dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    torch.relu(1 - (w @ x + b)).backward()
+    assert_close(got["nodes"]["w2"]["grad"], w.grad[1].item(), rtol=1e-12)
+    opt = torch.optim.SGD([w, b], lr=0.5, momentum=0.9, weight_decay=0.1)
+    opt.step()
+    assert_close(got["updates"]["w2"]["new"], w[1].item(), rtol=1e-12)
+    assert_close(got["updates"]["b"]["new"], b.item(), rtol=1e-12)
+    py = tmp_path / "mine.py"
+    py.write_text("from microgradnet import Value\nw = Value(0.5, label='w')\n"
+                  "x = Value(2.0, label='x')\nroot = (w * x - 1.0) ** 2\nroot.label = 'L'\n"
+                  "params = [w]\noptimiser = {'kind': 'adam', 'lr': 0.01}\n")
+    code, out, err = cli(capsys, "solve", str(py))
+    assert code == 0, err
+    assert "Update (Adam: learning rate 0.01" in out and "    m_hat = m/(1 - beta1^t)" in out
+    code, out, _ = cli(capsys, "solve", str(py), "--json")
+    tw = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    ((tw * 2.0 - 1.0) ** 2).backward()
+    adam = torch.optim.Adam([tw], lr=0.01)
+    adam.step()
+    assert_close(json.loads(out)["updates"]["w"]["new"], tw.item(), rtol=1e-12)

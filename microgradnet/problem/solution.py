@@ -55,8 +55,8 @@ def solve(problem: Problem, wrt: Optional[Sequence[Value]] = None,
 
     Args:
         problem: a problem read by :func:`~microgradnet.problem.load_problem`.
-        wrt: the parameters to update and to explain path by path; ``None``: the file's
-            choice for the paths, every parameter for the update.
+        wrt: the nodes to explain path by path, and the leaves among them to update;
+            ``None``: the file's choice for the paths, every parameter for the update.
         decimals: round to this many decimals, carrying the rounded values (default: the
             file's ``[show] round``).
         lr: the learning rate, overriding the problem's (with no optimiser given: SGD).
@@ -79,8 +79,9 @@ def solve(problem: Problem, wrt: Optional[Sequence[Value]] = None,
     updates: dict = {}
     opt = problem.optimiser
     rate = lr if lr is not None else (opt.lr if opt is not None else None)
-    if rate is not None:
-        targets = list(wrt) if wrt else list(problem.params)
+    # an intermediate node (h1) has paths and a gradient, but nothing to update
+    targets = [w for w in wrt if w.is_leaf] if wrt else list(problem.params)
+    if rate is not None and targets:
         names = e.names
         # a parameter the root does not depend on has no line, and a gradient of 0
         entries = [(names.get(p) or p.label, p.data, passed.shown.get(p, 0.0),
