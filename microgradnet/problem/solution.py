@@ -2,7 +2,7 @@
 node, paths for the chosen parameters, the optimiser's step), the updates and the gradients."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from ..engine import Value, topological_order
@@ -25,11 +25,13 @@ class Solution:
         explanation: the worked solution (``str()``, ``.latex()``, ``.markdown()``).
         updates: per updated parameter (a Value), ``(old, grad, lr, new)``.
         grads: the gradient of every named node (a Value -> float), the engine's.
+        update_names: the name each updated parameter is shown (and keyed in JSON) by.
     """
     problem: Problem
     explanation: Explanation
     updates: dict
     grads: dict
+    update_names: dict = field(default_factory=dict)
 
     def json(self) -> dict:
         """The numbers: ``{"nodes": {label: {"value", "grad"}}, "updates": {label: {"old",
@@ -43,7 +45,7 @@ class Solution:
             "root": self.problem.root.label,
             "is_loss": self.problem.is_loss,
             "nodes": nodes,
-            "updates": {p.label: {"old": old, "grad": g, "lr": rate, "new": new}
+            "updates": {self.update_names[p]: {"old": old, "grad": g, "lr": rate, "new": new}
                         for p, (old, g, rate, new) in self.updates.items()},
         }
 
@@ -84,11 +86,12 @@ def solve(problem: Problem, wrt: Optional[Sequence[Value]] = None,
     if rate is not None and targets:
         names = e.names
         # a parameter the root does not depend on has no line, and a gradient of 0
-        entries = [(names.get(p) or p.label, p.data, passed.shown.get(p, 0.0),
-                    grads.get(p, 0.0)) for p in targets]
+        entries = [(names.get(p) or p.label or f"p{i}", p.data, passed.shown.get(p, 0.0),
+                    grads.get(p, 0.0)) for i, p in enumerate(targets, start=1)]
         sec, by_name = optimiser_section(opt.kind if opt else "sgd", rate,
                                          opt.options if opt else {}, entries, decimals,
                                          names[problem.root])
         e = e + Explanation([sec], decimals)
         updates = {p: by_name[entry[0]] for p, entry in zip(targets, entries, strict=True)}
-    return Solution(problem, e, updates, grads)
+        shown = {p: entry[0] for p, entry in zip(targets, entries, strict=True)}
+    return Solution(problem, e, updates, grads, shown if updates else {})
