@@ -140,6 +140,8 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         lr = _check_lr(lr)
         if not ws:
             raise ValueError("explain: lr needs wrt (the parameters to update)")
+    if nodes not in (True, False, "wrt"):
+        raise ValueError(f"explain: nodes must be True, False or 'wrt', got {nodes!r}")
     if list_paths is not None and (isinstance(list_paths, bool) or not isinstance(list_paths, int)
                                    or list_paths < 0):
         raise ValueError(f"explain: list_paths must be a non-negative int, got {list_paths!r}")

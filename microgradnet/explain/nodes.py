@@ -31,9 +31,11 @@ __all__ = ["nodes_section", "node_order", "NodeTerm", "NodePass"]
 
 
 class NodeTerm:
-    """One named consumer's part of a node's gradient: ``consumer`` used the node in
-    ``occurrences`` places of its formula; ``local`` is d consumer / d node (the sum over those
-    places), ``local_expr`` its formula, ``value`` what the engine sent back (their sum)."""
+    """One named consumer's part of a node's gradient: ``consumer``'s formula uses the node
+    (once or more); ``local`` is d consumer / d node (the sum over those places, each the
+    product of the op rules' local derivatives on the way), ``local_shown`` the same at the
+    values as shown, ``local_expr`` its formula and ``value`` what the engine sent back along
+    those edges (their sum)."""
     __slots__ = ("consumer", "local", "local_shown", "local_expr", "value")
 
     def __init__(self, consumer: Value) -> None:
