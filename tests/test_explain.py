@@ -495,3 +495,58 @@ def test_catalogue_graphs_read_cleanly_for_every_named_leaf(catalogue_graphs):
         assert not _formula_problems(e), (i, _formula_problems(e)[:3])
         for caps in _captions(e):
             assert len(set(caps)) == len(caps), (i, [c for c in caps if caps.count(c) > 1][:2])
+
+
+# ---- the backward pass node by node ----------------------------------------------------------
+
+def test_node_by_node_writes_each_gradient_as_a_sum_over_the_consumers():
+    n = s1_3_plain()
+    e = explain(n["MSE"], wrt=n["w21"], lr=0.1, nodes=True)
+    lines = unwrap(e.section_text(e["nodes"])).splitlines()
+    assert ("  dMSE/dh3 = dMSE/do1 * ∂o1/∂h3 + dMSE/do2 * ∂o2/∂h3 = dMSE/do1*w31 + "
+            "dMSE/do2*w32 = -1.0*0.5 + (-2.0)*(-1.0) = 1.5") in lines
+    assert "  dMSE/do1 = ∂MSE/∂o1 = (o1 - t1)*0.5*2 = (0.0 - 1.0)*0.5*2 = -1.0" in lines or \
+        "  dMSE/do1 = ∂MSE/∂o1 = o1 - t1 = 0.0 - 1.0 = -1.0" in lines
+    assert "  dMSE/dw21 = dMSE/dh1 * ∂h1/∂w21 = dMSE/dh1*i2 = 1.5*(-1.0) = -1.5" in lines
+    # every named node has its line, from the root down, with the engine's gradient
+    order = [line.split(" = ")[0].strip() for line in lines[1:] if " = " in line]
+    for name, node in n.items():
+        assert f"dMSE/d{name}" in order, name
+        assert e.node_pass.grads[node] == grad(n["MSE"], node)
+    assert order.index("dMSE/do1") < order.index("dMSE/dw31") < order.index("dMSE/dh3") \
+        < order.index("dMSE/dh1") < order.index("dMSE/dw21")
+
+
+def test_node_by_node_stays_one_line_per_node_where_paths_explode():
+    # 30 diamonds in a row: 2**30 paths, and 31 named nodes, one line each
+    a = Value(1.0, label="a")
+    x = a
+    for k in range(30):
+        x = x + x
+        x.label = f"x{k + 1}"
+    x.label = "L"
+    e = explain(x, wrt=a, nodes=True, list_paths=8)
+    steps = e["nodes"].steps
+    assert len(steps) == 31 and steps[-1].lhs == "dL/da" and steps[-1].value == 2.0 ** 30
+    assert e["backward"].notes == ["1073741824 paths from L to a: too many to list one by "
+                                   "one; the node-by-node pass above gives it"]
+    # x1 = a + a is used twice by x2: one consumer, a local derivative of 1 + 1
+    assert steps[-2].parts[1:] == [("2*dL/dx2", "2 \\cdot \\frac{d L}{d x_{2}}"),
+                                   ("2*268435456.0", "2 \\cdot 268435456.0")]
+
+
+def test_an_output_is_headed_output_and_made_up_names_are_introduced():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    s = a * b
+    y = s + s.tanh()
+    y.label = "y"
+    assert explain(y, wrt=a)["loss"].title == "Output (the node differentiated below)"
+    e = explain(y)
+    assert e.section_text(e["forward"]).splitlines()[1:3] == [
+        "  v1 names a result that the graph leaves unnamed (used twice, or a long formula cut)",
+        "  let v1 = a*b = 2.0*3.0 = 6.0"]
+    y.label = "L"
+    assert explain(y, wrt=a)["loss"].title == "Loss"
+    assert explain(y, wrt=a, loss=False)["loss"].title.startswith("Output")
+    with pytest.raises(ValueError, match="nodes must be"):
+        explain(y, nodes="all")
