@@ -36,7 +36,8 @@ def given_section(g: _Graph, lines: Sequence[Value],
         _leaves_in(g.expr[n], found)
         for leaf in found:
             first_use.setdefault(leaf, i)
-    for n in [n for n in lines for n in _leaves_of(g, n)] + [n for n in g.order if n.is_leaf]:
+    used = [leaf for line in lines for leaf in _leaves_of(g, line)]
+    for n in used + [n for n in g.order if n.is_leaf]:
         if n.is_leaf and n in g.name and n not in seen:
             seen.append(n)
 
