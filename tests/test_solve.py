@@ -96,11 +96,22 @@ def torch_solution(data: dict) -> tuple:
         return t[label]
     x = [leaf(k, v) for k, v in data["inputs"].items()]
     params = []
+    def labelled(table, key, labels_key):
+        """(labels, numbers): written as a table by label, or as two lists."""
+        if isinstance(table[key], dict):
+            return list(table[key]), list(table[key].values())
+        return table[labels_key], table[key]
     for layer in data["layers"]:
-        W = [[leaf(layer["weight_labels"][k][j], w) for j, w in enumerate(row)]
-             for k, row in enumerate(layer["weights"])]
+        rows = layer["weights"]
+        if isinstance(rows[0], dict):
+            rows = [list(r.items()) for r in rows]
+        else:
+            rows = [list(zip(labels, r, strict=True))
+                    for labels, r in zip(layer["weight_labels"], rows, strict=True)]
+        W = [[leaf(lab, w) for lab, w in row] for row in rows]
         params += [w for row in W for w in row]
-        b = [leaf(lab, v) for lab, v in zip(layer["bias_labels"], layer["biases"], strict=True)]
+        b = [leaf(lab, v) for lab, v in zip(*labelled(layer, "biases", "bias_labels"),
+                                            strict=True)]
         params += b
         z = [sum(W[k][j] * x[j] for j in range(len(x))) + b[k] for k in range(len(W))]
         for lab, node in zip(layer["outputs"], z, strict=True):
@@ -119,7 +130,8 @@ def torch_solution(data: dict) -> tuple:
             t[lab] = node
         x = ys
     loss = data["loss"]
-    ts = [leaf(lab, v) for lab, v in zip(loss["target_labels"], loss["targets"], strict=True)]
+    ts = [leaf(lab, v) for lab, v in zip(*labelled(loss, "targets", "target_labels"),
+                                         strict=True)]
     if loss["kind"] == "mse":
         sq = sum((y - tt) ** 2 for y, tt in zip(x, ts, strict=True))
         L = {"half": 0.5 * sq, "sum": sq, "mean": sq / len(x)}[loss.get("reduction", "mean")]
@@ -281,6 +293,27 @@ def test_load_problem_gives_root_params_lr_and_named_nodes():
     assert p.nodes["h3"].data == 2.0 and p.wrt == ["w21"] and p.is_loss
     py = load_problem(EXAMPLES / "three_layer.py")
     assert py.lr == 0.1 and len(py.params) == 9 + 16 + 15 and py.root.label == "L"
+
+
+def test_weights_biases_and_targets_may_be_written_by_label(tmp_path):
+    by_lists = load_problem(EXAMPLES / "s1_3.toml")
+    f = tmp_path / "s1_3_by_label.toml"
+    f.write_text(S1_3.replace('weights = [[1.0, 0.5], [-0.5, -1.0]]\n'
+                              'weight_labels = [["w11", "w21"], ["w12", "w22"]]',
+                              'weights = [{w11 = 1.0, w21 = 0.5}, {w12 = -0.5, w22 = -1.0}]')
+                 .replace('biases = [0.5, -0.5]\nbias_labels = ["b1", "b2"]',
+                          'biases = {b1 = 0.5, b2 = -0.5}')
+                 .replace('targets = [1.0, 0.5]\ntarget_labels = ["t1", "t2"]',
+                          'targets = {t1 = 1.0, t2 = 0.5}'))
+    by_label = load_problem(f)
+    assert "{w11 = 1.0, w21 = 0.5}" in f.read_text() and "{b1 = 0.5" in f.read_text()
+    assert [(p.label, p.data) for p in by_label.params] == \
+        [(p.label, p.data) for p in by_lists.params]
+    assert by_label.root.data == by_lists.root.data and set(by_label.nodes) == set(by_lists.nodes)
+    f.write_text(f.read_text().replace("biases = {b1 = 0.5, b2 = -0.5}",
+                                       'biases = {b1 = 0.5, b2 = -0.5}\nbias_labels = ["c", "d"]'))
+    with pytest.raises(ProblemError, match="layers\\[1\\].bias_labels: the biases already"):
+        load_problem(f)
 
 
 def test_an_output_without_a_loss_is_headed_output(tmp_path, capsys):

@@ -33,7 +33,12 @@ A problem file is either a small TOML file::
     wrt = ["w21"]                 # parameters to update and explain path by path
     round = 2                     # decimals, as on a hand-worked sheet
 
-or a Python file that builds the graph with the public API and leaves ``root`` (a ``Value``;
+Weights, biases and targets may also be written by label, each row of weights in the order of
+the layer's inputs: ``weights = [{w11 = 1.0, w21 = 0.5}, {w12 = -0.5, w22 = -1.0}]``,
+``biases = {b1 = 0.5, b2 = -0.5}``, ``targets = {t1 = 1.0, t2 = 0.5}``. A layer takes the
+previous layer's outputs (the first: the inputs), or those listed in its ``inputs`` key.
+
+Or a Python file that builds the graph with the public API and leaves ``root`` (a ``Value``;
 or defines ``build()`` returning one), and optionally ``params`` (a list of Values or a dict
 of them), ``lr``, ``optimiser`` (a dict like the TOML table) and ``wrt`` (labels).
 

@@ -91,6 +91,16 @@ class _TomlProblem:
             raise self.fail(key, f"must list {n} label{'s' if n != 1 else ''}, got {got!r}")
         return got
 
+    def by_label(self, t: dict, key: str, labels_key: str, where: str) -> tuple:
+        """``t[key]`` as a list of numbers, and ``t`` with its labels where ``t[key]`` gives
+        them itself, as a table (``biases = {b1 = 0.5, b2 = -0.5}``)."""
+        value = t.get(key)
+        if not isinstance(value, dict):
+            return value, t
+        if labels_key in t:
+            raise self.fail(f"{where}.{labels_key}", f"the {key} already have labels")
+        return list(value.values()), dict(t, **{labels_key: list(value)})
+
     def build(self) -> Problem:
         d = self.keys(self.data, "", _TOP)
         if "optimiser" in d and "optimizer" in d:
@@ -142,9 +152,15 @@ class _TomlProblem:
                                     "this layer")
                 x.append(self.labels[name])
         W = t.get("weights")
+        if isinstance(W, list) and W and all(isinstance(r, dict) for r in W):
+            # rows by label: [{w11 = 1.0, w21 = 0.5}, ...], each row's keys in input order
+            if "weight_labels" in t:
+                raise self.fail(f"{where}.weight_labels", "the weights already have labels")
+            t = dict(t, weight_labels=[list(r) for r in W])
+            W = [list(r.values()) for r in W]
         if (not isinstance(W, list) or not W or not all(isinstance(r, list) for r in W)):
             raise self.fail(f"{where}.weights", "must be a list of rows, one per unit, e.g. "
-                            "[[1.0, 0.5], [-0.5, -1.0]]")
+                            "[[1.0, 0.5], [-0.5, -1.0]] or [{w11 = 1.0, w21 = 0.5}, ...]")
         for k, row in enumerate(W, start=1):
             if len(row) != len(x):
                 raise self.fail(f"{where}.weights", f"row {k} has {len(row)} number"
@@ -163,7 +179,7 @@ class _TomlProblem:
         self.params += [w for row in weights for w in row]
         biases = None
         if "biases" in t:
-            b = t["biases"]
+            b, t = self.by_label(t, "biases", "bias_labels", where)
             if not isinstance(b, list) or len(b) != nout:
                 raise self.fail(f"{where}.biases", f"must list {nout} numbers, one per row of "
                                 "weights")
@@ -225,7 +241,7 @@ class _TomlProblem:
                 raise self.fail("loss", f"the network has {len(outputs)} outputs: without a "
                                 "loss it needs exactly one, the node to differentiate")
             return outputs[0], False
-        targets = t.get("targets")
+        targets, t = self.by_label(t, "targets", "target_labels", "loss")
         if not isinstance(targets, list) or len(targets) != len(outputs):
             raise self.fail("loss.targets", f"must list {len(outputs)} numbers, one per output "
                             f"of the last layer, got {targets!r}")
