@@ -431,3 +431,13 @@ def test_a_hinge_problem_and_a_python_problem_with_adam(tmp_path, capsys):
     adam = torch.optim.Adam([tw], lr=0.01)
     adam.step()
     assert_close(json.loads(out)["updates"]["w"]["new"], tw.item(), rtol=1e-12)
+
+
+def test_a_console_without_the_partial_sign_gets_question_marks_not_a_traceback():
+    import subprocess
+    env = {"PYTHONIOENCODING": "cp1252", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "microgradnet", "solve",
+                           str(EXAMPLES / "s1_3.toml")], capture_output=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert b"dMSE/dh3 = dMSE/do1 * ?o1/?h3" in done.stdout

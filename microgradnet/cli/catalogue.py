@@ -19,6 +19,7 @@ from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, so
 from ..engine import Value
 from ..explain import Explanation, explain
 from ..graph import count_paths
+from .solve import printable_stdout
 
 __all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "PATHS_LISTED"]
 
@@ -179,6 +180,7 @@ def _pause(stdin: TextIO, state: dict) -> bool:
 
 def _show(args: argparse.Namespace) -> int:
     err = sys.stderr
+    printable_stdout()
     ids = resolve_ids(args.id)
     if not ids:
         known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
