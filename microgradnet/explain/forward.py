@@ -37,8 +37,10 @@ def given_section(g: _Graph, lines: Sequence[Value],
         for leaf in found:
             first_use.setdefault(leaf, i)
     used = [leaf for line in lines for leaf in _leaves_of(g, line)]
+    listed: set = set()
     for n in used + [n for n in g.order if n.is_leaf]:
-        if n.is_leaf and n in g.name and n not in seen:
+        if n.is_leaf and n in g.name and n not in listed:
+            listed.add(n)
             seen.append(n)
 
     def is_param(n: Value) -> bool:
