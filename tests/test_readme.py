@@ -76,5 +76,5 @@ def test_every_block_of_the_readme_text_in_docs_runs_and_prints_its_comments(in_
     for i, code in enumerate(python_blocks(path)):
         out = run_alone(code, f"{path.name}, block {i + 1}")
         lines = [line for line in out.splitlines() if line.strip()]
-        for number, line in zip(printed_numbers(code), lines):
+        for number, line in zip(printed_numbers(code), lines, strict=False):
             assert line.split()[0] == number, (path.name, i + 1, line)
