@@ -229,6 +229,7 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
             shown_grads[node] = shown
             generic = (" + ".join(generic_t), " + ".join(generic_l))
             parts = [generic] if generic[0] != lhs_t else []
+            numbers = None
             if formula is not None:
                 sym = (Printer("text", names)(formula), Printer("latex", names)(formula))
                 if sym[0] != generic[0] and not is_number(sym[0], shown, k):
@@ -237,5 +238,6 @@ def nodes_section(g: NamedGraph, params: Optional[frozenset] = None,
                            Printer("latex", names, values)(formula))
                 if numbers != sym and not undefined and not is_number(numbers[0], shown, k):
                     parts.append(numbers)
-            sec.steps.append(Step(lhs_t, lhs_l, parts, shown, exact))
+            numeric = formula is not None and bool(parts) and parts[-1] == numbers
+            sec.steps.append(Step(lhs_t, lhs_l, parts, shown, exact, numeric_last=numeric))
     return NodePass(sec, {n: grads[index[n]] for n in shown_grads}, shown_grads, terms_of)

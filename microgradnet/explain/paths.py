@@ -245,7 +245,8 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         caption = f"path {i}: " + " -> ".join(g.name[n] for n in path.nodes if n in g.name)
         if i - 1 in operands:
             caption += f", {operands[i - 1]}"
-        sec.steps.append(Step(lhs_t, lhs_l, parts, value, exact, caption=caption, note=dead))
+        sec.steps.append(Step(lhs_t, lhs_l, parts, value, exact, caption=caption, note=dead,
+                              numeric_last=len(parts) == 2 or num_t == sym_t))
         sym_terms.append((sym_t, sym_l))
         num_terms.append(value)
         path_values.append(value)
@@ -254,7 +255,8 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         return sec
     if total == 1:
         value = path_values[0]
-        sec.steps.append(Step(dtext, dlatex, [sym_terms[0]], value, exact_total))
+        sec.steps.append(Step(dtext, dlatex, [sym_terms[0]], value, exact_total,
+                              numeric_last=False))
         return sec
     parts = []
     if total <= _SUM_FORMULAS:

@@ -128,6 +128,8 @@ class Step:
         intro: a word before the line: ``"let"`` for a name the explanation made up
             (``let v1 = exp(z4)``).
         level: how far the line is indented under the one before (a step of a step-through).
+        numeric_last: whether the last of ``parts`` is the numbers substituted (else every
+            part is a formula; Markdown puts them in its formula column).
     """
     lhs: str
     lhs_latex: str
@@ -139,6 +141,7 @@ class Step:
     note: str = ""
     intro: str = ""
     level: int = 0
+    numeric_last: bool = True
 
 
 @dataclass
@@ -284,8 +287,10 @@ class Explanation:
             for s in sec.steps:
                 head = f"{s.caption}: `{s.lhs}`" if s.caption else f"`{s.lhs}`"
                 parts = [p[0] for p in s.parts]
-                formula = " = ".join(parts[:-1])
-                numbers = parts[-1] if parts else ""
+                if s.numeric_last:
+                    formula, numbers = " = ".join(parts[:-1]), parts[-1] if parts else ""
+                else:
+                    formula, numbers = " = ".join(parts), ""
                 val = _fmt_value(s.value, s.exact, self.decimals)
                 if s.rel == "<-":
                     head = f"`{s.lhs}` &larr;"

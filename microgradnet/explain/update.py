@@ -160,7 +160,8 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
             continue
         sec.steps.append(Step(f"{name}: g", latex_name(name) + r":\ g",
                               [(f"d{loss}/d{name}", r"\frac{\partial " + latex_name(loss)
-                                + r"}{\partial " + latex_name(name) + "}")], g, g_exact))
+                                + r"}{\partial " + latex_name(name) + "}")], g, g_exact,
+                              numeric_last=False))
         d, d_exact = g, g_exact
         if wd:
             d_exact = g_exact + wd * old
