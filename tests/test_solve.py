@@ -441,3 +441,21 @@ def test_a_console_without_the_partial_sign_gets_question_marks_not_a_traceback(
                           cwd=Path(__file__).resolve().parents[1], timeout=60)
     assert done.returncode == 0, done.stderr
     assert b"dMSE/dh3 = dMSE/do1 * ?o1/?h3" in done.stdout
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.iterdir()), ids=lambda p: p.name)
+def test_every_line_of_a_solution_fits_100_columns(capsys, path):
+    code, out, _ = cli(capsys, "solve", str(path))
+    assert code == 0
+    long = [line for line in out.splitlines() if len(line) > 100]
+    assert not long, long[0]
+
+
+def test_paths_sets_when_the_paths_are_listed(capsys):
+    path = str(EXAMPLES / "three_layer.py")
+    code, out, _ = cli(capsys, "solve", path, "--wrt", "u11", "--paths", "12")
+    assert code == 0 and "  path 12: L -> " in out and "  path 13:" not in out
+    code, out, _ = cli(capsys, "solve", path, "--wrt", "w11", "--paths", "0")
+    assert "  1 path from L to w11: not listed; the node-by-node pass above gives it" in out
+    code, _, err = cli(capsys, "solve", path, "--paths", "-1")
+    assert code == 2 and "--paths needs N >= 0" in err

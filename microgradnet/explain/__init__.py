@@ -191,7 +191,8 @@ def _too_many_paths(g: _Graph, w: Value, total: int, passed: Optional[NodePass])
     sec = Section("backward", f"Backward pass: {dtext}")
     where = ("the node-by-node pass above gives it" if passed is not None and w in passed.grads
              else "the engine's gradient")
-    sec.notes.append(f"{total} paths from {L} to {X}: too many to list one by one; {where}")
+    many = "too many to list one by one" if total > 1 else "not listed"
+    sec.notes.append(f"{total} path{'s' if total != 1 else ''} from {L} to {X}: {many}; {where}")
     if passed is not None and w in passed.grads:
         value, exact = passed.shown[w], passed.grads[w]
     else:
