@@ -270,9 +270,10 @@ def test_adam_is_stepped_through(capsys):
     code, out, _ = cli(capsys, "solve", str(EXAMPLES / "softmax_cross_entropy.toml"))
     assert code == 0
     block = out[out.index("  w11: g = dL/dw11"):out.index("  w12: g")]
-    for name in ("m", "v", "m_hat", "v_hat"):
+    for name in ("m", "v", "m_hat", "v_hat", "step"):
         assert re.search(rf"^    {name} = ", block, re.M), name
-    assert "    w11 <- w11 - lr*m_hat/(sqrt(v_hat) + eps)" in block
+    assert "    step = lr*m_hat/(sqrt(v_hat) + eps)\n" in block
+    assert "    w11 <- w11 - step = 0.2 - 0.00999999979968 = 0.1900000002" in block
 
 
 def test_render_writes_the_three_pictures(capsys, tmp_path):

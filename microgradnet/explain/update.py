@@ -100,7 +100,7 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
 
         m = beta1*m + (1 - beta1)*g          v = beta2*v + (1 - beta2)*g^2
         m_hat = m/(1 - beta1^t)              v_hat = v/(1 - beta2^t)
-        w <- w - lr*m_hat/(sqrt(v_hat) + eps)
+        step = lr*m_hat/(sqrt(v_hat) + eps)  w <- w - step
 
     The numbers are :mod:`microgradnet.optim`'s own (its optimiser is run on copies of the
     parameters); with ``decimals`` each line is rounded and carried to the next, as by hand.
@@ -189,9 +189,11 @@ def optimiser_section(kind: str, lr: float, options: dict, entries: list,
                                f"{_n(m, k, True)}/(1 - {_const(b1)}^1)", mh, opt.m_hat[i]))
         sec.steps.append(_line("v_hat", "v/(1 - beta2^t)",
                                f"{_n(v, k, True)}/(1 - {_const(b2)}^1)", vh, opt.v_hat[i]))
-        new = rnd(old - lr * mh / (math.sqrt(vh) + eps)) if vh + eps else old
-        sec.steps.append(_line(name, f"{name} - lr*m_hat/(sqrt(v_hat) + eps)",
-                               f"{format_number(old)} - {_const(lr)}*{_n(mh, k)}/"
-                               f"(sqrt({format_number(vh)}) + {_const(eps)})",
-                               new, rec.new, name, rel="<-"))
+        # with eps = 0 and every gradient 0 so far, m_hat is 0 too and there is no step
+        step = rnd(lr * mh / (math.sqrt(vh) + eps)) if vh + eps else 0.0
+        sec.steps.append(_line("step", "lr*m_hat/(sqrt(v_hat) + eps)",
+                               f"{_const(lr)}*{_n(mh, k)}/(sqrt({format_number(vh)}) + "
+                               f"{_const(eps)})", step, old - rec.new))
+        sec.steps.append(_line(name, f"{name} - step", f"{format_number(old)} - {_n(step, k)}",
+                               rnd(old - step), rec.new, name, rel="<-"))
     return sec, updates
