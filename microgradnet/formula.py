@@ -90,7 +90,8 @@ class Expr:
             return self.val == other.val
         if self.kind == "sym":
             return self.val is other.val or self.val == other.val
-        return self.val == other.val and all(a.same(b) for a, b in zip(self.args, other.args))
+        return self.val == other.val and all(a.same(b) for a, b in
+                                             zip(self.args, other.args, strict=True))
 
     # ---- arithmetic that folds constants, so rules run on Exprs read as written by hand ----
     def __add__(self, other) -> "Expr":
@@ -329,6 +330,8 @@ class Printer:
         if k == "sym":
             if self.values is None:
                 name = self.names[e.val]
+                if isinstance(name, tuple):   # a name with its own LaTeX: (text, latex)
+                    return name[1] if self.latex else name[0]
                 return latex_name(name) if self.latex else name
             x = self.values[e.val]
             return self._number(format_number(x), x < 0, leftmost)
@@ -370,11 +373,14 @@ class Printer:
                 base = self._p(a, 5, False)
                 if self.latex:
                     s = base + "^{" + self._p(b, 0, True) + "}"
-                else:
-                    s = base + "**" + self._p(b, 5, False)
+                else:   # a hand-worked sheet's x^2, not Python's x**2
+                    s = base + "^" + self._p(b, 5, False)
             else:
-                left = self._p(a, prec, lm)
-                right = self._p(b, prec + (op in "-/"), False)
+                # 1/Z*v1 reads as 1/(Z*v1) to many: a quotient that is multiplied is bracketed
+                quotient = not self.latex and op == "*" and a.kind == "bin" and a.val == "/"
+                left = self._p(a, 3 if quotient else prec, lm)
+                quotient = not self.latex and op == "*" and b.kind == "bin" and b.val == "/"
+                right = self._p(b, prec + (op in "-/" or quotient), False)
                 if op == "*":
                     s = left + (r" \cdot " if self.latex else "*") + right
                 elif op == "/":

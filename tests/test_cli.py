@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_command_is_on_the_command_line():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert list(sub.choices) == ["list", "show", "verify", "render", "train", "check"]
+    assert list(sub.choices) == ["list", "show", "verify", "solve", "check", "render", "train"]
 
 
 def test_list_starts_without_graphviz_training_code_or_torch():

@@ -42,9 +42,9 @@ def test_show_s1_3_group_prints_forward_loss_chain_rule_update_once(capsys):
         assert header in out
     assert out.count("Forward pass\n") == 1 and out.count("Loss\n") == 1
     assert "  h1 = w11*i1 + w21*i2 + b1 = 1.0*2.0 + 0.5*(-1.0) + 0.5 = 2.0" in out
-    assert "  MSE = ((o1 - t1)**2 + (o2 - t2)**2)*0.5 = " \
-           "((0.0 - 1.0)**2 + (-1.5 - 0.5)**2)*0.5 = 2.5" in out
-    assert "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5" in out
+    assert "  MSE = ((o1 - t1)^2 + (o2 - t2)^2)*0.5 = " \
+           "((0.0 - 1.0)^2 + (-1.5 - 0.5)^2)*0.5 = 2.5" in out
+    assert "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + (-2.0) = -1.5" in out
     assert "  w21 <- 0.5 - 0.1 * (-1.5) = 0.65" in out
     assert out.index("Forward pass") < out.index("Loss") < out.index("Backward pass") \
         < out.index("Update")
@@ -227,3 +227,28 @@ def test_experiments_module_exports_its_results_dir():
     from microgradnet.catalogue import experiments
     assert experiments.__all__ == ["RESULTS_DIR"]
     assert experiments.RESULTS_DIR.endswith("results")
+
+
+def test_show_every_id_fits_lines_of_100_characters(shown):
+    for i, (_, out) in shown.items():
+        long = [line for line in out.splitlines() if len(line) > 100]
+        assert not long, (i, long[0])
+
+
+def test_show_goes_node_by_node_where_a_parameter_has_many_paths(shown):
+    from microgradnet.catalogue.run import find_param
+    from microgradnet.graph import count_paths
+    r = EXAMPLES["S2-Q2.1d"].run()
+    assert count_paths(r.graph, find_param(r, "b")) == 30
+    _, out = shown["S2-Q2.1d"]
+    assert "30 paths from L to b: too many to list one by one" in out
+    assert "Backward pass, node by node (the nodes on a path to b)" in out
+    assert "path 1:" not in out
+    assert re.search(r"^  dL/dmu = dL/dv1 \* ∂v1/∂mu \+ dL/dv2 \* ∂v2/∂mu$", out, re.M)
+
+
+def test_show_heads_an_output_that_is_no_loss_as_output(shown):
+    _, out = shown["S1-1.2"]     # y = W2 z1 + b2: the output differentiated, not a loss
+    assert "\nOutput (the node differentiated below)\n  y = " in out and "\nLoss\n" not in out
+    _, out = shown["S1-3.2"]
+    assert "\nLoss\n  MSE = " in out

@@ -46,9 +46,9 @@ def test_s1_3_step_through_text_forward_chain_rule_update():
         "  o2 = h3*w32 + h4*w42 + b4 = 2.0*(-1.0) + 0.0*1.0 + 0.5 = -1.5",
     ])
     assert e.section_text(e["loss"]) == (
-        "Loss\n  MSE = 0.5*(t1 - o1)**2 + 0.5*(t2 - o2)**2 = "
-        "0.5*(1.0 - 0.0)**2 + 0.5*(0.5 - (-1.5))**2 = 2.5")
-    assert e.section_text(e["backward"]).splitlines() == [
+        "Loss\n  MSE = 0.5*(t1 - o1)^2 + 0.5*(t2 - o2)^2 = "
+        "0.5*(1.0 - 0.0)^2 + 0.5*(0.5 - (-1.5))^2 = 2.5")
+    assert unwrap(e.section_text(e["backward"])).splitlines() == [
         "Backward pass: dMSE/dw21",
         "  2 paths from MSE to w21; each is a product of local derivatives, and the "
         "derivative is their sum",
@@ -58,11 +58,46 @@ def test_s1_3_step_through_text_forward_chain_rule_update():
         "  path 2: MSE -> o2 -> h3 -> h1 -> w21",
         "    dMSE/do2 * do2/dh3 * dh3/dh1 * dh1/dw21 = (o2 - t2)*w32*1*i2 = "
         "(-1.5 - 0.5)*(-1.0)*1*(-1.0) = -2.0",
-        "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5",
+        "  dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + (-2.0) = -1.5",
     ]
     assert e.section_text(e["update"]) == (
         "Update (gradient descent, learning rate 0.1)\n  w21 <- 0.5 - 0.1 * (-1.5) = 0.65")
     assert e.section_text(e["given"]).splitlines()[1].startswith("  i1 = 2.0, i2 = -1.0, w11")
+
+
+def unwrap(text: str) -> str:
+    """Text with each equation broken over lines (``= ...``, ``+ ...`` continued under the
+    first ``=``) joined back into one line."""
+    out: list = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
+                                              or stripped.startswith("<- ")):
+            out[-1] += " " + stripped
+        elif out and line.startswith("  ") and stripped.startswith("*"):   # a cut product
+            out[-1] += stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_long_equations_are_broken_at_equals_signs_and_between_terms():
+    n = s1_3_plain()
+    text = explain(n["MSE"], wrt=n["w21"], lr=0.1).text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert ("    dMSE/do2 * do2/dh3 * dh3/dh1 * dh1/dw21 = (o2 - t2)*w32*1*i2\n"
+            "                                            = (-1.5 - 0.5)*(-1.0)*1*(-1.0)\n"
+            "                                            = -2.0") in text
+    # A sum too long for one line goes on over several, each continued line starting with +.
+    xs = [Value(0.5 + i, label=f"x{i + 1}") for i in range(15)]
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x * 2.0
+    total.label = "s"
+    text = explain_forward(total).text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert unwrap(text).splitlines()[1].startswith("  s = x1 + x2*2 + x3*2 + ")
+    assert len(text.splitlines()) > 4
 
 
 def test_explain_does_not_touch_grads_or_data():
@@ -202,19 +237,19 @@ def test_constants_print_as_numbers_and_negative_operands_get_parentheses():
     y = 3 * x - (-1.5) + x ** 2
     y.label = "y"
     line = explain_forward(y)["forward"].steps[0]
-    assert line.parts[0][0] == "3*x - (-1.5) + x**2"
-    assert line.parts[1][0] == "3*(-2.0) - (-1.5) + (-2.0)**2"
+    assert line.parts[0][0] == "3*x - (-1.5) + x^2"
+    assert line.parts[1][0] == "3*(-2.0) - (-1.5) + (-2.0)^2"
     assert line.value == y.data
 
 
 def test_local_derivative_formulas_of_common_ops():
     x = Value(0.5, label="x")
     for build, text in [
-            (lambda v: v.tanh(), "1 - y**2"),
+            (lambda v: v.tanh(), "1 - y^2"),
             (lambda v: v.sigmoid(), "y*(1 - y)"),
             (lambda v: v.exp(), "y"),
             (lambda v: v.log(), "1/x"),
-            (lambda v: v ** 3, "3*x**2"),
+            (lambda v: v ** 3, "3*x^2"),
             (lambda v: v.relu(), "1")]:
         y = build(x)
         y.label = "y"
@@ -365,7 +400,7 @@ def test_a_zero_under_an_unnamed_node_names_where_it_is():
     f.label = "f"
     step = explain_backward(f, x)["backward"].steps[0]
     assert step.value == 0.0
-    assert step.note == "zero local derivative below (y - x)**2 in f"
+    assert step.note == "zero local derivative below (y - x)^2 in f"
     h = Value(-1.0, label="h")
     o = h.relu() * 2.0 + 1.0
     o.label = "o"
@@ -404,8 +439,8 @@ def test_a_negative_factor_inside_a_product_is_bracketed_once():
     L = y * 1.0 + 0.0
     L.label = "L"
     step = explain_backward(L, s)["backward"].steps[0]
-    assert step.parts[0][0] == "1*(-gamma*v/s**2)"
-    assert step.parts[1][0] == "1*(-1.0*0.6/0.5**2)"
+    assert step.parts[0][0] == "1*(-gamma*v/s^2)"
+    assert step.parts[1][0] == "1*(-1.0*0.6/0.5^2)"
     assert_close(step.value, -0.6 / 0.25)
     x = Value(-2.0, label="x")
     m = -(x * 3.0)
@@ -414,8 +449,10 @@ def test_a_negative_factor_inside_a_product_is_bracketed_once():
         ("-x*3", "-x \\cdot 3"), ("-(-2.0)*3", "-(-2.0) \\cdot 3")]
 
 
-_STRAY = [re.compile(p) for p in (r"\*-", r"/-", r"- -", r"\+ -\(", r"^\(-[\d.e]+\)$",
-                                   r"^\([^()]*\)$")]
+# Python's notation (x**2, 0.5 + -2.0) and a bare "/" before a product (1/Z*v1) are stray too.
+_STRAY = [re.compile(p) for p in (r"\*-", r"/-", r"- -", r"\+ -", r"^\(-[\d.e]+\)$",
+                                   r"^\([^()]*\)$", r"\*\*",
+                                   r"(?<![\w\[\]])[\d.]+/[\w.\[\]]+\*", r"\)/[\w.\[\]]+\*")]
 
 
 def _formula_problems(e):
@@ -458,3 +495,58 @@ def test_catalogue_graphs_read_cleanly_for_every_named_leaf(catalogue_graphs):
         assert not _formula_problems(e), (i, _formula_problems(e)[:3])
         for caps in _captions(e):
             assert len(set(caps)) == len(caps), (i, [c for c in caps if caps.count(c) > 1][:2])
+
+
+# ---- the backward pass node by node ----------------------------------------------------------
+
+def test_node_by_node_writes_each_gradient_as_a_sum_over_the_consumers():
+    n = s1_3_plain()
+    e = explain(n["MSE"], wrt=n["w21"], lr=0.1, nodes=True)
+    lines = unwrap(e.section_text(e["nodes"])).splitlines()
+    assert ("  dMSE/dh3 = dMSE/do1 * ∂o1/∂h3 + dMSE/do2 * ∂o2/∂h3 = dMSE/do1*w31 + "
+            "dMSE/do2*w32 = -1.0*0.5 + (-2.0)*(-1.0) = 1.5") in lines
+    assert "  dMSE/do1 = ∂MSE/∂o1 = (o1 - t1)*0.5*2 = (0.0 - 1.0)*0.5*2 = -1.0" in lines or \
+        "  dMSE/do1 = ∂MSE/∂o1 = o1 - t1 = 0.0 - 1.0 = -1.0" in lines
+    assert "  dMSE/dw21 = dMSE/dh1 * ∂h1/∂w21 = dMSE/dh1*i2 = 1.5*(-1.0) = -1.5" in lines
+    # every named node has its line, from the root down, with the engine's gradient
+    order = [line.split(" = ")[0].strip() for line in lines[1:] if " = " in line]
+    for name, node in n.items():
+        assert f"dMSE/d{name}" in order, name
+        assert e.node_pass.grads[node] == grad(n["MSE"], node)
+    assert order.index("dMSE/do1") < order.index("dMSE/dw31") < order.index("dMSE/dh3") \
+        < order.index("dMSE/dh1") < order.index("dMSE/dw21")
+
+
+def test_node_by_node_stays_one_line_per_node_where_paths_explode():
+    # 30 diamonds in a row: 2**30 paths, and 31 named nodes, one line each
+    a = Value(1.0, label="a")
+    x = a
+    for k in range(30):
+        x = x + x
+        x.label = f"x{k + 1}"
+    x.label = "L"
+    e = explain(x, wrt=a, nodes=True, list_paths=8)
+    steps = e["nodes"].steps
+    assert len(steps) == 31 and steps[-1].lhs == "dL/da" and steps[-1].value == 2.0 ** 30
+    assert e["backward"].notes == ["1073741824 paths from L to a: too many to list one by "
+                                   "one; the node-by-node pass above gives it"]
+    # x1 = a + a is used twice by x2: one consumer, a local derivative of 1 + 1
+    assert steps[-2].parts[1:] == [("2*dL/dx2", "2 \\cdot \\frac{d L}{d x_{2}}"),
+                                   ("2*268435456.0", "2 \\cdot 268435456.0")]
+
+
+def test_an_output_is_headed_output_and_made_up_names_are_introduced():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    s = a * b
+    y = s + s.tanh()
+    y.label = "y"
+    assert explain(y, wrt=a)["loss"].title == "Output (the node differentiated below)"
+    e = explain(y)
+    assert e.section_text(e["forward"]).splitlines()[1:3] == [
+        "  v1 names a result that the graph leaves unnamed (used twice, or a long formula cut)",
+        "  let v1 = a*b = 2.0*3.0 = 6.0"]
+    y.label = "L"
+    assert explain(y, wrt=a)["loss"].title == "Loss"
+    assert explain(y, wrt=a, loss=False)["loss"].title.startswith("Output")
+    with pytest.raises(ValueError, match="nodes must be"):
+        explain(y, nodes="all")

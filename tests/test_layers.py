@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradnet"
 #: code beneath it. ``formula`` (the expressions op records describe themselves with) sits
 #: under ``ops``; ``_checks`` and ``_walk`` are the engine's machinery, kept out of its
 #: reading. ``graph`` is the analysis (paths, consumers, the backward pass as terms) that
-#: explanations and pictures share. ``__init__`` (the package's front door) re-exports the
+#: explanations and pictures share. ``problem`` reads problem files into graphs with the
+#: library's layers, losses and optimisers. ``__init__`` (the package's front door) re-exports the
 #: engine; the
 #: catalogue sits above training because S1-1.4 and S3-Q2-5 judge training results with the
 #: training code's own labels; ``cli`` is the only layer that uses both catalogue and viz.
@@ -31,6 +32,7 @@ LAYERS = [
     {"engine", "__init__"},
     {"graph"},
     {"nested", "init", "functional", "nn", "optim", "checks", "replay", "explain", "diagnose"},
+    {"problem"},
     {"viz", "training"},
     {"catalogue"},
     {"cli", "__main__"},

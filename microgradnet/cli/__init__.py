@@ -2,28 +2,30 @@
 
 Each group of subcommands lives in its own module of this package and adds itself to the parser
 through ``add_commands(subparsers)``: :mod:`.catalogue` (``list``, ``show``, ``verify``),
-:mod:`.render` (``render``) and :mod:`.train` (``train``). This package is the top layer: the
-only one that uses both the catalogue and the pictures. The command modules are imported here
-as they are, so a broken import fails loudly; to keep ``microgradnet list`` quick, they import
-graphviz and the training code only inside the commands that need them.
+:mod:`.solve` (``solve``), :mod:`.check` (``check``), :mod:`.render` (``render``) and
+:mod:`.train` (``train``). This
+package is the top layer: the only one that uses both the catalogue and the pictures. The
+command modules are imported here as they are, so a broken import fails loudly; to keep
+``microgradnet list`` quick, they import graphviz and the training code only inside the
+commands that need them.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import catalogue, check, render, train
+from . import catalogue, check, render, solve, train
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of the whole command line: list, show, verify, render and train."""
+    """The parser of the whole command line: list, show, verify, solve, render and train."""
     parser = argparse.ArgumentParser(
         prog="microgradnet",
         description="Step through, verify and draw textbook backpropagation examples.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (catalogue, render, train, check):
+    for module in (catalogue, solve, check, render, train):
         module.add_commands(sub)
     return parser
 

@@ -17,12 +17,16 @@ from ..catalogue import experiments
 from ..catalogue.base import EXAMPLES, Example, Result
 from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, sort_ids
 from ..engine import Value
-from ..explain import Explanation
+from ..explain import Explanation, explain
+from ..graph import count_paths
+from .solve import printable_stdout
 
-__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES"]
+__all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "PATHS_LISTED"]
 
 #: A worked example's graph with more named nodes than this is summarised, not printed.
 MAX_FORWARD_LINES = 80
+#: A parameter with more paths than this gets the backward pass node by node instead.
+PATHS_LISTED = 8
 
 def render_result(result: Result, path: str, wrt: Optional[str] = None,
                   lr: Optional[float] = None) -> list:
@@ -131,6 +135,23 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explanation(r: Result, wrt: Optional[str], lr: Optional[float],
+                 decimals: Optional[int]) -> Optional[Explanation]:
+    """The step-through of a worked example: as :func:`explain_result` gives it, except that a
+    parameter with more than :data:`PATHS_LISTED` paths gets the backward pass node by node
+    instead of its paths one by one."""
+    expl = explain_result(r, wrt, lr, decimals)   # checks wrt, and is the one to compare with
+    label = wrt or (r.extra or {}).get("wrt")
+    if expl is None or not label:
+        return expl
+    node = find_param(r, label)
+    if node is None or count_paths(r.graph, node) <= PATHS_LISTED:
+        return expl
+    rate = lr if lr is not None else (r.extra or {}).get("lr")
+    return explain(r.graph, wrt=node, lr=rate, decimals=decimals, nodes="wrt",
+                   list_paths=PATHS_LISTED)
+
+
 def _header(ex: Example, r: Result, style: str) -> str:
     rows = ([("problem", r.problem)] if r.problem else []) + [
         ("seed says", r.seed_says), ("engine says", r.engine_says), ("verdict", r.verdict)]
@@ -140,7 +161,7 @@ def _header(ex: Example, r: Result, style: str) -> str:
         return f"## {title}\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in rows) + "\n"
     if style == "latex":
         return "% " + title + "\n" + "\n".join(f"% {k}: {v}" for k, v in rows) + "\n"
-    return title + "\n" + "\n".join(
+    return textwrap.fill(title, 100, subsequent_indent="  ") + "\n" + "\n".join(
         textwrap.fill(str(v), 96, initial_indent=f"  {k + ':':<13}", subsequent_indent=" " * 15)
         for k, v in rows) + "\n"
 
@@ -159,6 +180,7 @@ def _pause(stdin: TextIO, state: dict) -> bool:
 
 def _show(args: argparse.Namespace) -> int:
     err = sys.stderr
+    printable_stdout()
     ids = resolve_ids(args.id)
     if not ids:
         known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
@@ -184,13 +206,15 @@ def _show(args: argparse.Namespace) -> int:
             continue
         chunks = [_header(ex, r, style)]
         try:
-            expl = explain_result(r, args.wrt, args.lr, args.decimals)
+            expl = _explanation(r, args.wrt, args.lr, args.decimals)
         except ValueError as exc:
             print(f"microgradnet show: {i}: {exc}", file=err)
             return 2
         if expl is not None:
             last = r
             want = (r.extra or {}).get("sections")
+            if want and "backward" in want:
+                want = tuple(want) + ("nodes",)   # the backward pass node by node goes with it
             secs = [s for s in expl.sections if (not want or s.key in want) and s.key not in shown]
             if len(ids) == 1 and want:
                 # A single claim shows what leads up to it too (given, forward, loss...).
