@@ -274,7 +274,7 @@ def test_s1_3_forward_slips_match_central_differences(s1_3):
 
     w21 = build_s1_3()["w21"].data
     for values, drop_o2, kind, where in (({"b3": 0.0}, False, "missing-bias", "b3 in o1"),
-                                         ({}, True, "dropped-term", "(o2 - t2)**2 in MSE")):
+                                         ({}, True, "dropped-term", "(o2 - t2)^2 in MSE")):
         numeric = numerical_grad(loss_of(values, drop_o2), [w21])[0]
         d = checker.diagnose("dMSE/dw21", f"{numeric:.4f}")
         hit = [f for f in d.slips if (f.kind, f.where) == (kind, where)]

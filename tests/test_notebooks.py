@@ -41,7 +41,7 @@ def test_s1_3_notebook_shows_the_step_through_and_pictures(tmp_path):
     nb = executed(path, tmp_path)
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.get("outputs", []) if o.get("output_type") == "stream")
-    assert "dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + -2.0 = -1.5" in text
+    assert "dMSE/dw21 = (o1 - t1)*w31*1*i2 + (o2 - t2)*w32*1*i2 = 0.5 + (-2.0) = -1.5" in text
     assert "w21 <- 0.5 - 0.1 * (-1.5) = 0.65" in text
     svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
             if "image/svg+xml" in o.get("data", {})]

@@ -50,16 +50,9 @@ def test_the_30_second_example_prints_what_its_comments_say(in_tmp):
     assert run_alone(code, "README.md").split() == expected and len(expected) == 3
 
 
-NEURON_IMPORT = ("the README's neuron example uses Value without importing it; docs/solve.md "
-                 "has the block as it must read")
-
-
 @pytest.mark.parametrize("i", range(len(python_blocks())))
 def test_every_readme_block_runs_pasted_on_its_own(in_tmp, i):
-    code = python_blocks()[i]
-    if i == 1 and "import Value" not in code and "Value, nn" not in code:
-        pytest.xfail(NEURON_IMPORT)
-    run_alone(code, f"README.md, block {i + 1}")
+    run_alone(python_blocks()[i], f"README.md, block {i + 1}")
 
 
 def test_the_neuron_example_explains_and_draws(in_tmp):
