@@ -69,7 +69,7 @@ def render_result(result: Result, path: str, wrt: Optional[str] = None,
     written.append(out)
     if target is not None and rate is not None:
         updates = extra.get("updates")
-        if lr is not None or not updates:
+        if lr is not None or not updates or target not in updates:
             g = target.grad
             updates = {target: (target.data, g, float(rate), target.data - float(rate) * g)}
         out = Path(f"{stem}-update{suffix}")
