@@ -30,7 +30,7 @@ LAYERS = [
     {"_checks", "_walk"},
     {"engine", "__init__"},
     {"graph"},
-    {"nested", "init", "functional", "nn", "optim", "checks", "replay", "explain"},
+    {"nested", "init", "functional", "nn", "optim", "checks", "replay", "explain", "micrograd"},
     {"viz", "training"},
     {"catalogue"},
     {"cli", "__main__"},
