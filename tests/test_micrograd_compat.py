@@ -194,7 +194,7 @@ def test_a_node_opens_to_microgradnet_tools():
     y.backward()
     w2 = n.w[1]
     assert y.data > 0 and w2.grad == w2.node.grad == -2.0     # dy/dw2 = x2 on the live side
-    assert "dout/dv1 = -2*1 = -2.0" in explain(y.node, wrt=w2.node)
+    assert "dout/dv1 = -2*1 = -2.0" in str(explain(y.node, wrt=w2.node))
 
 
 def test_deep_chain_needs_no_recursion():
