@@ -24,7 +24,8 @@ feeds with :meth:`Dropout.draw_mask`. (In eval mode batch norm's running statist
 constants of the graph, fixed when it is recorded.)
 
 The layers live one concept per module (``module``, ``neurons``, ``linear``, ``activations``,
-``conv``, ``batchnorm``, ``dropout``, ``summary``); every public name is here.
+``conv``, ``batchnorm``, ``dropout``, ``summary``, ``parameter``); every public name is here.
+Compared with PyTorch, see docs/pytorch.md.
 
 Example:
     >>> from microgradnet.nn import MLP
@@ -34,13 +35,14 @@ Example:
     (1, 17)
 """
 from ..nested import shape_of
-from .activations import (Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Swish,
-                          Tanh)
+from .activations import (Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus,
+                          Swish, Tanh)
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, Sequential, Shape
+from .module import IncompatibleKeys, Module, Sequential, Shape
+from .parameter import Parameter
 from .neurons import MLP, Layer, Neuron
 from .summary import Summary, SummaryRow, summary
 
@@ -48,5 +50,5 @@ __all__ = [
     "Module", "Sequential", "Neuron", "Layer", "MLP", "Linear", "Elementwise", "Identity", "ReLU",
     "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Swish", "Conv2d", "MaxPool2d", "AvgPool2d",
     "Flatten", "BatchNorm1d", "BatchNorm2d", "Dropout", "summary", "Summary", "SummaryRow",
-    "shape_of", "Shape",
+    "shape_of", "Shape", "Parameter", "SiLU", "IncompatibleKeys",
 ]
