@@ -198,7 +198,7 @@ class Optimizer:
                              f"{[len(g['params']) for g in self.param_groups]}")
         new_groups = [self._checked({**self.defaults, **{k: v for k, v in g.items()
                                                         if k != "params"}}) for g in groups]
-        keys = {key for key, _ in self._STATE}
+        keys = {key for key, _ in self._STATE} | {"step"}
         for j, st in state.items():
             if not isinstance(j, int) or not 0 <= j < len(self.params) or set(st) - keys:
                 raise ValueError(f"{where}: bad state entry {j!r}: {st!r}")

@@ -241,8 +241,9 @@ class Module:
     def apply(self, fn) -> "Module":
         """Call ``fn(module)`` on every sub-module, then on this one (PyTorch's order, e.g.
         to initialise weights); returns self."""
-        for m in reversed(self.modules()):
-            fn(m)
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     def _own_parameters(self) -> Iterator[tuple]:
