@@ -10,9 +10,9 @@ from helpers import assert_all_close, assert_close
 from microgradnet.nested import flatten, values
 from microgradnet import Value, functional as F
 from microgradnet.init import Generator
-from microgradnet.nn import (MLP, Parameter, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
-                             Identity, Layer, LeakyReLU, Linear, MaxPool2d, Module, Neuron, ReLU,
-                             Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of, summary)
+from microgradnet.nn import (MLP, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
+                             Identity, Layer, LeakyReLU, Linear, MaxPool2d, Module, Neuron,
+                             Parameter, ReLU, Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of, summary)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -195,12 +195,16 @@ def test_optimiser_state_dict_round_trip_continues_the_same_path():
         ps = fresh()
         opt = make(ps)
         for _ in range(3):
-            opt.zero_grad(); loss(ps).backward(); opt.step()
+            opt.zero_grad()
+            loss(ps).backward()
+            opt.step()
         qs = [Value(p.data) for p in ps]
         opt2 = make(qs)
         opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
         for o, vs in ((opt, ps), (opt2, qs)):
-            o.zero_grad(); loss(vs).backward(); o.step()
+            o.zero_grad()
+            loss(vs).backward()
+            o.step()
         assert [p.data for p in ps] == [q.data for q in qs]
 
 

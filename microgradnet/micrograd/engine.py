@@ -40,8 +40,9 @@ class Value:
                             "the Value itself")
         self.node = _engine.Value(data)
         self._op = _op
-        self._a = self._b = None
-        self._more = tuple(_children) or None
+        self._a: "Value | None" = None
+        self._b: "Value | None" = None
+        self._more: "tuple | None" = tuple(_children) or None
 
     @staticmethod
     def _of(node: _engine.Value, a: "Value", b: "Value | None", op: str) -> "Value":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..engine import Value
 from ..nested import as_values, fmt_shape, shape_of
 from .module import Module, Shape, _split_batch
 from .parameter import Parameter
@@ -28,6 +27,9 @@ class _BatchNorm(Module):
     mean of every batch's statistics so far (momentum ``1 / num_batches_tracked``).
     """
     _sample_depth = 1
+    running_mean: list          # buffers, registered in __init__
+    running_var: list
+    num_batches_tracked: int
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .. import init as _init
-from ..engine import Value
 from ..nested import fmt_shape, is_seq, shape_of
 from .module import Module, Shape, _split_batch, _values
 from .parameter import Parameter

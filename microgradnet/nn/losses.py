@@ -3,12 +3,14 @@ each holds its ``reduction`` and calls the function of :mod:`microgradnet.functi
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .. import functional as F
 from .module import Module
 
 
 class _Loss(Module):
-    _fn = staticmethod(F.mse)
+    _fn: Callable[..., Any] = staticmethod(F.mse)
 
     def __init__(self, reduction: str = "mean", name: str | None = None) -> None:
         super().__init__(name)
