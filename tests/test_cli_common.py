@@ -92,16 +92,19 @@ def test_did_you_mean_suggests_close_ids_in_their_own_spelling():
     assert common.did_you_mean("nothing-like-it", EXAMPLES) == ""
     msg = common.unknown_name("show", "worked example", "S1-33", EXAMPLES)
     assert msg.startswith("microgradnet show: no worked example 'S1-33' (did you mean S1-3")
+    names = common.id_candidates(EXAMPLES)
+    assert {"S1", "S1-3", "S1-3.3"} <= set(names) and len(names) == len(set(names))
+    assert common.did_you_mean("S1-33", names) == " (did you mean S1-3.3, S1-3 or S1-3.2?)"
 
 
 def test_option_helpers_give_one_name_per_concept_with_the_old_names_as_aliases():
     p = argparse.ArgumentParser()
-    common.add_output_option(p, help="where")
+    common.add_output_option(p, help="where", aliases=("--render",))
     common.add_wrt_option(p, help="which")
     common.add_round_option(p, help="decimals", default=4)
     for argv in (["-o", "a.svg", "--wrt", "w21", "--round", "2"],
                  ["--output", "a.svg", "--highlight", "w21", "--precision", "2"],
-                 ["--out", "a.svg", "--wrt", "w21", "--round", "2"]):
+                 ["--render", "a.svg", "--wrt", "w21", "--round", "2"]):
         args = p.parse_args(argv)
         assert (args.out, args.wrt, args.decimals) == ("a.svg", "w21", 2)
     assert p.parse_args([]).decimals == 4

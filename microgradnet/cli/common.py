@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterable, Optional, TextIO
 
 __all__ = ["OK", "FAILED", "USAGE", "MISSING", "INTERRUPTED", "BROKEN_PIPE", "EXTRAS",
-           "missing_extra", "did_you_mean", "unknown_name", "add_output_option",
+           "missing_extra", "did_you_mean", "unknown_name", "id_candidates", "add_output_option",
            "add_wrt_option", "add_round_option", "print_json", "example_record",
            "choose_output_dir", "OutputError", "deepest_parser", "unrecognised"]
 
@@ -86,6 +86,23 @@ def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> str:
     return f" (did you mean {said}?)"
 
 
+def id_candidates(ids: Iterable[str]) -> list:
+    """Every id and every group it belongs to, the names ``show``, ``list`` and ``verify``
+    accept: ``S1-3.3`` gives ``S1``, ``S1-3`` and ``S1-3.3``.
+
+    Example:
+        >>> id_candidates(["S1-3.3", "S2-Q5"])
+        ['S1', 'S1-3', 'S1-3.3', 'S2', 'S2-Q5']
+    """
+    out: dict = {}
+    for i in ids:
+        cuts = [k for k, ch in enumerate(i) if ch in "-."]
+        for k in cuts:
+            out.setdefault(i[:k], None)
+        out.setdefault(i, None)
+    return list(out)
+
+
 def unknown_name(command: str, what: str, word: str, candidates: Iterable[str]) -> str:
     """The one-line error for a name that is not known, with suggestions.
 
@@ -99,10 +116,12 @@ def unknown_name(command: str, what: str, word: str, candidates: Iterable[str]) 
 # ---- one option name per concept ------------------------------------------------------------
 
 def add_output_option(parser: argparse.ArgumentParser, help: str, required: bool = False,
-                      default=None, metavar: str = "PATH") -> argparse.Action:
-    """``-o/--out PATH`` (``--output`` kept as an alias), stored as ``args.out``."""
-    return parser.add_argument("-o", "--out", "--output", dest="out", required=required,
-                               default=default, metavar=metavar, help=help)
+                      default=None, metavar: str = "PATH",
+                      aliases: tuple = ()) -> argparse.Action:
+    """``-o/--out PATH`` (``--output`` and any ``aliases``, such as ``show``'s ``--render``,
+    kept as aliases), stored as ``args.out``."""
+    return parser.add_argument("-o", "--out", "--output", *aliases, dest="out",
+                               required=required, default=default, metavar=metavar, help=help)
 
 
 def add_wrt_option(parser: argparse.ArgumentParser, help: str) -> argparse.Action:

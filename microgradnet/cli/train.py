@@ -11,7 +11,6 @@ training starts.
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.util
 import sys
 
@@ -50,7 +49,7 @@ def _out_dir(args: argparse.Namespace) -> str:
     """The checked output folder as a string ("" writes nothing), made only once the data
     set's dependency is known to be there (a missing extra fails in one line, leaving no
     empty folder behind)."""
-    importlib.import_module("sklearn.datasets")
+    import sklearn.datasets  # noqa: F401
     path = choose_output_dir(args.out, PRODUCES[args.experiment], force=args.force,
                              stem=args.experiment)
     return "" if path is None else str(path)

@@ -8,6 +8,9 @@ from ..nested import as_values, is_seq
 from .module import Module
 
 
+_UNSET = object()   # LeakyReLU's alpha was not given (None is a bad value, refused)
+
+
 class Elementwise(Module):
     """Applies ``self.fn`` to every Value of a (nested) input; numbers become Values."""
 
@@ -62,9 +65,9 @@ class LeakyReLU(Elementwise):
     ``leaky_relu(alpha)``) is accepted as a keyword and kept as an attribute."""
 
     def __init__(self, negative_slope: float = 0.01, kink: float | None = None,
-                 name: str | None = None, *, alpha: float | None = None) -> None:
+                 name: str | None = None, *, alpha=_UNSET) -> None:
         super().__init__(name)
-        if alpha is not None:
+        if alpha is not _UNSET:
             if negative_slope != 0.01:
                 raise TypeError("LeakyReLU: give negative_slope or alpha, not both")
             negative_slope = alpha
