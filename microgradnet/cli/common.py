@@ -103,14 +103,18 @@ def id_candidates(ids: Iterable[str]) -> list:
     return list(out)
 
 
-def unknown_name(command: str, what: str, word: str, candidates: Iterable[str]) -> str:
-    """The one-line error for a name that is not known, with suggestions.
+def unknown_name(command: str, what: str, word: str, candidates: Iterable[str],
+                 hint: str = "") -> str:
+    """The one-line error for a name that is not known, with suggestions, else ``hint``.
 
     Example:
         >>> unknown_name("show", "worked example", "S1-33", ["S1-3", "S1-3.3", "S2-Q5"])
         "microgradnet show: no worked example 'S1-33' (did you mean S1-3.3 or S1-3?)"
+        >>> unknown_name("show", "worked example", "S9-9", ["S1-3.3"], hint="; see list")
+        "microgradnet show: no worked example 'S9-9'; see list"
     """
-    return f"microgradnet {command}: no {what} {word!r}{did_you_mean(word, candidates)}"
+    return (f"microgradnet {command}: no {what} {word!r}"
+            f"{did_you_mean(word, candidates) or hint}")
 
 
 # ---- one option name per concept ------------------------------------------------------------
