@@ -12,7 +12,10 @@ Conventions, stated once:
 - ``l2_penalty`` is ``sum p^2`` without a 1/2 (micrograd's demo: ``alpha * sum(p*p)``).
 - ``multiclass_hinge`` is the Weston-Watkins SVM loss ``sum_{j != y} max(0, s_j - s_y +
   margin)``, not divided by the number of classes (PyTorch's ``multi_margin_loss`` divides).
-- Batches: a list of samples gives the mean of the per-sample losses.
+- Reductions, as in PyTorch: every loss takes ``reduction="mean"`` (the default: the mean
+  over samples, or over entries for ``mse_loss``/``l1_loss``), ``"sum"``, or ``"none"`` (a
+  list of the per-sample losses, one Value each). ``mse`` also takes ``"half"``.
+- PyTorch's names are here too: ``mse_loss`` (``mse``), ``silu`` (``swish`` with beta 1).
 
 Example:
     >>> from microgradnet import Value
@@ -32,7 +35,8 @@ __all__ = [
     "sum", "mean", "dot", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "swish",
     "identity", "ACTIVATIONS", "get_activation", "softmax", "log_softmax", "logsumexp", "mse",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "nll_loss", "hinge", "multiclass_hinge", "l1_penalty", "l2_penalty",
+    "nll_loss", "hinge", "multiclass_hinge", "l1_penalty", "l2_penalty", "mse_loss", "l1_loss",
+    "silu", "REDUCTIONS",
 ]
 
 Scalar = Union[Value, int, float]
@@ -141,6 +145,11 @@ def swish(x, beta: float = 1.0):
     return _map(lambda v: v.swish(beta), x, "swish")
 
 
+def silu(x):
+    """x * sigmoid(x) element-wise (PyTorch's name for swish with beta 1)."""
+    return swish(x, 1.0)
+
+
 def identity(x):
     """x unchanged (the "linear" activation): no node is added."""
     return x
@@ -242,11 +251,12 @@ def log_softmax(xs: Sequence[Scalar]) -> list:
 
 # ---- losses --------------------------------------------------------------------------------
 
-def mse(pred, target, reduction: str = "mean") -> Value:
+def mse(pred, target, reduction: str = "mean"):
     """Squared error between predictions and targets (any matching nested shape).
 
     - ``"mean"``: (1/n) sum (p - t)^2 over all n entries (PyTorch's default);
     - ``"sum"``: sum (p - t)^2;
+    - ``"none"``: the list of the n squared errors (flattened);
     - ``"half"``: 1/2 sum (p - t)^2, the convention of seed 001 (S1-3.2); gradient p - t.
 
     Raises:
@@ -255,23 +265,42 @@ def mse(pred, target, reduction: str = "mean") -> Value:
     Example:
         >>> mse([0.0, -1.5], [1.0, 0.5], reduction="half").data
         2.5
+        >>> [e.data for e in mse_loss([0.0, -1.5], [1.0, 0.5], reduction="none")]
+        [1.0, 4.0]
     """
     ps, ts = flatten(pred), flatten(target)
     if len(ps) != len(ts):
         raise ValueError(f"mse: prediction has {len(ps)} entries, target has {len(ts)}")
     if not ps:
         raise ValueError("mse: empty prediction")
-    total = sum([(_value(p, "mse") - t) ** 2 for p, t in zip(ps, ts)])
-    if reduction == "sum":
-        return total
-    if reduction == "mean":
-        return total / len(ps) if len(ps) > 1 else total
     if reduction == "half":
-        return total * 0.5
-    raise ValueError(f"mse: reduction must be 'mean', 'sum' or 'half', got {reduction!r}")
+        return sum([(_value(p, "mse") - t) ** 2 for p, t in zip(ps, ts)]) * 0.5
+    _check_reduction(reduction, "mse", extra=("half",))
+    return _reduce([(_value(p, "mse") - t) ** 2 for p, t in zip(ps, ts)], reduction, "mse")
 
 
-def binary_cross_entropy(p, y) -> Value:
+#: PyTorch's name for :func:`mse`.
+mse_loss = mse
+
+
+def l1_loss(pred, target, reduction: str = "mean"):
+    """Absolute error |p - t| over matching nested shapes, reduced as PyTorch's ``l1_loss``
+    (derivative sign(p - t), 0 at 0).
+
+    Example:
+        >>> l1_loss([0.0, -1.5], [1.0, 0.5]).data
+        1.5
+    """
+    ps, ts = flatten(pred), flatten(target)
+    if len(ps) != len(ts):
+        raise ValueError(f"l1_loss: prediction has {len(ps)} entries, target has {len(ts)}")
+    if not ps:
+        raise ValueError("l1_loss: empty prediction")
+    return _reduce([abs(_value(p, "l1_loss") - t) for p, t in zip(ps, ts)], reduction,
+                   "l1_loss")
+
+
+def binary_cross_entropy(p, y, reduction: str = "mean"):
     """-(y log p + (1 - y) log(1 - p)) for a probability p in (0, 1) and a target y in [0, 1]
     (seed 002, S2-Q4); the mean over a list. Terms with y = 0 or y = 1 skip the log they
     multiply by 0, so p may be exactly 0 or 1 where that log is not needed.
@@ -294,20 +323,32 @@ def binary_cross_entropy(p, y) -> Value:
             terms.append(-(1 - pi).log())
         else:
             terms.append(-(yf * pi.log() + (1 - yf) * (1 - pi).log()))
-    return mean(terms)
+    return _reduce(terms, reduction, "binary_cross_entropy")
 
 
-def _reduce(terms: list, reduction: str, where: str) -> Value:
+#: The reductions every loss takes (PyTorch's).
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, where: str, extra: tuple = ()) -> None:
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS + extra:
+        allowed = ", ".join(repr(r) for r in REDUCTIONS + extra)
+        raise ValueError(f"{where}: reduction must be one of {allowed}, got {reduction!r}")
+
+
+def _reduce(terms: list, reduction: str, where: str):
+    """The mean, the sum, or (``"none"``) the list of per-sample loss Values."""
+    _check_reduction(reduction, where)
     if reduction == "mean":
         return mean(terms)
     if reduction == "sum":
         return _value(sum(terms), where)
-    raise ValueError(f"{where}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    return [_value(t, where) for t in terms]
 
 
 def binary_cross_entropy_with_logits(z, y, reduction: str = "mean") -> Value:
     """BCE of sigmoid(z) computed from the logit z: softplus(z) - y z (never overflows);
-    the mean (or with ``reduction="sum"`` the sum) over a list. Targets may be numbers or
+    the mean (or the sum, or with ``"none"`` the list) over a list. Targets may be numbers or
     Values (leaves of the graph, e.g. for a replay).
 
     Example:
@@ -330,7 +371,7 @@ def _check_index(t, n: int, where: str) -> int:
     return t
 
 
-def cross_entropy(logits, target, max_node: bool = False) -> Value:
+def cross_entropy(logits, target, max_node: bool = False, reduction: str = "mean"):
     """-log softmax(z)_y = logsumexp(z) - z_y, from logits, max-shifted (seed 001, S1-2.4:
     its gradient is softmax(z) - onehot(y)).
 
@@ -343,8 +384,10 @@ def cross_entropy(logits, target, max_node: bool = False) -> Value:
     Args:
         logits: a list of K Values (one sample) or a list of such lists (a batch).
         target: the class index (int) or K class probabilities (numbers or Values); a list
-            of them for a batch (mean loss).
+            of them for a batch.
         max_node: the max-shift from ``maximum`` nodes (see :func:`logsumexp`).
+        reduction: over a batch, ``"mean"``, ``"sum"`` or ``"none"`` (one loss per sample);
+            one sample gives its loss.
 
     Raises:
         ValueError: a batch and its targets differ in length, an index is out of range, or a
@@ -360,7 +403,9 @@ def cross_entropy(logits, target, max_node: bool = False) -> Value:
         if not is_seq(target) or len(target) != len(logits):
             raise ValueError(f"cross_entropy: a batch of {len(logits)} needs as many targets, "
                              f"got {target!r}")
-        return mean([cross_entropy(z, t, max_node) for z, t in zip(logits, target)])
+        return _reduce([cross_entropy(z, t, max_node) for z, t in zip(logits, target)],
+                       reduction, "cross_entropy")
+    _check_reduction(reduction, "cross_entropy")
     zs = _vector(logits, "cross_entropy")
     lse = logsumexp(zs, max_node)
     if is_seq(target):
@@ -372,8 +417,8 @@ def cross_entropy(logits, target, max_node: bool = False) -> Value:
     return lse - zs[t]
 
 
-def nll_loss(log_probs, target) -> Value:
-    """-log_probs[target] (the mean over a batch).
+def nll_loss(log_probs, target, reduction: str = "mean"):
+    """-log_probs[target] (over a batch reduced by ``reduction``, the mean by default).
 
     Raises:
         ValueError: a batch and its targets differ in length, or an index is out of range.
@@ -382,7 +427,9 @@ def nll_loss(log_probs, target) -> Value:
         if not is_seq(target) or len(target) != len(log_probs):
             raise ValueError(f"nll_loss: a batch of {len(log_probs)} needs as many targets, "
                              f"got {target!r}")
-        return mean([nll_loss(lp, t) for lp, t in zip(log_probs, target)])
+        return _reduce([nll_loss(lp, t) for lp, t in zip(log_probs, target)], reduction,
+                       "nll_loss")
+    _check_reduction(reduction, "nll_loss")
     lp = _vector(log_probs, "nll_loss")
     return -lp[_check_index(target, len(lp), "nll_loss")]
 
@@ -396,7 +443,7 @@ def _sign(y, where: str) -> float:
 
 def hinge(score, y, reduction: str = "mean") -> Value:
     """max(0, 1 - y * score) for y in {-1, +1} (the SVM / micrograd "max-margin" loss); the
-    mean (or with ``reduction="sum"`` the sum) over lists of scores and labels. A label
+    mean (or the sum, or with ``"none"`` the list) over lists of scores and labels. A label
     given as a Value (holding -1 or +1) is used as a leaf of the graph, so a replay can feed
     new labels; a number is a constant.
 
@@ -414,14 +461,17 @@ def hinge(score, y, reduction: str = "mean") -> Value:
     return _reduce(terms, reduction, "hinge")
 
 
-def multiclass_hinge(scores, target, margin: float = 1.0) -> Value:
+def multiclass_hinge(scores, target, margin: float = 1.0, reduction: str = "mean"):
     """sum_{j != y} max(0, s_j - s_y + margin): the multiclass SVM loss (Weston-Watkins, as
-    in CS231n); the mean over a batch (a list of score lists and a list of targets)."""
+    in CS231n); over a batch (a list of score lists and a list of targets) reduced by
+    ``reduction``, the mean by default."""
     if is_seq(scores) and scores and is_seq(scores[0]):
         if not is_seq(target) or len(target) != len(scores):
             raise ValueError(f"multiclass_hinge: a batch of {len(scores)} needs as many "
                              f"targets, got {target!r}")
-        return mean([multiclass_hinge(s, t, margin) for s, t in zip(scores, target)])
+        return _reduce([multiclass_hinge(s, t, margin) for s, t in zip(scores, target)],
+                       reduction, "multiclass_hinge")
+    _check_reduction(reduction, "multiclass_hinge")
     ss = _vector(scores, "multiclass_hinge")
     t = _check_index(target, len(ss), "multiclass_hinge")
     terms = [(s - ss[t] + margin).relu() for j, s in enumerate(ss) if j != t]

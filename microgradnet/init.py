@@ -12,6 +12,10 @@ a Generator or a ``random.Random``; without one the module's default generator i
 which :func:`manual_seed` reseeds. The default generator starts from seed 0, so a fresh
 process is reproducible too.
 
+The names ending in ``_`` are PyTorch's in-place forms (``torch.nn.init``): they take a
+layer's weight (a Value, or nested lists of Values), set each ``.data`` and return it, with
+PyTorch's arguments (``kaiming_uniform_(w, a=0, mode="fan_in", nonlinearity="leaky_relu")``).
+
 Example:
     >>> w = xavier_uniform((2, 3), rng=1)
     >>> len(w), len(w[0])
@@ -25,11 +29,15 @@ import math
 import random
 from typing import Sequence, Union
 
+from .engine import Value
+
 __all__ = [
     "Generator", "manual_seed", "default_generator", "get_rng", "fan_in_fan_out",
     "constant", "zeros", "uniform", "normal", "xavier_uniform", "xavier_normal",
     "glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal", "he_uniform",
     "he_normal", "lecun_uniform", "lecun_normal", "INITIALISERS", "initialise",
+    "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
+    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
 ]
 
 Shape = Union[int, Sequence[int]]
@@ -242,3 +250,113 @@ def initialise(init, shape: Shape, rng=None) -> list:
     if callable(init):
         return init(shape, rng=rng)
     raise TypeError(f"init must be a name or a callable, got {type(init).__name__}")
+
+
+# ---- PyTorch's in-place forms ------------------------------------------------------------
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The gain PyTorch recommends for an activation: 1 for linear, conv and sigmoid, 5/3 for
+    tanh, sqrt 2 for relu, sqrt(2 / (1 + slope^2)) for leaky_relu (slope 0.01 by default),
+    3/4 for selu.
+
+    Example:
+        >>> calculate_gain("relu") == math.sqrt(2.0)
+        True
+    """
+    linear = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d",
+              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+    if nonlinearity in linear:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"calculate_gain: negative slope {slope!r} is not a number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _shape_of_values(tensor, who: str) -> tuple:
+    if isinstance(tensor, Value):
+        return ()
+    if not isinstance(tensor, (list, tuple)) or not tensor:
+        raise TypeError(f"{who}: expected a Value or nested lists of Values (a layer's "
+                        f"weight), got {type(tensor).__name__}: {tensor!r}")
+    inner = _shape_of_values(tensor[0], who)
+    for t in tensor[1:]:
+        if _shape_of_values(t, who) != inner:
+            raise ValueError(f"{who}: the nested lists are ragged")
+    return (len(tensor),) + inner
+
+
+def _assign(tensor, numbers) -> None:
+    if isinstance(tensor, Value):
+        tensor.data = numbers
+        return
+    for t, n in zip(tensor, numbers):
+        _assign(t, n)
+
+
+def _in_place(who: str, tensor, make):
+    shape = _shape_of_values(tensor, who)
+    _assign(tensor, make(shape))
+    return tensor
+
+
+def uniform_(tensor, a: float = 0.0, b: float = 1.0, rng=None):
+    """Fill with U(a, b) in place (PyTorch's defaults a=0, b=1); returns ``tensor``."""
+    return _in_place("uniform_", tensor, lambda s: uniform(s, a, b, rng))
+
+
+def normal_(tensor, mean: float = 0.0, std: float = 1.0, rng=None):
+    """Fill with N(mean, std^2) in place; returns ``tensor``."""
+    return _in_place("normal_", tensor, lambda s: normal(s, mean, std, rng))
+
+
+def constant_(tensor, val: float):
+    """Fill with ``val`` in place; returns ``tensor``."""
+    return _in_place("constant_", tensor, lambda s: constant(s, val))
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def xavier_uniform_(tensor, gain: float = 1.0, rng=None):
+    """:func:`xavier_uniform` in place; returns ``tensor``.
+
+    Example:
+        >>> w = [[Value(0.0), Value(0.0)]]
+        >>> xavier_uniform_(w, rng=0) is w, abs(w[0][0].data) <= 1.0
+        (True, True)
+    """
+    return _in_place("xavier_uniform_", tensor, lambda s: xavier_uniform(s, gain, rng))
+
+
+def xavier_normal_(tensor, gain: float = 1.0, rng=None):
+    """:func:`xavier_normal` in place; returns ``tensor``."""
+    return _in_place("xavier_normal_", tensor, lambda s: xavier_normal(s, gain, rng))
+
+
+def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", rng=None):
+    """:func:`kaiming_uniform` in place with PyTorch's arguments: gain
+    ``calculate_gain(nonlinearity, a)`` (sqrt 2 for the defaults); returns ``tensor``."""
+    gain = calculate_gain(nonlinearity, a)
+    return _in_place("kaiming_uniform_", tensor, lambda s: kaiming_uniform(s, gain, mode, rng))
+
+
+def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", rng=None):
+    """:func:`kaiming_normal` in place with PyTorch's arguments; returns ``tensor``."""
+    gain = calculate_gain(nonlinearity, a)
+    return _in_place("kaiming_normal_", tensor, lambda s: kaiming_normal(s, gain, mode, rng))

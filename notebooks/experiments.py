@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,7 +32,7 @@
 # %%
 import os
 
-from IPython.display import Image, Markdown
+from IPython.display import Image, Markdown, display
 
 from microgradnet.catalogue import EXAMPLES, report
 from microgradnet.catalogue.experiments import RESULTS_DIR

@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -22,6 +24,8 @@
 # Run it from the command line instead with `microgradnet show S1-3 --render out/s1-3.svg`.
 
 # %%
+from IPython.display import display
+
 from microgradnet.catalogue import EXAMPLES
 from microgradnet.catalogue.seed001 import S1_3_VALUES, build_s1_3
 from microgradnet.explain import explain

@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -24,6 +26,8 @@
 # the verdicts. From the command line: `microgradnet verify S3-Q1`.
 
 # %%
+
+from IPython.display import display
 
 from microgradnet import Value, grad
 from microgradnet import functional as F

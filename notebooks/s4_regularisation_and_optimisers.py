@@ -1,10 +1,12 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -23,6 +25,8 @@
 # `microgradnet verify S4` and `microgradnet show S2-Q5`.
 
 # %%
+
+from IPython.display import display
 
 from microgradnet import Value
 from microgradnet import functional as F

@@ -11,8 +11,8 @@ from microgradnet.nested import flatten, values
 from microgradnet import Value, functional as F
 from microgradnet.init import Generator
 from microgradnet.nn import (MLP, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
-                             Identity, Layer, LeakyReLU, Linear, MaxPool2d, Module, Neuron, ReLU,
-                             Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of, summary)
+                             Identity, Layer, LeakyReLU, Linear, MaxPool2d, Module, Neuron,
+                             Parameter, ReLU, Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of, summary)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -158,15 +158,19 @@ def test_custom_module_subclass_finds_its_parameters():
     class Affine(Module):
         def __init__(self):
             super().__init__()
-            self.a = Value(2.0, label="a")
+            self.a = Parameter(2.0, label="a")
             self.inner = Linear(1, 1, rng=0)
 
         def forward(self, x):
-            return [self.a * v for v in self.inner(x)]
+            self.cached = [self.a * v for v in self.inner(x)]   # a plain Value: no parameter
+            self.offset = Value(1.0)
+            return self.cached
 
     m = Affine()
     assert [n for n, _ in m.named_parameters()] == ["a", "inner.weight.0.0", "inner.bias.0"]
     assert m([1.0])[0].scope == ("Affine",)
+    assert [n for n, _ in m.named_parameters()] == ["a", "inner.weight.0.0", "inner.bias.0"]
+    assert list(m.state_dict()) == ["a", "inner.weight", "inner.bias"]
 
 
 # ---- Linear ---------------------------------------------------------------------------------

@@ -235,3 +235,45 @@ def test_diagnose_notebook_names_a_slip_for_each_wrong_answer(tmp_path):
         assert any(ln.startswith(f"  {kind} at ") for ln in findings), answer
     assert "ruled out by your right answers" in text
     assert "dropped-path+update-sign" in text
+
+
+# ---- the paired .ipynb files and plain-Python runs ------------------------------------------
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_notebook_is_a_jupytext_pair_with_the_same_cells(path):
+    jupytext = pytest.importorskip("jupytext")
+    ipynb = path.with_suffix(".ipynb")
+    assert ipynb.is_file(), f"{ipynb.name} is missing: run `jupytext --sync {path.name}`"
+    py_nb, ipynb_nb = jupytext.read(path), jupytext.read(ipynb)
+    for nb in (py_nb, ipynb_nb):
+        assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    assert [(c.cell_type, c.source) for c in py_nb.cells] == \
+        [(c.cell_type, c.source) for c in ipynb_nb.cells], \
+        f"{path.name} and {ipynb.name} differ: run `jupytext --sync {path.name}`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_a_notebook_that_calls_display_imports_it(path):
+    """``display`` is a builtin only inside IPython; ``python notebooks/x.py`` needs it
+    imported."""
+    import ast
+    tree = ast.parse(path.read_text())
+    calls = {n.func.id for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    imported = {a.asname or a.name for n in ast.walk(tree)
+                if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert "display" not in calls or "display" in imported
+
+
+def test_a_notebook_runs_as_a_plain_python_script(tmp_path):
+    pytest.importorskip("IPython")
+    import os
+    import subprocess
+    import sys
+    path = next(p for p in NOTEBOOKS if p.stem == "s1_3_two_layer_network")
+    root = str(path.parents[1])
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "w21 <- 0.5 - 0.1 * (-1.5) = 0.65" in run.stdout

@@ -52,6 +52,55 @@ def test_digits_split_is_deterministic_and_a_partition(digits):
 def test_digits_loader_refuses_bad_fractions():
     with pytest.raises(ValueError, match="test_fraction"):
         load_digits(test_fraction=1.5)
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_digits(split="random")
+
+
+def _counts(labels) -> list:
+    return [labels.count(k) for k in range(10)]
+
+
+def test_the_default_split_is_stratified_the_recorded_runs_used_the_shuffled_one(digits):
+    from sklearn.datasets import load_digits as sk
+    whole = _counts([int(t) for t in sk().target.tolist()])
+    for part in (digits.train, digits.val, digits.test):
+        share = [c * len(part) / 1797 for c in whole]
+        assert all(abs(c - s) <= 1 for c, s in zip(_counts(part.y), share)), _counts(part.y)
+    old = load_digits(split="shuffled")
+    assert [len(p) for p in (old.train, old.val, old.test)] == \
+        [len(p) for p in (digits.train, digits.val, digits.test)]
+    # The cut the recorded results were made with: its validation set is lopsided.
+    assert _counts(old.val.y)[1] == 5 and _counts(old.val.y)[7] == 22
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_progress_draws_on_a_terminal_only(tqdm_installed, monkeypatch):
+    import sys
+    from microgradnet.training import progress_bar
+    if tqdm_installed:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setitem(sys.modules, "tqdm", None)     # import tqdm raises ImportError
+    log, tty = io.StringIO(), _Terminal()
+    for file in (log, tty):
+        bar = progress_bar(3, "run", file=file)
+        assert type(bar).__name__ == ("tqdm" if tqdm_installed else "Progress")
+        for _ in range(3):
+            bar.set_postfix(loss=0.25, refresh=False)
+            bar.update()
+        bar.close()
+    assert log.getvalue() == ""
+    assert "3/3" in tty.getvalue() and "loss=0.25" in tty.getvalue()
+    quiet = _Terminal()
+    bar = progress_bar(2, file=quiet, disable=True)
+    bar.update(2)
+    bar.close()
+    assert quiet.getvalue() == ""
 
 
 def test_progress_bar_draws_count_rate_and_postfix():

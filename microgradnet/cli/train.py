@@ -1,14 +1,28 @@
 """The ``microgradnet train`` subcommand: the seeds' experiments on the 8x8 digits.
 
-    microgradnet train classifiers [--out results] [--epochs 10] [--models cnn svm]
-    microgradnet train lr-curves   [--out results] [--epochs 4]
+    microgradnet train classifiers [-o DIR] [--force] [--epochs 10] [--models cnn svm]
+    microgradnet train lr-curves   [-o DIR] [--force] [--epochs 4]
+
+Results go to a new folder ``runs/<experiment>-<date>-<time>`` unless ``-o/--out DIR`` names
+one; a folder that already holds this experiment's files (such as the committed ``results/``)
+is refused unless ``--force`` is given, and the folder is checked to be writable before any
+training starts.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
 from .choices import LazyChoices
+from .common import MISSING, USAGE, OutputError, add_output_option, choose_output_dir
+
+#: The files each experiment writes.
+PRODUCES = {
+    "classifiers": ("s3_q2_5.csv", "s3_q2_5.json", "s3_q2_5.md"),
+    "lr-curves": ("s1_1_4_lr_curves.csv", "s1_1_4_lr_curves.json", "s1_1_4_lr_curves.md",
+                  "s1_1_4_lr_curves.png"),
+}
 
 __all__ = ["add_commands"]
 
@@ -31,11 +45,22 @@ def _count(least: int):
     return parse
 
 
+def _out_dir(args: argparse.Namespace) -> str:
+    """The checked output folder as a string ("" writes nothing), made only once the data
+    set's dependency is known to be there (a missing extra fails in one line, leaving no
+    empty folder behind)."""
+    import sklearn.datasets  # noqa: F401
+    path = choose_output_dir(args.out, PRODUCES[args.experiment], force=args.force,
+                             stem=args.experiment)
+    return "" if path is None else str(path)
+
+
 def _classifiers(args: argparse.Namespace) -> int:
     from ..training.experiments import run_classifiers
+    args.out = _out_dir(args)
     rows = run_classifiers(out_dir=args.out, kinds=args.models, epochs=args.epochs,
                            train_subset=args.subset, seed=args.seed,
-                           show_progress=not args.quiet)
+                           show_progress=not args.quiet, split=args.split)
     print(f"{'model':16} {'chosen':28} {'val %':>6} {'test %':>7} {'seed MNIST %':>13}")
     for r in rows:
         chosen = ", ".join(f"{k}={v}" for k, v in r["chosen"].items())
@@ -48,8 +73,15 @@ def _classifiers(args: argparse.Namespace) -> int:
 
 def _lr_curves(args: argparse.Namespace) -> int:
     from ..training.experiments import LEARNING_RATES, SEED_LR_LABELS, run_lr_curves
+    if args.out != "" and not args.no_plot and importlib.util.find_spec("matplotlib") is None:
+        # Found out now, not after the training: the figure is written last.
+        print('microgradnet train lr-curves: the figure needs matplotlib: pip install '
+              '"microgradnet[plot]" (or pass --no-plot)', file=sys.stderr)
+        return MISSING
+    args.out = _out_dir(args)
     res = run_lr_curves(out_dir=args.out, epochs=args.epochs, train_subset=args.subset,
-                        seed=args.seed, show_progress=not args.quiet, plot=not args.no_plot)
+                        seed=args.seed, show_progress=not args.quiet, plot=not args.no_plot,
+                        split=args.split)
     for lr in LEARNING_RATES:
         curve, says = SEED_LR_LABELS[lr]
         print(f"lr={lr:<8g} here: {res['labels'][repr(lr)]:13} seed: curve {curve}, {says}")
@@ -61,14 +93,20 @@ def _lr_curves(args: argparse.Namespace) -> int:
 
 def _reported(run):
     """``run`` with a ValueError (options that do not fit together, such as a --subset smaller
-    than one batch) printed as one line and exit status 2."""
+    than one batch, or an output folder that must not be written) printed as one line and exit
+    status 2."""
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return run(args)
-        except ValueError as e:
+        except (ValueError, OutputError) as e:
             print(f"microgradnet train {args.experiment}: {e}", file=sys.stderr)
-            return 2
+            return USAGE
     return wrapped
+
+
+def _splits() -> tuple:
+    from ..training.data import SPLITS
+    return SPLITS
 
 
 def add_commands(subparsers) -> None:
@@ -79,13 +117,21 @@ def add_commands(subparsers) -> None:
     sub = p.add_subparsers(dest="experiment", metavar="EXPERIMENT")
 
     def common(q, epochs):
-        q.add_argument("--out", default="results", help="directory for the results files "
-                       "('' writes nothing)")
+        add_output_option(q, metavar="DIR",
+                          help="folder for the results files (default: a new folder "
+                               "runs/EXPERIMENT-DATE-TIME; '' writes nothing)")
+        q.add_argument("--force", action="store_true",
+                       help="replace results files already in --out (such as results/)")
         q.add_argument("--epochs", type=_count(1), default=epochs)
         q.add_argument("--subset", type=_count(1), default=None,
                        help="train on the first N training images only")
         q.add_argument("--seed", type=int, default=0)
-        q.add_argument("--quiet", action="store_true", help="no progress bars")
+        q.add_argument("--split", choices=LazyChoices(_splits), default="stratified",
+                       metavar="SPLIT",
+                       help="how the digits are split: stratified (default) or shuffled (the "
+                            "split of the recorded results in results/)")
+        q.add_argument("--quiet", action="store_true",
+                       help="no progress bars (they are drawn only on a terminal anyway)")
 
     c = sub.add_parser("classifiers", help="S3-Q2-5: eight classifiers, test accuracy vs the "
                        "seed's MNIST figures")
@@ -98,4 +144,4 @@ def add_commands(subparsers) -> None:
     common(lr, 4)
     lr.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
     lr.set_defaults(func=_reported(_lr_curves))
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda args: (p.print_help(), USAGE)[1])

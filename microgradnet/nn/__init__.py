@@ -24,7 +24,9 @@ feeds with :meth:`Dropout.draw_mask`. (In eval mode batch norm's running statist
 constants of the graph, fixed when it is recorded.)
 
 The layers live one concept per module (``module``, ``neurons``, ``linear``, ``activations``,
-``conv``, ``batchnorm``, ``dropout``, ``summary``); every public name is here.
+``conv``, ``batchnorm``, ``dropout``, ``summary``, ``parameter``, ``losses``); every public name
+is here, and ``nn.init`` is :mod:`microgradnet.init`, as ``torch.nn.init`` is.
+Compared with PyTorch, see docs/pytorch.md.
 
 Example:
     >>> from microgradnet.nn import MLP
@@ -33,14 +35,17 @@ Example:
     >>> len(y), len(model.parameters())
     (1, 17)
 """
+from .. import init
 from ..nested import shape_of
-from .activations import (Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Swish,
-                          Tanh)
+from .activations import (Elementwise, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus,
+                          Swish, Tanh)
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module, Sequential, Shape
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import IncompatibleKeys, Module, Sequential, Shape
+from .parameter import Parameter
 from .neurons import MLP, Layer, Neuron
 from .summary import Summary, SummaryRow, summary
 
@@ -48,5 +53,6 @@ __all__ = [
     "Module", "Sequential", "Neuron", "Layer", "MLP", "Linear", "Elementwise", "Identity", "ReLU",
     "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Swish", "Conv2d", "MaxPool2d", "AvgPool2d",
     "Flatten", "BatchNorm1d", "BatchNorm2d", "Dropout", "summary", "Summary", "SummaryRow",
-    "shape_of", "Shape",
+    "shape_of", "Shape", "Parameter", "SiLU", "IncompatibleKeys", "MSELoss", "L1Loss",
+    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "init",
 ]

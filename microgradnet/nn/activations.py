@@ -8,6 +8,9 @@ from ..nested import as_values, is_seq
 from .module import Module
 
 
+_UNSET = object()   # LeakyReLU's alpha was not given (None is a bad value, refused)
+
+
 class Elementwise(Module):
     """Applies ``self.fn`` to every Value of a (nested) input; numbers become Values."""
 
@@ -57,21 +60,32 @@ class ReLU(Elementwise):
 
 
 class LeakyReLU(Elementwise):
-    """x for x > 0 else alpha x; derivative at 0 is ``kink`` (``alpha`` by default)."""
+    """x for x > 0 else negative_slope * x; derivative at 0 is ``kink`` (the slope by
+    default). ``negative_slope`` is PyTorch's name; ``alpha`` (the engine's
+    ``leaky_relu(alpha)``) is accepted as a keyword and kept as an attribute."""
 
-    def __init__(self, alpha: float = 0.01, kink: float | None = None,
-                 name: str | None = None) -> None:
+    def __init__(self, negative_slope: float = 0.01, kink: float | None = None,
+                 name: str | None = None, *, alpha=_UNSET) -> None:
         super().__init__(name)
-        ops.leaky_relu(alpha, kink)  # refuses a bool, a non-number, NaN or infinity
-        self.alpha = float(alpha)
+        if alpha is not _UNSET:
+            if negative_slope != 0.01:
+                raise TypeError("LeakyReLU: give negative_slope or alpha, not both")
+            negative_slope = alpha
+        ops.leaky_relu(negative_slope, kink)  # refuses a bool, a non-number, NaN or infinity
+        self.negative_slope = float(negative_slope)
         self.kink = None if kink is None else float(kink)
 
     @property
+    def alpha(self) -> float:
+        return self.negative_slope
+
+    @property
     def op(self):
-        return ops.leaky_relu(self.alpha, self.kink)
+        return ops.leaky_relu(self.negative_slope, self.kink)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}" + ("" if self.kink is None else f", kink={self.kink}")
+        return (f"negative_slope={self.negative_slope}"
+                + ("" if self.kink is None else f", kink={self.kink}"))
 
 
 class Sigmoid(Elementwise):
@@ -106,3 +120,13 @@ class Swish(Elementwise):
 
     def extra_repr(self):
         return f"beta={self.beta}"
+
+
+class SiLU(Swish):
+    """x sigmoid(x) element-wise: PyTorch's ``nn.SiLU``, ``Swish`` with beta 1."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(1.0, name)
+
+    def extra_repr(self):
+        return ""

@@ -6,16 +6,32 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..engine import Value
 from ..nested import as_values, fmt_shape, shape_of
 from .module import Module, Shape, _split_batch
+from .parameter import Parameter
+
+
+def _number(x, what: str, where: str, lo: float, hi: float = math.inf) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not lo <= x <= hi \
+            or not math.isfinite(x):
+        rng = f"in [{lo}, {hi}]" if hi != math.inf else f">= {lo}"
+        raise ValueError(f"{where}: {what} must be a number {rng}, got {x!r}")
+    return float(x)
 
 
 class _BatchNorm(Module):
-    _buffers = ("running_mean", "running_var")
-    _sample_depth = 1
+    """Batch norm's parameters (``weight`` gamma, ``bias`` beta), its buffers
+    (``running_mean``, ``running_var``, ``num_batches_tracked``) and the normalisation.
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+    ``momentum=None`` is PyTorch's cumulative average: the running statistics are the plain
+    mean of every batch's statistics so far (momentum ``1 / num_batches_tracked``).
+    """
+    _sample_depth = 1
+    running_mean: list          # buffers, registered in __init__
+    running_var: list
+    num_batches_tracked: int
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
                  name: str | None = None) -> None:
         super().__init__(name)
@@ -23,16 +39,31 @@ class _BatchNorm(Module):
                 or num_features < 1:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, "
                              f"got {num_features!r}")
-        self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
-        self.weight = ([Value(1.0, label=f"gamma[{c + 1}]") for c in range(num_features)]
+        where = type(self).__name__
+        self.num_features = num_features
+        self.eps = _number(eps, "eps", where, 0.0)
+        if self.eps == 0.0:
+            raise ValueError(f"{where}: eps must be > 0 (it keeps 1/sqrt(var + eps) finite)")
+        self.momentum = None if momentum is None else _number(momentum, "momentum", where,
+                                                               0.0, 1.0)
+        self.weight = ([Parameter(1.0, label=f"gamma[{c + 1}]") for c in range(num_features)]
                        if affine else None)
-        self.bias = ([Value(0.0, label=f"beta[{c + 1}]") for c in range(num_features)]
+        self.bias = ([Parameter(0.0, label=f"beta[{c + 1}]") for c in range(num_features)]
                      if affine else None)
-        self.track_running_stats = track_running_stats
-        self.running_mean = [0.0] * num_features
-        self.running_var = [1.0] * num_features
-        self.num_batches_tracked = 0
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        self.register_buffer("running_mean", [0.0] * num_features)
+        self.register_buffer("running_var", [1.0] * num_features)
+        self.register_buffer("num_batches_tracked", 0)
         self._batch_stats: list = []
+
+    def _check_state(self, name: str, value) -> None:
+        if name == "running_var" and any(v <= 0 for v in value):
+            raise ValueError(f"load_state_dict: {self.display_name}.running_var must be "
+                             f"positive, got {value!r}")
+        if name == "num_batches_tracked" and (value < 0 or value != int(value)):
+            raise ValueError(f"load_state_dict: {self.display_name}.num_batches_tracked must "
+                             f"be a whole number >= 0, got {value!r}")
 
     @property
     def batch_stats(self) -> list:
@@ -59,7 +90,8 @@ class _BatchNorm(Module):
             xhat = [e / std for e in d]
             self._batch_stats.append((mu, var, n))
             if self.training and self.track_running_stats:
-                m = self.momentum
+                m = (1.0 / self.num_batches_tracked if self.momentum is None
+                     else self.momentum)
                 self.running_mean[c] = (1 - m) * self.running_mean[c] + m * mu.data
                 self.running_var[c] = ((1 - m) * self.running_var[c]
                                        + m * var.data * n / (n - 1))

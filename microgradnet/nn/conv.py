@@ -8,6 +8,7 @@ from .. import init as _init
 from ..engine import Value, maximum
 from ..nested import as_values, flatten, fmt_shape, is_seq, shape_of
 from .module import Module, Shape, _pair, _split_batch, _values
+from .parameter import Parameter
 
 
 def _conv_out(n: int, k: int, s: int, p: int) -> int:
@@ -46,10 +47,10 @@ class Conv2d(Module):
                              f"{kernel_size!r}, {stride!r}, {padding!r}")
         kh, kw = self.kernel_size
         w = _init.initialise(init, (out_channels, in_channels, kh, kw), rng)
-        self.weight = [[[[Value(w[f][c][m][n], label=f"K[{f + 1},{c + 1},{m + 1},{n + 1}]")
+        self.weight = [[[[Parameter(w[f][c][m][n], label=f"K[{f + 1},{c + 1},{m + 1},{n + 1}]")
                           for n in range(kw)] for m in range(kh)]
                         for c in range(in_channels)] for f in range(out_channels)]
-        self.bias = ([Value(0.0, label=f"b[{f + 1}]") for f in range(out_channels)]
+        self.bias = ([Parameter(0.0, label=f"b[{f + 1}]") for f in range(out_channels)]
                      if bias else None)
 
     @classmethod
@@ -63,9 +64,9 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d.from_weights: b must hold {shape[0]} biases, got {b!r}")
         self = cls(shape[1], shape[0], (shape[2], shape[3]), stride, padding,
                    bias=b is not None, init="zeros", name=name)
-        self.weight = _values(W, None, "Conv2d.from_weights")
+        self.register_parameter("weight", _values(W, None, "Conv2d.from_weights"))
         if b is not None:
-            self.bias = _values(list(b), None, "Conv2d.from_weights")
+            self.register_parameter("bias", _values(list(b), None, "Conv2d.from_weights"))
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .. import init as _init
-from ..engine import Value
 from ..nested import fmt_shape, is_seq, shape_of
 from .module import Module, Shape, _split_batch, _values
+from .parameter import Parameter
 
 
 class Linear(Module):
@@ -16,7 +16,8 @@ class Linear(Module):
     ``W[k][0]*x[0] + W[k][1]*x[1] + ... + b[k]``, the order a textbook writes it.
 
     Args:
-        nin, nout: input and output sizes.
+        in_features, out_features: input and output sizes (PyTorch's names; the layer also
+            answers to ``nin`` and ``nout``).
         bias: include the bias.
         init: an initialiser name from :mod:`microgradnet.init` (or a function
             ``init(shape, rng=...)``); biases start at 0.
@@ -28,17 +29,26 @@ class Linear(Module):
         11.5
     """
 
-    def __init__(self, nin: int, nout: int, bias: bool = True, init="xavier_uniform",
-                 rng=None, name: str | None = None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init="xavier_uniform", rng=None, name: str | None = None) -> None:
         super().__init__(name)
-        for what, n in (("nin", nin), ("nout", nout)):
+        nin, nout = in_features, out_features
+        for what, n in (("in_features", nin), ("out_features", nout)):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"Linear: {what} must be a positive int, got {n!r}")
         w = _init.initialise(init, (nout, nin), rng)
-        self.weight = [[Value(w[k][j], label=f"W[{k + 1},{j + 1}]") for j in range(nin)]
+        self.weight = [[Parameter(w[k][j], label=f"W[{k + 1},{j + 1}]") for j in range(nin)]
                        for k in range(nout)]
-        self.bias = [Value(0.0, label=f"b[{k + 1}]") for k in range(nout)] if bias else None
-        self.nin, self.nout = nin, nout
+        self.bias = [Parameter(0.0, label=f"b[{k + 1}]") for k in range(nout)] if bias else None
+        self.in_features, self.out_features = nin, nout
+
+    @property
+    def nin(self) -> int:
+        return self.in_features
+
+    @property
+    def nout(self) -> int:
+        return self.out_features
 
     @classmethod
     def from_weights(cls, W, b=None, w_labels=None, b_labels=None,
@@ -85,9 +95,11 @@ class Linear(Module):
             raise ValueError("Linear.from_weights: b_labels given without biases")
         self = cls.__new__(cls)
         Module.__init__(self, name)
-        self.weight = _values([list(r) for r in W], w_labels, "Linear.from_weights")
-        self.bias = None if b is None else _values(list(b), b_labels, "Linear.from_weights")
-        self.nin, self.nout = nin, nout
+        self.register_parameter("weight", _values([list(r) for r in W], w_labels,
+                                                  "Linear.from_weights"))
+        self.register_parameter("bias", None if b is None else
+                                _values(list(b), b_labels, "Linear.from_weights"))
+        self.in_features, self.out_features = nin, nout
         return self
 
     def _one(self, x) -> list:

@@ -9,6 +9,7 @@ from .. import init as _init
 from ..engine import Value
 from ..nested import fmt_shape, shape_of
 from .module import Module, Shape, Sequential, _split_batch
+from .parameter import Parameter
 
 
 def _activation_name(activation) -> str:
@@ -24,7 +25,8 @@ class Neuron(Module):
     Args:
         nin: number of inputs.
         activation: "relu", "tanh", "sigmoid", "leaky_relu", "softplus", "swish", "linear"
-            (or None), or a function of one Value.
+            (or None), or a function of one Value. A bool here is micrograd's ``nonlin``
+            (``Neuron(2, False)`` is a linear unit).
         rng: seed or generator for the weights.
         nonlin: micrograd's flag (``nonlin=False`` is ``activation="linear"``).
         bias: include the bias ``b``.
@@ -32,16 +34,31 @@ class Neuron(Module):
 
     def __init__(self, nin: int, activation="relu", rng=None, nonlin: bool | None = None,
                  bias: bool = True, name: str | None = None) -> None:
+        if isinstance(activation, bool):     # micrograd's Neuron(nin, nonlin) positionally
+            activation, nonlin = "relu", activation
         super().__init__(name)
         if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
             raise ValueError(f"Neuron: nin must be a positive int, got {nin!r}")
         if nonlin is not None:
             activation = activation if nonlin else "linear"
-        self.w = [Value(v, label=f"w{j + 1}")
+        self.w = [Parameter(v, label=f"w{j + 1}")
                   for j, v in enumerate(_init.uniform(nin, -1.0, 1.0, rng))]
-        self.b = Value(0.0, label="b") if bias else None
+        self.b = Parameter(0.0, label="b") if bias else None
         self.activation = _activation_name(activation)
         self._act = F.get_activation(activation)
+
+    def __getstate__(self) -> dict:
+        # A named activation is looked up again on loading: the table's functions are
+        # closures, which pickle cannot store.
+        state = dict(self.__dict__)
+        if self.activation in F.ACTIVATIONS:
+            del state["_act"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "_act" not in state:
+            self.__dict__["_act"] = F.get_activation(self.activation)
 
     def _unit(self, x) -> Value:
         w = self.w
@@ -74,13 +91,16 @@ class Layer(Module):
     """``nout`` neurons reading the same inputs (micrograd's Layer).
 
     Unlike micrograd, a layer of one unit still returns a list of one Value; pass
-    ``squeeze=True`` to get the Value itself.
+    ``squeeze=True`` to get the Value itself (:mod:`microgradnet.micrograd` keeps micrograd's
+    behaviour).
     """
 
     def __init__(self, nin: int, nout: int, activation="relu", squeeze: bool = False,
                  rng=None, nonlin: bool | None = None, bias: bool = True,
                  name: str | None = None) -> None:
         super().__init__(name)
+        if isinstance(activation, bool):     # micrograd's Layer(nin, nout, nonlin)
+            activation, nonlin = "relu", activation
         if isinstance(nout, bool) or not isinstance(nout, int) or nout < 1:
             raise ValueError(f"Layer: nout must be a positive int, got {nout!r}")
         rng = _init.get_rng(rng)

@@ -69,7 +69,8 @@ def _split_kwargs(cand: dict, base: TrainConfig) -> tuple:
 
 def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
                     batch_size: int = 16, train_subset: int | None = None, seed: int = 0,
-                    show_progress: bool = True, grid: dict | None = None) -> list:
+                    show_progress: bool = True, grid: dict | None = None,
+                    split: str = "stratified") -> list:
     """Train the eight classifiers of S3-Q2-5 and write the table.
 
     For each model every candidate of ``grid`` is trained on the training split and scored on
@@ -81,6 +82,9 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
         epochs, batch_size, seed: training settings shared by all runs.
         train_subset: use only the first n training images (for quick runs).
         grid: the candidates per model (default :data:`CLASSIFIER_GRID`).
+        split: how the digits are split (:data:`microgradnet.training.data.SPLITS`); the
+            recorded results in ``results/`` used ``"shuffled"``, new runs default to
+            ``"stratified"``.
 
     Returns:
         One dict per model: kind, chosen hyper-parameters, validation and test accuracy (%),
@@ -96,7 +100,7 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
     if unknown:
         raise ValueError(f"run_classifiers: no model or no candidates for {unknown}; models: "
                          f"{', '.join(SEED_MNIST_ACCURACY)}")
-    data = load_digits(seed=seed)
+    data = load_digits(seed=seed, split=split)
     train = data.train if train_subset is None else data.train.subset(train_subset)
     base = TrainConfig(lr=0.05, epochs=epochs, batch_size=batch_size, momentum=0.9,
                        weight_decay=1e-4, seed=seed)
@@ -130,14 +134,15 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
             "candidates": tried, "seconds": round(time.perf_counter() - start, 1),
         })
     if out_dir:
-        _write_table(rows, out_dir, data, train, round(time.perf_counter() - t0, 1))
+        _write_table(rows, out_dir, data, train, round(time.perf_counter() - t0, 1), split)
     return rows
 
 
-def _write_table(rows: list, out_dir: str, data, train, seconds: float) -> None:
+def _write_table(rows: list, out_dir: str, data, train, seconds: float, split: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     meta = {"data": "scikit-learn 8x8 digits", "train": len(train), "val": len(data.val),
-            "test": len(data.test), "optimiser": "SGD momentum 0.9, L2 weight decay 1e-4",
+            "test": len(data.test), "split": split,
+            "optimiser": "SGD momentum 0.9, L2 weight decay 1e-4",
             "selection": "best validation accuracy over the candidates",
             "layers": "microgradnet.nn, training graphs replayed (microgradnet.replay)",
             "seconds": seconds}
@@ -152,7 +157,7 @@ def _write_table(rows: list, out_dir: str, data, train, seconds: float) -> None:
                         r["test_accuracy"], r["seed_mnist_accuracy"], r["seconds"]])
     lines = ["# S3-Q2-5: eight classifiers on the 8x8 digits (seed 003 figures are on MNIST)", "",
              f"Data: {meta['data']}, {meta['train']} train / {meta['val']} validation / "
-             f"{meta['test']} test images. {meta['optimiser']}, mini-batches of "
+             f"{meta['test']} test images ({split} split). {meta['optimiser']}, mini-batches of "
              f"{rows[0]['batch_size'] if rows else '-'}, {rows[0]['epochs'] if rows else '-'} "
              "epochs; hyper-parameters chosen by validation accuracy (learning rate 0.05 unless "
              f"chosen). Layers from microgradnet.nn; every run replays one compiled batch graph. "
@@ -209,11 +214,12 @@ def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 1
                   weight_decay: float = 1e-3, kind: str = "softmax", scale: float = 1.0,
                   train_subset: int | None = None, seed: int = 0,
                   show_progress: bool = True, plot: bool = True,
-                  other_scales: tuple = OTHER_SCALES) -> dict:
+                  other_scales: tuple = OTHER_SCALES, split: str = "stratified") -> dict:
     """Train one model (softmax regression on raw pixel values 0..16 by default) with plain SGD
     + L2 at the four learning rates of S1-1.4, from the same initial weights; then the same on
     each of ``other_scales`` (pixel values divided by it), to show how the ranking of the rates
-    depends on the set-up.
+    depends on the set-up. ``split`` is as in :func:`run_classifiers` (the recorded curves
+    used ``"shuffled"``).
 
     Returns:
         ``{"curves": {lr: step losses}, "labels": {lr: behaviour}, "seed": {lr: (curve,
@@ -229,7 +235,7 @@ def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 1
         raise ValueError(f"run_lr_curves: epochs must be an int >= 1, got {epochs!r}")
 
     def train_rates(pixel_scale: float) -> tuple:
-        data = load_digits(seed=seed, scale=pixel_scale)
+        data = load_digits(seed=seed, scale=pixel_scale, split=split)
         train = data.train if train_subset is None else data.train.subset(train_subset)
         histories = {}
         for lr in LEARNING_RATES:
@@ -243,7 +249,7 @@ def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 1
     histories, train = train_rates(scale)
     result = {
         "model": kind, "scale": scale, "epochs": epochs, "batch_size": batch_size,
-        "weight_decay": weight_decay, "train": len(train),
+        "weight_decay": weight_decay, "train": len(train), "split": split,
         **_setup_record(histories),
         "seed": {repr(lr): list(SEED_LR_LABELS[lr]) for lr in LEARNING_RATES},
     }

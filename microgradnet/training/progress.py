@@ -1,11 +1,44 @@
-"""A small text progress bar (the shape of tqdm's, with no dependency)."""
+"""Progress bars: tqdm's where it is installed (the ``data`` extra brings it), else a small
+one of the same shape. Either draws only on a terminal by default, so a log file or a pipe
+gets no carriage-return redraws.
+"""
 from __future__ import annotations
 
 import sys
 import time
 from typing import Iterable, Iterator, TextIO
 
-__all__ = ["Progress", "progress"]
+__all__ = ["Progress", "progress", "progress_bar"]
+
+
+def _is_terminal(file) -> bool:
+    isatty = getattr(file, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:          # a closed file
+        return False
+
+
+def progress_bar(total: int, desc: str = "", file: TextIO | None = None,
+                 disable: bool | None = None):
+    """A bar over ``total`` steps with ``update()``, ``set_postfix(**values)`` and
+    ``close()``: a ``tqdm.tqdm`` when tqdm is installed, else a :class:`Progress`.
+
+    Args:
+        disable: True draws nothing; None (the default) draws only when ``file`` (stderr by
+            default) is a terminal, as tqdm's ``disable=None`` does.
+    """
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ValueError(f"progress_bar: total must be a non-negative int, got {total!r}")
+    file = file if file is not None else sys.stderr
+    if disable is None:
+        disable = not _is_terminal(file)
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return Progress(total, desc, file=file, disable=disable)
+    return tqdm(total=total, desc=desc or None, file=file, disable=disable, leave=True,
+                dynamic_ncols=True)
 
 
 def _clock(seconds: float) -> str:
@@ -46,8 +79,9 @@ class Progress:
         self.start = time.perf_counter()
         self._last = -1e9
 
-    def set_postfix(self, **values) -> None:
-        """Show ``name=value`` pairs after the bar (floats with 4 significant digits)."""
+    def set_postfix(self, refresh: bool = True, **values) -> None:
+        """Show ``name=value`` pairs after the bar (floats with 4 significant digits); the
+        next :meth:`update` draws them (``refresh`` is tqdm's argument, accepted)."""
         self.postfix = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                  for k, v in values.items())
 
@@ -86,11 +120,12 @@ class Progress:
 
 
 def progress(iterable: Iterable, total: int | None = None, desc: str = "",
-             disable: bool = False, file: TextIO | None = None) -> Iterator:
-    """Iterate over ``iterable`` while drawing a :class:`Progress` bar."""
+             disable: bool | None = None, file: TextIO | None = None) -> Iterator:
+    """Iterate over ``iterable`` while drawing a :func:`progress_bar` (on a terminal only,
+    unless ``disable`` says otherwise)."""
     if total is None:
         total = len(iterable)  # type: ignore[arg-type]
-    bar = Progress(total, desc, file=file, disable=disable)
+    bar = progress_bar(total, desc, file=file, disable=disable)
     try:
         for item in iterable:
             yield item

@@ -18,7 +18,7 @@ from ..engine import Value
 from ..replay import compile_forward, compile_graph
 from .data import Split
 from .models import Classifier
-from .progress import Progress
+from .progress import progress_bar
 
 __all__ = ["TrainConfig", "History", "fit", "predict", "accuracy", "fit_batchnorm"]
 
@@ -111,7 +111,9 @@ def fit(model: Classifier, data: Split, config: TrainConfig, show_progress: bool
     if config.max_steps is not None:
         total = min(total, config.max_steps)
     hist = History()
-    bar = Progress(total, desc or model.display_name, disable=not show_progress)
+    # On a terminal only: a log file gets no redrawn lines.
+    bar = progress_bar(total, desc or model.display_name,
+                       disable=None if show_progress else True)
     mu, lr = config.momentum, config.lr
     step = 0
     for epoch in range(config.epochs):
@@ -151,7 +153,7 @@ def fit(model: Classifier, data: Split, config: TrainConfig, show_progress: bool
             hist.step_loss.append(total_loss)
             epoch_losses.append(total_loss)
             step += 1
-            bar.set_postfix(epoch=epoch + 1, loss=total_loss)
+            bar.set_postfix(epoch=epoch + 1, loss=total_loss, refresh=False)
             bar.update()
         if epoch_losses:
             hist.epoch_loss.append(sum(epoch_losses) / len(epoch_losses))
