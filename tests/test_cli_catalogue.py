@@ -88,7 +88,27 @@ def test_show_step_without_input_prints_everything(capsys, monkeypatch):
 
 def test_show_unknown_id(capsys):
     code, _, err = cli(capsys, "show", "S9-9")
-    assert code == 2 and "no worked example 'S9-9'" in err and "S1-3.3" in err
+    assert code == 2 and "no worked example 'S9-9'; `microgradnet list` shows every id" in err
+    code, _, err = cli(capsys, "show", "S1-33")
+    assert code == 2 and "no worked example 'S1-33' (did you mean S1-3.3, S1-3 or S1-3.2?)" in err
+
+
+def test_list_and_show_print_json(capsys):
+    import json
+    code, out, _ = cli(capsys, "list", "S1-3", "--json")
+    assert code == 0 and [r["id"] for r in json.loads(out)] == ["S1-3.1", "S1-3.2", "S1-3.3"]
+    code, out, _ = cli(capsys, "show", "S1-3.3", "--json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["id"] == "S1-3.3" and row["verdict"] == "confirmed"
+
+
+def test_one_option_name_per_concept_with_the_old_names_kept(capsys, tmp_path):
+    for argv in (["-o", str(tmp_path / "a.svg"), "--wrt", "w21", "--round", "2"],
+                 ["--output", str(tmp_path / "b.svg"), "--highlight", "w21", "--precision", "2"]):
+        code, out, err = cli(capsys, "render", "S1-3.3", *argv)
+        assert code == 0, err
+    code, out, err = cli(capsys, "show", "S1-3.3", "--round", "2", "-o", str(tmp_path / "c.svg"))
+    assert code == 0 and "wrote" in out
 
 
 def test_show_unknown_wrt(capsys):

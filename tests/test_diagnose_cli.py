@@ -3,6 +3,7 @@ status, and one line for a user's mistake."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -79,10 +80,19 @@ def test_check_a_python_problem_file(tmp_path, capsys):
     (["S1-3", "-a", "h1=two"], "the answer 'two' is not a number"),
     (["S1-3", "-a", "h1"], "an answer is LABEL=VALUE"),
     (["S1-2.2", "-a", "new:z1=1.0"], "needs the learning rate"),
-    (["missing.toml", "-a", "h1=1"], "a problem file here is a Python file"),
+    (["missing.toml", "-a", "h1=1"], "missing.toml: no such file"),
 ])
 def test_check_user_errors_are_one_line_and_exit_2(capsys, argv, message):
     code, out, err = _run(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("microgradnet check: ") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_check_reads_a_toml_problem_file_as_solve_does(capsys):
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    code, out, _ = _run(capsys, str(examples / "s1_3.toml"), "-a", "dMSE/dw21=-2.0",
+                        "new:w21=0.65")
+    assert code == 1
+    assert out.splitlines()[1].lstrip().startswith("dropped-path at do1/dh3")
+    assert "new:w21 = 0.65: correct" in out          # the file's own learning rate, 0.1

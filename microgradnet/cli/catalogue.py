@@ -19,9 +19,14 @@ from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, so
 from ..engine import Value
 from ..explain import Explanation, explain
 from ..graph import count_paths
+from .common import (FAILED, USAGE, add_output_option, add_round_option, add_wrt_option,
+                     example_record, id_candidates, print_json, unknown_name)
 from .solve import printable_stdout
 
 __all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "PATHS_LISTED"]
+
+#: What an unknown id's error says when no id is close to it.
+LIST_HINT = "; `microgradnet list` shows every id"
 
 #: A worked example's graph with more named nodes than this is summarised, not printed.
 MAX_FORWARD_LINES = 80
@@ -85,6 +90,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("list", help="the worked examples, one line each",
                               description="List the worked examples of the catalogue.")
     p.add_argument("group", nargs="?", help="only ids in this group, e.g. S1 or S1-3")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list, one object per example (id, seed, section, title)")
     p.set_defaults(func=_list)
 
     p = subparsers.add_parser(
@@ -95,17 +102,18 @@ def add_commands(subparsers) -> None:
     p.add_argument("id", metavar="ID", help="a claim id (S1-3.3) or a group (S1-3)")
     p.add_argument("--step", action="store_true",
                    help="pause for Enter between steps (q then Enter stops)")
-    p.add_argument("--render", metavar="FILE",
-                   help="also write the pictures: FILE-forward, FILE-backward, FILE-update "
-                        "(the suffix picks the format: .svg, .png, .pdf, .dot)")
-    p.add_argument("--round", metavar="K", type=int, dest="decimals",
-                   help="round intermediates to K decimals, as a hand-worked sheet does")
-    p.add_argument("--wrt", metavar="LABEL", help="differentiate with respect to this node "
-                   "(default: the example's parameter, e.g. w21)")
+    add_output_option(p, metavar="FILE", aliases=("--render",),
+                      help="also write the pictures: FILE-forward, FILE-backward, FILE-update "
+                           "(the suffix picks the format: .svg, .png, .pdf, .dot)")
+    add_round_option(p, help="round intermediates to K decimals, as a hand-worked sheet does")
+    add_wrt_option(p, help="differentiate with respect to this node (default: the example's "
+                           "parameter, e.g. w21)")
     p.add_argument("--lr", type=float, help="learning rate of the update step")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the derivation as LaTeX")
     fmt.add_argument("--markdown", action="store_true", help="print it as Markdown")
+    fmt.add_argument("--json", action="store_true",
+                     help="print a JSON list, one object per claim, as verify --json does")
     p.set_defaults(func=_show)
 
     p = subparsers.add_parser(
@@ -126,8 +134,12 @@ def add_commands(subparsers) -> None:
 def _list(args: argparse.Namespace) -> int:
     ids = resolve_ids(args.group) if args.group else sort_ids(EXAMPLES)
     if not ids:
-        print(f"microgradnet list: no worked example in group {args.group!r}", file=sys.stderr)
-        return 2
+        print(unknown_name("list", "group", args.group, id_candidates(sort_ids(EXAMPLES)),
+                           hint=LIST_HINT), file=sys.stderr)
+        return USAGE
+    if args.json:
+        print_json([example_record(EXAMPLES[i]) for i in ids])
+        return 0
     width = max(len(i) for i in ids)
     for i in ids:
         ex = EXAMPLES[i]
@@ -183,13 +195,13 @@ def _show(args: argparse.Namespace) -> int:
     printable_stdout()
     ids = resolve_ids(args.id)
     if not ids:
-        known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
-        print(f"microgradnet show: no worked example {args.id!r}; known ids: {known}",
-              file=err)
-        return 2
-    if args.decimals is not None and args.decimals < 0:
-        print("microgradnet show: --round needs K >= 0", file=err)
-        return 2
+        print(unknown_name("show", "worked example", args.id, id_candidates(sort_ids(EXAMPLES)),
+                           hint=LIST_HINT), file=err)
+        return USAGE
+    if args.json:
+        rows = run_all(ids)
+        print_json([{k: v for k, v in r.items() if k != "traceback"} for r in rows])
+        return FAILED if any(r["verdict"] == "error" for r in rows) else 0
     style = "latex" if args.latex else "markdown" if args.markdown else "text"
     state = {"pausing": bool(args.step)}
     shown: set = set()
@@ -240,13 +252,13 @@ def _show(args: argparse.Namespace) -> int:
                 return status
             first = False
             print(c)
-    if args.render:
+    if args.out:
         if last is None:
             print("microgradnet show: nothing to draw: these worked examples have no graph",
                   file=err)
             return 1
         try:
-            written = render_result(last, args.render, args.wrt, args.lr)
+            written = render_result(last, args.out, args.wrt, args.lr)
         except (ValueError, OSError, RuntimeError) as exc:
             # what drawing can meet: no graph, an unwritable path, no Graphviz for a png; a
             # broken import is a bug and fails with its traceback
@@ -272,8 +284,10 @@ def _verify(args: argparse.Namespace) -> int:
         for q in args.ids:
             got = resolve_ids(q)
             if not got:
-                print(f"microgradnet verify: no worked example {q!r}", file=sys.stderr)
-                return 2
+                print(unknown_name("verify", "worked example", q,
+                                   id_candidates(sort_ids(EXAMPLES)), hint=LIST_HINT),
+                      file=sys.stderr)
+                return USAGE
             ids += [i for i in got if i not in ids]
     if args.results is None:
         rows = run_all(ids)

@@ -50,19 +50,17 @@ def add_commands(subparsers) -> None:
 
 
 def load_problem(path: str | Path) -> tuple:
-    """A problem file as ``(root, params, lr)``: a Python file that sets ``root`` (or defines
-    ``build()``) and may set ``params`` and ``lr``, as ``render --file`` reads it.
+    """A problem file as ``(root, params, lr)``: a TOML problem, or a Python file that sets
+    ``root`` (or defines ``build()``) and may set ``params`` and ``lr``, read as ``solve``
+    reads them.
 
     Raises:
-        ValueError: the file is missing, of a kind not read here, or does not define a root.
+        ValueError: the file is missing, of a kind not read here, or does not define a root
+            (:class:`~microgradnet.problem.ProblemError` names the key or line).
     """
-    from .render import load_user_graph
-    path = Path(path)
-    if path.suffix != ".py":
-        raise ValueError(f"{path}: a problem file here is a Python file (.py) that sets "
-                         "`root`")
-    got = load_user_graph(path)
-    return got["root"], got.get("params"), got.get("lr")
+    from ..problem import load_problem as read
+    problem = read(path)
+    return problem.root, problem.params, problem.lr
 
 
 def _load_example(query: str) -> tuple:

@@ -1,9 +1,9 @@
 """``microgradnet render``: a picture of a worked example's graph, or of a graph built by a
 Python file of your own.
 
-    microgradnet render S1-3.3 -o w21.svg --highlight w21
+    microgradnet render S1-3.3 -o w21.svg --wrt w21
     microgradnet render S1-3.3 -o net.svg --view network      # neurons in layers
-    microgradnet render S1-3.3 -o step.svg --stage update --lr 0.1 --highlight w21
+    microgradnet render S1-3.3 -o step.svg --stage update --lr 0.1 --wrt w21
     microgradnet render --file mygraph.py -o graph.png --stage forward
     microgradnet render --file mygraph.py -o backward.html      # the backward-pass frames page
 
@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..engine import Value
 from .choices import LazyChoices
+from .common import add_output_option, add_round_option, add_wrt_option, unknown_name
 
 __all__ = ["add_commands", "load_user_graph"]
 
@@ -61,8 +62,8 @@ def add_commands(subparsers) -> None:
                    help="a worked example of the catalogue (see `microgradnet list`)")
     p.add_argument("--file", "-f", metavar="PY",
                    help="a Python file that sets `root` or defines `build()`")
-    p.add_argument("-o", "--output", required=True, metavar="PATH",
-                   help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
+    add_output_option(p, required=True,
+                      help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
     # A metavar, so that building the parser does not list (and so import) the choices.
     p.add_argument("--stage", choices=LazyChoices(_stages), default="backward", metavar="STAGE",
                    help="forward: values; backward: values and gradients (default); update: "
@@ -70,12 +71,12 @@ def add_commands(subparsers) -> None:
     p.add_argument("--view", choices=LazyChoices(_views), default="graph", metavar="VIEW",
                    help="graph: the operations (default); network: neurons in layer columns "
                         "with the weights on the edges, for graphs built from nn layers")
-    p.add_argument("--highlight", metavar="LABEL",
-                   help="pick out the paths from the output to the parameter with this label")
+    add_wrt_option(p, help="pick out the paths from the output to the parameter with this "
+                           "label")
     p.add_argument("--lr", type=float, metavar="LR",
                    help="with --stage update and no recorded updates: the learning rate of a "
                         "plain gradient-descent step (new = old - lr * grad)")
-    p.add_argument("--precision", type=int, default=4, help="decimals shown (default 4)")
+    add_round_option(p, default=4, help="decimals shown (default 4)")
     p.add_argument("--color-grad", action="store_true", help="shade gradients by sign and size")
     p.add_argument("--no-clusters", action="store_true", help="no boxes around scoped nodes")
     p.add_argument("--title", help="a caption for the picture")
@@ -136,8 +137,9 @@ def _load_example(example_id: str) -> dict:
     from ..catalogue.run import resolve_ids, sort_ids
     ids = resolve_ids(example_id)
     if not ids:
-        known = ", ".join(sort_ids(EXAMPLES)) or "(none registered)"
-        raise ValueError(f"no worked example {example_id!r}; known: {known}")
+        raise ValueError(unknown_name("render", "worked example", example_id, sort_ids(EXAMPLES),
+                                      hint="; `microgradnet list` shows every id")
+                         .removeprefix("microgradnet render: "))
     if len(ids) > 1:
         raise ValueError(f"{example_id!r} is a group ({', '.join(ids)}); give one of its ids")
     example_id = ids[0]
@@ -199,8 +201,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.stage != "forward" and root.grad == 0.0:
             root.backward()
         target = None
-        if args.highlight:
-            target = find_labelled(analyse(root), args.highlight)
+        if args.wrt:
+            target = find_labelled(analyse(root), args.wrt)
         updates = None
         if args.stage == "update":
             updates = _choose_updates(root, got, target, args.lr)
@@ -208,14 +210,14 @@ def _run(args: argparse.Namespace) -> int:
                 print("microgradnet render: --stage update needs --lr (or updates "
                       "recorded by the example or file)", file=err)
                 return 2
-        out = Path(args.output)
+        out = Path(args.out)
         if out.suffix.lower() == ".html":
-            frames_html(root, out, precision=args.precision, title=args.title,
+            frames_html(root, out, precision=args.decimals, title=args.title,
                         clusters=not args.no_clusters, params=got.get("params"),
                         backend=args.backend)
         else:
             render(root, out, backend=args.backend, view=args.view, stage=args.stage,
-                   precision=args.precision, highlight=target,
+                   precision=args.decimals, highlight=target,
                    clusters=not args.no_clusters, color_grad=args.color_grad,
                    updates=updates, params=got.get("params"), title=args.title)
     except GraphvizNotFoundError as e:

@@ -3,7 +3,7 @@
     microgradnet solve examples/s1_3.toml              # given, forward, loss, backward, update
     microgradnet solve my_net.toml --wrt w21 --round 3
     microgradnet solve my_net.toml --latex             # also --markdown, --json
-    microgradnet solve my_graph.py --render out/net.svg   # and the pictures
+    microgradnet solve my_graph.py -o out/net.svg         # and the pictures
 
 FILE is a TOML problem (inputs, layers with their weights and biases, activations, targets,
 loss, optimiser and learning rate, what to show) or a Python file that builds the graph and
@@ -32,6 +32,7 @@ from ..engine import DomainError
 from ..explain.records import WIDTH
 from ..problem import Problem, ProblemError, load_problem, solve
 from ..problem.solution import PATHS_LISTED
+from .common import add_output_option, add_round_option
 
 __all__ = ["add_commands", "printable_stdout"]
 
@@ -48,16 +49,15 @@ def add_commands(subparsers) -> None:
                    help="update (and explain path by path) only this parameter; repeat it "
                         "or separate labels with commas (default: the file's [show] wrt for "
                         "the paths, every parameter for the update)")
-    p.add_argument("--round", metavar="K", type=int, dest="decimals",
-                   help="round every intermediate to K decimals and carry it, as by hand")
+    add_round_option(p, help="round every intermediate to K decimals and carry it, as by hand")
     p.add_argument("--lr", type=float, help="the learning rate (overrides the file's)")
     p.add_argument("--paths", type=int, default=PATHS_LISTED, metavar="N",
                    help=f"list a parameter's paths when it has at most N (default "
                         f"{PATHS_LISTED}); 0 never")
-    p.add_argument("--render", metavar="FILE",
-                   help="also write the pictures FILE-forward, FILE-backward, FILE-update "
-                        "(the suffix picks the format: .svg, .png, .pdf, .dot), or with .html "
-                        "the backward pass as a page of frames")
+    add_output_option(p, metavar="FILE", aliases=("--render",),
+                      help="also write the pictures FILE-forward, FILE-backward, FILE-update "
+                           "(the suffix picks the format: .svg, .png, .pdf, .dot), or with "
+                           ".html the backward pass as a page of frames")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the solution as LaTeX")
     fmt.add_argument("--markdown", action="store_true", help="print it as Markdown")
@@ -120,9 +120,6 @@ def _render(problem: Problem, path: str, updates: dict, wrt: list) -> list:
 def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
     printable_stdout()
-    if args.decimals is not None and args.decimals < 0:
-        print("microgradnet solve: --round needs K >= 0", file=err)
-        return 2
     if args.paths < 0:
         print("microgradnet solve: --paths needs N >= 0", file=err)
         return 2
@@ -146,10 +143,10 @@ def _run(args: argparse.Namespace) -> int:
         if problem.title:
             print(textwrap.fill(problem.title, WIDTH) + "\n")
         print(expl.text(), end="")
-    if args.render:
+    if args.out:
         from ..viz.backends import GraphvizNotFoundError
         try:
-            written = _render(problem, args.render, updates, wrt or
+            written = _render(problem, args.out, updates, wrt or
                               [problem.node(w) for w in problem.wrt])
         except GraphvizNotFoundError as e:
             print(f"microgradnet solve: {e}", file=err)
