@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Mapping, Optional, Sequence
 
 __all__ = ["Expr", "num", "sym", "bin", "call", "neg", "product", "evaluate", "Printer",
-           "format_number", "round_half_up", "latex_name", "const_text"]
+           "format_number", "round_half_up", "latex_name", "latex_text", "const_text"]
 
 
 # ---- numbers -----------------------------------------------------------------------------------
@@ -293,12 +293,22 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda"
           "tau", "phi", "omega"}
 
 
+_LATEX_TEXT = {"\\": r"\textbackslash{}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+               **{c: "\\" + c for c in "_#%&${}"}}
+
+
+def latex_text(text: str) -> str:
+    """``text`` as LaTeX text: every character LaTeX reads as a command written as itself
+    (``a_b & 100%`` -> ``a\\_b \\& 100\\%``, a backslash -> ``\\textbackslash{}``)."""
+    return "".join(_LATEX_TEXT.get(c, c) for c in text)
+
+
 def latex_name(name: str) -> str:
-    """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``."""
+    """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``; any other
+    name as text (``\\text{...}``, escaped), so a label cannot inject LaTeX."""
     m = re.fullmatch(r"([A-Za-z]+)_?(\d+)?", name)
     if not m:
-        esc = re.sub(r"([_#%&$^{}])", r"\\\1", name)
-        return r"\mathrm{" + esc + "}"
+        return r"\text{" + latex_text(name) + "}"
     base, sub = m.group(1), m.group(2)
     if base in _GREEK:
         base = "\\" + base

@@ -245,3 +245,44 @@ def test_frames_page_zooms_and_follows_the_current_node(browser, tmp_path):
     browser.find_element(By.ID, "fit").click()
     fit = _text_px(browser, root_id)
     assert fit["svgWidth"] <= fit["viewWidth"] + 1
+
+
+# ---- hostile labels --------------------------------------------------------------------------
+
+HOSTILE = ['%DATA%<img src=x onerror="window.PWNED=1">', "<!--<script>", "</script><b>",
+           "%SVG%", "\u2028line\u2029sep", 'back\\slash "quoted" & amp']
+
+
+def _hostile_graph():
+    x = Value(2.0, label=HOSTILE[0])
+    w = Value(-1.5, label=HOSTILE[1])
+    b = Value(0.5, label=HOSTILE[3])
+    y = (x * w + b).tanh()
+    y.label = HOSTILE[2]
+    z = y * Value(3.0, label=HOSTILE[4]) + Value(1.0, label=HOSTILE[5])
+    z.label = "z"
+    return z
+
+
+def test_hostile_labels_reach_the_page_as_text_only(tmp_path):
+    html = frames_html(_hostile_graph(), tmp_path / "h.html", title=HOSTILE[0]).read_text()
+    # One script that runs and one block of data; the data block holds no markup at all.
+    assert html.count("<script>") == 1
+    data = html.split('<script type="application/json" id="frames-data">')[1]
+    data = data.split("</script>")[0]
+    assert not any(c in data for c in "<>&\u2028\u2029")
+    assert "<img" not in html.split("<svg")[0]        # the title is escaped text
+
+
+def test_hostile_labels_run_no_script_and_the_page_works(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    z = _hostile_graph()
+    path = frames_html(z, tmp_path / "h.html", title=HOSTILE[0], precision=4)
+    browser.get(path.resolve().as_uri())
+    assert browser.execute_script("return window.PWNED === undefined")
+    n = len(topological_order(z))
+    assert _state(browser)["counter"] == f"1 / {n}"
+    browser.find_element(By.ID, "next").click()
+    assert _state(browser)["frame"] == "1"            # the stepper's script runs
+    heading = browser.find_element(By.TAG_NAME, "h1").text
+    assert heading == HOSTILE[0]                      # shown as the text it is

@@ -6,7 +6,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from ..formula import format_number
+from ..formula import format_number, latex_text
 
 __all__ = ["Step", "Section", "Explanation", "WIDTH", "wrap_equation", "split_sum",
            "split_product"]
@@ -307,11 +307,17 @@ class Explanation:
 
 
 def _md(s: str) -> str:
-    return f"`{s}`".replace("|", "\\|") if s else ""
+    """``s`` as a Markdown code span inside a table cell: fenced with one more backtick than
+    the longest run of backticks in it (padded where it starts or ends with one), and ``|``
+    escaped so the cell does not split."""
+    if not s:
+        return ""
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}".replace("|", "\\|")
 
 
 def _latex_text(s: str) -> str:
-    s = re.sub(r"([_#%&$^{}])", r"\\\1", s)
-    return s.replace("->", r"$\to$")
+    return r"$\to$".join(latex_text(part) for part in s.split("->"))
 
 

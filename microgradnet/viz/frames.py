@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,10 +161,24 @@ def frames_page(root: Value, precision: int = 4, title: str | None = None,
         # The zoom below which the picture's text would be smaller than 10 px.
         "readable": 10 / (FONT_SIZE * 4 / 3),
     }
-    blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    page = _PAGE.replace("%TITLE%", html.escape(title)).replace("%SVG%", svg) \
-        .replace("%DATA%", blob).replace("%LIVE%", LIVE)
-    return FramesPage(page, height_px)
+    return FramesPage(_fill(_PAGE, TITLE=html.escape(title), SVG=svg, DATA=_json_for_html(data),
+                            LIVE=LIVE), height_px)
+
+
+def _json_for_html(data) -> str:
+    """JSON that can stand inside a ``<script type="application/json">`` block whatever its
+    strings hold: no ``<``, ``>`` or ``&`` (so no ``</script>`` or ``<!--``), and the line
+    separators JavaScript once read as line ends, all written as ``\\u`` escapes."""
+    text = json.dumps(data, ensure_ascii=False)
+    for c in "<>&\u2028\u2029":
+        text = text.replace(c, f"\\u{ord(c):04x}")
+    return text
+
+
+def _fill(template: str, **values: str) -> str:
+    """``template`` with each ``%NAME%`` replaced by ``values[NAME]``, in one pass: a value
+    that itself holds ``%DATA%`` (a hostile label) is inserted as it is, never filled again."""
+    return re.sub(r"%([A-Z]+)%", lambda m: values[m.group(1)], template)
 
 
 def frames_html(root: Value, path: str | os.PathLike, precision: int = 4,
@@ -249,9 +264,10 @@ text.pending { fill: #9ca3af; }
 first). Its gradient is the sum, over the nodes that use it, of their gradient times the local
 derivative; those nodes are outlined in amber. A gradient shown as ? is not known yet. Drag to
 pan, Ctrl+wheel or the buttons to zoom.</p>
+<script type="application/json" id="frames-data">%DATA%</script>
 <script>
 "use strict";
-const DATA = %DATA%;
+const DATA = JSON.parse(document.getElementById("frames-data").textContent);
 const FRAMES = DATA.frames;
 const view = document.getElementById("graph");
 const svg = view.querySelector("svg");

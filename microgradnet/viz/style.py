@@ -9,6 +9,7 @@ red for negative, so no colour means two things.
 from __future__ import annotations
 
 import html
+import re
 import math
 
 __all__ = ["FONT", "FONT_SIZE", "SMALL", "FILL", "KIND_NAMES", "OP_FILL", "LIVE", "DEAD",
@@ -48,14 +49,25 @@ def fmt_number(x: float, precision: int = 4) -> str:
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
+# Characters no backend can draw or XML can hold: controls (but tab and newline), lone
+# surrogates, U+FFFE/U+FFFF. A label holding one is drawn with U+FFFD in its place.
+_UNDRAWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def drawable(text: str) -> str:
+    """``text`` with every character a picture cannot hold replaced by U+FFFD."""
+    return _UNDRAWABLE.sub("\ufffd", text)
+
+
 def q(text: str) -> str:
     """A DOT double-quoted string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    text = drawable(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + text + '"'
 
 
 def h(text: str) -> str:
     """Text for an HTML-like label."""
-    return html.escape(text, quote=True)
+    return html.escape(drawable(text), quote=True)
 
 
 def grad_colour(g: float, gmax: float) -> str:
