@@ -295,7 +295,7 @@ def test_latex_and_markdown_exports():
 
 def test_latex_names():
     assert latex_name("w21") == "w_{21}" and latex_name("MSE") == "\\mathrm{MSE}"
-    assert latex_name("alpha") == "\\alpha" and latex_name("W[1,2]") == "\\mathrm{W[1,2]}"
+    assert latex_name("alpha") == "\\alpha" and latex_name("W[1,2]") == "\\text{W[1,2]}"
 
 
 def test_explain_update_uses_param_grad_by_default():
