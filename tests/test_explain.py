@@ -9,7 +9,7 @@ import time
 import pytest
 
 from helpers import assert_close
-from microgradnet import Value, grad, maximum
+from microgradnet import DomainError, Value, grad, maximum
 from microgradnet.checks import numerical_grad
 from microgradnet.explain import (Explanation, count_paths, explain, explain_backward,
                                   explain_forward, explain_update, find_paths, format_number, INLINE_LIMIT,
@@ -550,3 +550,20 @@ def test_an_output_is_headed_output_and_made_up_names_are_introduced():
     assert explain(y, wrt=a, loss=False)["loss"].title.startswith("Output")
     with pytest.raises(ValueError, match="nodes must be"):
         explain(y, nodes="all")
+
+
+def test_a_path_that_nothing_reaches_counts_zero_as_in_backward():
+    # max(sqrt(x), 1) at x = 0: max sends sqrt nothing, so backward never needs sqrt'(0).
+    x = Value(0.0, label="x")
+    y = maximum(x.sqrt(), 1.0)
+    y.label = "y"
+    y.backward()
+    text = str(explain(y, wrt=x))
+    assert x.grad == 0.0 and text.rstrip().endswith("= 0.0")
+    assert "nothing reaches it" in text
+    # where a gradient does reach sqrt at 0, explain fails as backward does, naming the op
+    z = x.sqrt() * 2.0
+    with pytest.raises(DomainError, match="derivative of sqrt"):
+        z.backward()
+    with pytest.raises(DomainError, match="derivative of sqrt"):
+        explain(z, wrt=x)

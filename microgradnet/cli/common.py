@@ -133,14 +133,19 @@ def add_wrt_option(parser: argparse.ArgumentParser, help: str) -> argparse.Actio
     return parser.add_argument("--wrt", "--highlight", dest="wrt", metavar="LABEL", help=help)
 
 
+#: The most decimals ``--round`` takes: a float holds about 15 significant digits.
+MAX_DECIMALS = 15
+
+
 def _decimals(text: str) -> int:
     try:
         k = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number of decimals, got "
                                          f"{text!r}") from None
-    if k < 0:
-        raise argparse.ArgumentTypeError(f"needs K >= 0, got {k}")
+    if not 0 <= k <= MAX_DECIMALS:
+        raise argparse.ArgumentTypeError(f"needs 0 <= K <= {MAX_DECIMALS} (a float holds about "
+                                         f"15 significant digits), got {k}")
     return k
 
 

@@ -26,9 +26,13 @@ from __future__ import annotations
 
 import argparse
 import runpy
+import signal
 import sys
+import threading
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ..engine import Value
 from .choices import LazyChoices
@@ -62,6 +66,8 @@ def add_commands(subparsers) -> None:
                    help="a worked example of the catalogue (see `microgradnet list`)")
     p.add_argument("--file", "-f", metavar="PY",
                    help="a Python file that sets `root` or defines `build()`")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="stop the --file if it runs longer than S seconds")
     add_output_option(p, required=True,
                       help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
     # A metavar, so that building the parser does not list (and so import) the choices.
@@ -87,19 +93,47 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-def load_user_graph(path: str | Path) -> dict:
+@contextmanager
+def _time_limit(seconds: float | None, path: Path) -> Iterator[None]:
+    """Stop a user's file that runs longer than ``seconds`` (POSIX, main thread; elsewhere
+    the file runs unbounded)."""
+    can = (seconds is not None and hasattr(signal, "setitimer")
+           and threading.current_thread() is threading.main_thread())
+    if not can:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TimeoutError(f"{path} ran longer than {seconds:g} s (--timeout)")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def load_user_graph(path: str | Path, timeout: float | None = None) -> dict:
     """Run a user's file and return what it defines: ``root`` (from the variable or from
     ``build()``), and ``params``, ``updates`` and ``lr`` if it sets them.
 
+    ``timeout`` bounds the seconds the file may run (``None``: no bound).
+
     Raises:
-        ValueError: the file defines neither ``root`` nor ``build``, or not a Value; or running
-            it (or ``build()``) raised, the message naming the exception and the file's line.
+        ValueError: the file defines neither ``root`` nor ``build``, or not a Value; it called
+            ``sys.exit``; or running it (or ``build()``) raised or ran out of time, the message
+            naming the exception and the file's line.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     try:
-        ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
+        with _time_limit(timeout, path):
+            ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
+    except SystemExit as e:
+        raise ValueError(f"{path} called sys.exit({e.code!r}) instead of leaving `root`") \
+            from None
     except Exception as e:
         raise _user_file_error(path, e) from e
     root = ns.get("root")
@@ -196,7 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
         return 2
     try:
-        got = _load_example(args.example) if args.example else load_user_graph(args.file)
+        got = _load_example(args.example) if args.example else load_user_graph(args.file, args.timeout)
         root = got["root"]
         if args.stage != "forward" and root.grad == 0.0:
             root.backward()
@@ -226,5 +260,8 @@ def _run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError, OSError) as e:
         print(f"microgradnet render: {e}", file=err)
         return 2
+    except RuntimeError as e:       # Graphviz refused the picture or ran out of time
+        print(f"microgradnet render: {e}", file=err)
+        return 1
     print(f"wrote {out}")
     return 0

@@ -44,8 +44,9 @@ class NamedGraph:
         if not isinstance(root, Value):
             raise TypeError(f"explain: the root must be a Value, got {type(root).__name__}")
         if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                     or decimals < 0):
-            raise ValueError(f"explain: decimals must be a non-negative int, got {decimals!r}")
+                                     or not 0 <= decimals <= 15):
+            raise ValueError(f"explain: decimals must be an int from 0 to 15 (a float holds "
+                             f"about 15 significant digits), got {decimals!r}")
         self.root = root
         self.decimals = decimals
         self.order = topological_order(root)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .._checks import derivative_error
 from ..engine import Value, grad as _engine_grad
 from ..formula import (Expr as _E, Printer as _Printer, format_number, latex_name,
                        product as _product, round_half_up)
@@ -204,8 +205,17 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         dead = ""
         for node, j in zip(path.nodes[:-1], path.args, strict=True):
             parent = node.parents[j]
-            ex = g.local(node)[j]
-            sh = g.local(node, exact=False)[j] if k is not None else ex
+            try:
+                ex = g.local(node)[j]
+                sh = g.local(node, exact=False)[j] if k is not None else ex
+            except (ArithmeticError, ValueError) as e:
+                if not dead:    # a gradient reaches the node: backward fails here too
+                    raise derivative_error(node, e) from None
+                # Below a zero factor nothing reaches the node (backward sends nothing), so
+                # its slope, undefined at this point (sqrt' at 0), never counts.
+                ex = sh = math.nan
+                undefined = True
+                dead += f"; the slope of {node.op} is undefined here, but nothing reaches it"
             args = [g.ref[p] for p in node.parents]
             seg.append(_edge_expr(node, j, args, g.ref[node], sh))
             seg_val *= sh
@@ -232,6 +242,8 @@ def paths_section(g: _Graph, wrt: Value, max_paths: int,
         exact = 1.0
         for v in fexact:
             exact *= v
+        if dead:    # a zero factor: the path carries nothing, whatever lies below it
+            value = exact = 0.0
         prod = _product(factors) if len(factors) == 1 else None
         sym_t = _join_factors(pt, factors, "*") if prod is None else pt(prod)
         sym_l = _join_factors(pl, factors, r" \cdot ") if prod is None else pl(prod)

@@ -108,9 +108,17 @@ def render_source(source: str, fmt: str = "svg", backend: str | None = None) -> 
     return _run(exe, source, "jpeg" if fmt == "jpg" else fmt)
 
 
+#: Seconds a Graphviz program may take to lay out one picture before it is stopped.
+LAYOUT_TIMEOUT_S = 60.0
+
+
 def _run(exe: str, source: str, fmt: str) -> bytes:
-    proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
+    try:
+        proc = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, check=False, timeout=LAYOUT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{Path(exe).name} took more than {LAYOUT_TIMEOUT_S:g} s to lay "
+                           "out the picture and was stopped; draw a smaller graph") from None
     if proc.returncode != 0:
         raise RuntimeError(f"{Path(exe).name} -T{fmt} failed (exit {proc.returncode}): "
                            + proc.stderr.decode("utf-8", "replace").strip())

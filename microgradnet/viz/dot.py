@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-from ..engine import Value
+from ..engine import Value, topological_order
 from ..formula import Printer, num, sym
 from .graph import STAGES, Scene, scene
 from .network import network_dot
@@ -27,6 +27,20 @@ __all__ = ["to_dot", "STAGES", "VIEWS", "fmt_number", "FILL", "LIVE", "DEAD"]
 
 VIEWS = ("graph", "network")
 RANKDIRS = ("auto", "LR", "RL", "TB", "BT")
+
+
+#: Graphs with more nodes than this are refused: their picture could not be read, and laying
+#: it out can take Graphviz minutes. Raise it (``microgradnet.viz.dot.MAX_NODES``) on purpose.
+MAX_NODES = 3000
+
+
+def _check_size(root: Value) -> None:
+    n = len(topological_order(root)) if isinstance(root, Value) else 0
+    if n > MAX_NODES:
+        raise ValueError(f"the graph has {n:,} nodes, more than a picture can show "
+                         f"(MAX_NODES = {MAX_NODES:,}); draw the graph of a part of it (one "
+                         "neuron's output, one sample's loss) or replay it with "
+                         "microgradnet.replay instead")
 
 
 def to_dot(root: Value, stage: str = "backward", precision: int = 4,
@@ -77,6 +91,7 @@ def to_dot(root: Value, stage: str = "backward", precision: int = 4,
         raise ValueError(f"rankdir must be one of {RANKDIRS}, got {rankdir!r}")
     if color_grad and stage == "forward":
         raise ValueError("color_grad shades gradients; stage='forward' shows none")
+    _check_size(root)
     sc = scene(root, stage, precision, highlight, updates, params, grads, title)
     if view == "network":
         return network_dot(sc, clusters=clusters, color_grad=color_grad, legend=legend,
