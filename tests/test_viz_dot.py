@@ -394,7 +394,9 @@ def test_drawing_gradients_before_backward_warns():
         to_dot(y)
 
 
-def test_chain_of_100k_nodes_has_no_recursion_error():
+def test_chain_of_100k_nodes_has_no_recursion_error(monkeypatch):
+    from microgradnet.viz import dot as dot_module
+    monkeypatch.setattr(dot_module, "MAX_NODES", 200_000)   # past the picture limit on purpose
     x = Value(0.5, label="x")
     y = x
     for _ in range(50_000):
