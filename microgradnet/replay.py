@@ -29,7 +29,7 @@ overflow there, which ``backward`` would report, goes unseen.
 
 Size: CPython compiles one function in time and memory that grow faster than its length (a
 million-node graph as one function took minutes and gigabytes), so the code is cut into
-about ten functions (:data:`PIECE_LINES`). A number one piece makes and a later one reads
+about twenty functions (:data:`PIECE_LINES`). A number one piece makes and a later one reads
 goes through a list shared by the pieces (see :func:`_assemble`).
 
 What a replay cannot see: a graph whose *structure* depends on the data (choosing a node with
@@ -58,18 +58,18 @@ from operator import itemgetter
 
 from . import ops
 from ._checks import check_number, describe
-from .engine import DomainError, Value, apply, topological_order
+from .engine import Value, apply, topological_order
 
 __all__ = ["compile_graph", "compile_forward", "CompiledGraph", "CompiledForward"]
 
-#: Lines of generated code per compiled function: about a tenth of the graph, within these
-#: bounds. Compiling a function takes about 2.3 KB per line while it runs, so a tenth of the
-#: graph keeps that near 450 bytes per node, and the cost per line stays flat up to some
+#: Lines of generated code per compiled function: about a twentieth of the graph, within
+#: these bounds. Compiling a function takes about 2.3 KB per line while it runs, so a
+#: twentieth keeps that near 250 bytes per node, and the cost per line stays flat up to some
 #: 20,000 lines; every extra function costs a call and the hand-over of the numbers it shares
 #: (leaves and their gradients are handed over by every piece that uses them), which slows a
 #: replay down where the pieces are small (scripts/bench_replay.py measures both).
 PIECE_LINES = (1000, 20000)
-PIECES = 10
+PIECES = 20
 
 
 def _piece_lines(estimate: int) -> int:
@@ -313,8 +313,8 @@ class _Writer:
         return f"v{u}" if u < self.n else f"d{u - self.n}"
 
 
-def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_lines: int,
-              emit: Callable[[int, str, Callable | None], None]) -> tuple:
+def _assemble(w: _Writer, statements: Callable[[], Iterable[tuple]], finals: Sequence,
+              piece_lines: int, emit: Callable[[int, str, Callable | None], None]) -> tuple:
     """Cut ``statements`` into functions ``piece(S)`` of about ``piece_lines`` lines each.
 
     ``S`` is one list per call: the leaf values first (slot ``i`` is leaf ``i``), then the
@@ -324,10 +324,11 @@ def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_l
     ``finals`` are the variables the caller reads after the last piece (a number stands for
     itself: a constant output, or the 0.0 of a gradient that is never computed).
 
-    Two passes: the first writes the pieces' bodies and finds, for each variable a piece
-    reads, the piece that last wrote it (which must then hand it over); the second numbers
-    the slots and hands each piece, head and tail added, to ``emit(p, source, getter)``
-    (which compiles it, so only one piece's source is complete at a time).
+    Two passes over ``statements()``: the first cuts the pieces and finds, for each variable
+    a piece reads, the piece that last wrote it (which must then hand it over); the second
+    numbers the slots and hands each piece, head and tail added, to ``emit(p, source,
+    getter)``, which compiles it. The statements are written twice rather than kept, so the
+    source of only one piece exists at a time.
 
     Returns:
         ``(final_slots, presets)``: the slot of each final, and the values of the slots after
@@ -340,8 +341,7 @@ def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_l
         wrote[j] = -1                        # the leaves: written by the caller
     handed = array("i", [unset]) * n_vars    # the last piece known to hand the variable over
     fetched = array("i", [unset]) * n_vars   # the last piece that reads it from S
-    bodies, reads, checks, hands = [], [], [], []
-    lines: list = []
+    sizes, reads, checks, hands = [], [], [], []      # sizes: statements per piece
     p = -1
 
     def hand_over(u: int) -> None:
@@ -353,12 +353,11 @@ def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_l
             hands[q].append(u)
 
     count = piece_lines
-    for text, uses, defs, check in statements:
+    for text, uses, defs, check in statements():
         if count >= piece_lines:
-            if p >= 0:
-                bodies.append("\n    ".join(lines))
             p += 1
-            lines, count = [], 0
+            count = 0
+            sizes.append(0)
             reads.append([])
             checks.append([])
             hands.append([])
@@ -369,12 +368,10 @@ def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_l
                 hand_over(u)
         for u in defs:
             wrote[u] = p
-        lines.append(text)
+        sizes[p] += 1
         count += text.count("\n") + 1
         if check >= 0:
             checks[p].append(check)
-    if p >= 0:
-        bodies.append("\n    ".join(lines))
     for u in finals:
         if isinstance(u, int):
             hand_over(u)
@@ -386,8 +383,9 @@ def _assemble(w: _Writer, statements: Iterable[tuple], finals: Sequence, piece_l
         slot_of[j] = i
     free = n_leaves + len(presets)
     name = w.var_name
-    for p in range(len(bodies)):
-        body, bodies[p] = bodies[p], ""
+    texts = (s[0] for s in statements())
+    for p, size in enumerate(sizes):
+        body = "\n    ".join(next(texts) for _ in range(size))
         head = ""
         getter = None
         if len(reads[p]) == 1:
@@ -537,7 +535,9 @@ class CompiledGraph:
         for j in w.leaf_of:
             finals.append(w.n + j if j is not None and w.started[j] else 0.0)
         finals += w.final_checks
-        statements = (s for part in (w.forward(), w.backward()) for s in part)
+        def statements():
+            yield from w.forward()
+            yield from w.backward()
         return _assemble(w, statements, finals, _piece_lines(2 * w.n_ops), emit)
 
     @property
@@ -634,7 +634,7 @@ class CompiledForward:
 
     def _program(self, w: _Writer, emit: Callable) -> tuple:
         finals = [j if w.is_var[j] else w.constants[w.order[j]] for j in w.outputs]
-        return _assemble(w, w.forward(), finals, _piece_lines(w.n_ops), emit)
+        return _assemble(w, w.forward, finals, _piece_lines(w.n_ops), emit)
 
     @property
     def source(self) -> str:

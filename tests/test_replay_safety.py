@@ -11,6 +11,7 @@ import math
 import random
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import pytest
@@ -106,7 +107,8 @@ def test_forward_replay_and_load_refuse_leaves_as_value_does(bad):
 
 def test_float32_leaves_give_the_float64_pass_of_value():
     x, w = Value(0.1), Value(0.3)
-    build = (lambda ls: (ls[0] * ls[1]).tanh() + ls[0].exp() * ls[1])
+    def build(ls):
+        return (ls[0] * ls[1]).tanh() + ls[0].exp() * ls[1]
     vals = [np.float32(0.1), np.float32(0.3)]
     assert_same_outcome(build, [0.1, 0.3], vals)
     fwd = compile_forward([build([x, w])], [x, w])
@@ -218,15 +220,20 @@ def run_strict(program, leaves):
     return root
 
 
+@pytest.mark.parametrize("piece_lines", [None, 2], ids=["pieces as compiled", "2-line pieces"])
 @pytest.mark.parametrize("seed", range(40))
-def test_random_graphs_near_overflow_raise_exactly_where_eager_does(seed):
+def test_random_graphs_near_overflow_raise_exactly_where_eager_does(seed, piece_lines,
+                                                                     monkeypatch):
+    if piece_lines is not None:   # every hand-over between compiled pieces is checked too
+        from microgradnet import replay
+        monkeypatch.setattr(replay, "PIECE_LINES", (piece_lines, piece_lines))
     rng = random.Random(seed)
     n_leaves = rng.randint(1, 4)
     edge = [1e154, -1e154, 1e200, 1e300, -1e300, 1e-300, 1.5e308, 0.0, 1.0, -2.0]
     for _ in range(50):   # a program that builds without error on tame values
         program = random_program(rng, n_leaves, rng.randint(1, 12))
         tame = [rng.uniform(0.5, 1.5) for _ in range(n_leaves)]
-        if outcome(lambda: eager_run(lambda ls: run_strict(program, ls), tame))[0] == "ok":
+        if outcome(partial(eager_run, partial(run_strict, program), tame))[0] == "ok":
             break
     else:
         pytest.skip("no program builds on tame values")
@@ -235,8 +242,8 @@ def test_random_graphs_near_overflow_raise_exactly_where_eager_does(seed):
     for _ in range(8):
         values = [rng.choice(edge) if rng.random() < 0.6 else rng.uniform(-3, 3)
                   for _ in range(n_leaves)]
-        expected = outcome(lambda: eager_run(lambda ls: run_strict(program, ls), values))
-        got = outcome(lambda: fn(values))
+        expected = outcome(partial(eager_run, partial(run_strict, program), values))
+        got = outcome(partial(fn, values))
         if expected[0] == "ok":
             assert got[0] == "ok", f"{values}: replay raised {got}, eager gave {expected}"
             assert bits(got[1][0]) == bits(expected[1][0])
