@@ -70,6 +70,9 @@ __all__ = ["compile_graph", "compile_forward", "CompiledGraph", "CompiledForward
 #: replay down where the pieces are small (scripts/bench_replay.py measures both).
 PIECE_LINES = (1000, 20000)
 PIECES = 20
+#: At most this many local variables per piece, so its frame fits in the room
+#: :func:`_run_pieces` makes.
+PIECE_LOCALS = 3000
 
 
 def _piece_lines(estimate: int) -> int:
@@ -80,6 +83,32 @@ def _piece_lines(estimate: int) -> int:
 # or one whose rule branches in ways not worth inlining) is run by calling its fn and rule.
 _MATH = {name: getattr(math, name)
          for name in ("exp", "log", "sqrt", "tanh", "sin", "cos", "tan", "atan", "erf")}
+
+
+def _make_runner(room: int) -> Callable:
+    """``run(pieces, S)``: call each piece on ``S`` and add up what they return.
+
+    CPython (3.11 and later) takes each call's frame from a stack of memory chunks of 16 KB or
+    more; a frame that does not fit in what is left of the current chunk gets a new chunk,
+    allocated and freed on every call: about 9 us, as much as a thousand lines of replay. So
+    whether a piece of some 1,500 variables paid it depended on how deep the caller's stack
+    was (a 10k-node replay took 0.59 or 0.86 ms). The runner's frame holds ``room`` unused
+    variables, which gives it a chunk of its own of 64 KB per replay, with room left for any
+    piece of up to :data:`PIECE_LOCALS` variables (scripts/bench_replay.py)."""
+    source = ("def run(pieces, S):\n    total = 0.0\n    for piece in pieces:\n"
+              "        total += piece(S)\n    return total\n    "
+              + " = ".join(f"room{i}" for i in range(room)) + " = None\n")
+    env: dict = {}
+    exec(compile(source, "<microgradnet.replay runner>", "exec"), env)
+    return env["run"]
+
+
+_run_pieces = _make_runner(4200)
+
+
+def _run_piece(pieces, S) -> float:
+    """The same for a replay in one piece (or none), which needs no room made."""
+    return pieces[0](S) if pieces else 0.0
 
 
 def _guarded(op: ops.Op) -> bool:
@@ -352,11 +381,11 @@ def _assemble(w: _Writer, statements: Callable[[], Iterable[tuple]], finals: Seq
             handed[u] = q
             hands[q].append(u)
 
-    count = piece_lines
+    count = n_locals = piece_lines
     for text, uses, defs, check in statements():
-        if count >= piece_lines:
+        if count >= piece_lines or n_locals >= PIECE_LOCALS:
             p += 1
-            count = 0
+            count = n_locals = 0
             sizes.append(0)
             reads.append([])
             checks.append([])
@@ -366,7 +395,10 @@ def _assemble(w: _Writer, statements: Callable[[], Iterable[tuple]], finals: Seq
                 fetched[u] = p
                 reads[p].append(u)
                 hand_over(u)
+                n_locals += 1
         for u in defs:
+            if wrote[u] != p and fetched[u] != p:
+                n_locals += 1
             wrote[u] = p
         sizes[p] += 1
         count += text.count("\n") + 1
@@ -524,6 +556,7 @@ class CompiledGraph:
         pieces = _Pieces(w.env)
         slots, self._pad = self._program(w, pieces.emit)
         self._pieces = tuple(pieces)
+        self._run = _run_pieces if len(pieces) > 1 else _run_piece
         self._out = slots[0]
         n = len(self.leaves)
         self._grads = _reader(slots[1:1 + n])
@@ -562,10 +595,8 @@ class CompiledGraph:
         """
         values = _leaf_values(values, self.leaves, "compiled graph")
         S = values + self._pad
-        total = 0.0
         try:
-            for piece in self._pieces:
-                total += piece(S)
+            total = self._run(self._pieces, S)
             out, grads = S[self._out], self._grads(S)
             total += out + sum(grads) + sum(self._checked(S))
         except (ArithmeticError, ValueError, TypeError):
@@ -630,6 +661,7 @@ class CompiledForward:
         pieces = _Pieces(w.env)
         slots, self._pad = self._program(w, pieces.emit)
         self._pieces = tuple(pieces)
+        self._run = _run_pieces if len(pieces) > 1 else _run_piece
         self._outs = _reader(slots)
 
     def _program(self, w: _Writer, emit: Callable) -> tuple:
@@ -645,10 +677,8 @@ class CompiledForward:
     def __call__(self, values: Sequence[float]) -> list:
         values = _leaf_values(values, self.leaves, "compiled forward")
         S = values + self._pad
-        total = 0.0
         try:
-            for piece in self._pieces:
-                total += piece(S)
+            total = self._run(self._pieces, S)
             out = self._outs(S)
             total += sum(out)
         except (ArithmeticError, ValueError, TypeError):
