@@ -23,14 +23,16 @@ IEEE arithmetic: an infinity or a NaN stays infinite or NaN through ``+``, ``-``
 numerator of ``/``, so a number that reaches the outputs along such edges needs no test of its
 own; one that may be hidden on the way (``1 / inf`` is 0, ``tanh(inf)`` is 1, relu's slope
 left of 0 is 0 whatever the gradient) is added to the sum. Which edges are safe is read from
-each op's replay source (``Op.code``). One gap remains, by request: the gradients of leaves
-left out of ``grad_leaves`` (and of nodes that lead only to them) are not computed, so an
-overflow there, which ``backward`` would report, goes unseen.
+each op's replay source (``Op.code``). One gap is left on purpose: the gradients of leaves
+left out of ``grad_leaves`` (and of nodes that lead only to them) are not computed, which is
+what ``grad_leaves`` is for, so an overflow there, which ``backward`` would report, goes
+unseen. The constants' gradients are computed and checked, as ``backward`` does.
 
 Size: CPython compiles one function in time and memory that grow faster than its length (a
 million-node graph as one function took minutes and gigabytes), so the code is cut into
-about twenty functions (:data:`PIECE_LINES`). A number one piece makes and a later one reads
-goes through a list shared by the pieces (see :func:`_assemble`).
+about twenty functions (:data:`PIECE_LINES`), called one after the other by
+:func:`_make_runner`'s runner. A number one piece makes and a later one reads goes through a
+list shared by the pieces (see :func:`_assemble`).
 
 What a replay cannot see: a graph whose *structure* depends on the data (choosing a node with
 Python's ``max()``, an ``if`` on ``.data``, a constant read from ``.data`` such as a detached
@@ -78,6 +80,7 @@ PIECE_LOCALS = 3000
 def _piece_lines(estimate: int) -> int:
     low, high = PIECE_LINES
     return max(low, min(high, estimate // PIECES))
+
 
 # Each op record carries its own inline source (``Op.code``); an op without it (a user's own,
 # or one whose rule branches in ways not worth inlining) is run by calling its fn and rule.
@@ -432,10 +435,14 @@ def _assemble(w: _Writer, statements: Callable[[], Iterable[tuple]], finals: Seq
             outs = ", ".join(name(u) for u in hands[p])
             tail = f"\n    S[{free}:{free + len(hands[p])}] = {outs},"
             free += len(hands[p])
+        # The checked numbers added up as a chain of float additions (half the cost of
+        # sum() over a tuple), 50 to a line so the expression stays shallow.
         checked = [name(u) for u in checks[p]]
-        ret = ("0.0" if not checked else checked[0] if len(checked) == 1 else
-               f"sum(({', '.join(checked)}))")
-        emit(p, f"def _piece{p}(S):\n    {head}{body}{tail}\n    return {ret}\n", getter)
+        total = "".join(f"\n    total {'+' if k else ''}= {' + '.join(checked[k:k + 50])}"
+                        for k in range(0, len(checked), 50))
+        ret = "total" if checked else "0.0"
+        emit(p, f"def _piece{p}(S):\n    {head}{body}{tail}{total}\n    return {ret}\n",
+             getter)
     k = n_leaves
     final_slots = []
     for u in finals:

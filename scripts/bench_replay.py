@@ -81,6 +81,7 @@ def measure_size(size: int, repeat: int, single: bool, trace: bool) -> dict:
     from microgradnet import Value, replay
     if single:
         replay.PIECE_LINES = (10 ** 9, 10 ** 9)
+        replay.PIECE_LOCALS = 10 ** 9
     loss, leaves, nodes, (layers, X, Y) = demo_graph(max(1, round(size / NODES_PER_POINT)))
     gc.collect()
     rss_before = current_rss_bytes()
