@@ -342,3 +342,52 @@ def test_bad_arguments_name_the_problem():
     fn = compile_graph(b, [a])
     with pytest.raises(ValueError, match="expected 1 values"):
         fn([1.0, 2.0])
+
+
+# ---- a graph cut into many compiled pieces -----------------------------------------------------
+# Big graphs are compiled as several functions that hand numbers over; forcing pieces of a few
+# lines makes every small graph above such a graph, so every hand-over path is exercised.
+
+@pytest.fixture(params=[1, 2, 3, 7], ids=lambda n: f"{n}-line pieces")
+def tiny_pieces(request, monkeypatch):
+    from microgradnet import replay
+    monkeypatch.setattr(replay, "PIECE_LINES", (request.param, request.param))
+    return request.param
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_in_tiny_pieces_equal_eager(seed, tiny_pieces):
+    test_random_graphs_equal_eager_values_and_gradients(seed)
+
+
+def test_demo_and_cnn_in_tiny_pieces_equal_eager(tiny_pieces):
+    build, n_params = demo_builder(3, sizes=(2, 4, 1))
+    fn = check_replay(build, [demo_values(3, n_params, s) for s in (0, 1)])
+    assert len(fn._pieces) > 10
+    values = []
+    for seed in range(2):
+        rng = random.Random(seed)
+        values.append([rng.choice([0.0, 0.5, 1.0]) for _ in range(25)]
+                      + [rng.uniform(-1, 1) for _ in range(47)] + [0.0, 1.0, 0.0])
+    check_replay(cnn_build, values)
+
+
+def test_forward_replay_in_tiny_pieces_equals_eager(tiny_pieces):
+    a, b = Value(1.0), Value(2.0)
+    outs = [a * b, maximum(a, b), (a - b).exp(), Value(3.0) * 2.0, a]
+    fwd = compile_forward(outs, [a, b])
+    for x, y in [(3.0, -1.0), (0.5, 0.5)]:
+        expected = [o.data for o in [x * Value(y), maximum(Value(x), Value(y)),
+                                     (Value(x) - Value(y)).exp(), Value(6.0), Value(x)]]
+        assert_same_bits(fwd([x, y]), expected, "outputs")
+
+
+def test_the_source_is_the_code_that_runs(tiny_pieces):
+    x, w = Value(0.5), Value(-2.0)
+    fn = compile_graph((x * w).tanh() + w.relu(), [x, w])
+    env: dict = dict(math.__dict__)
+    exec(fn.source, env)
+    n_pieces = fn.source.count("def _piece")
+    assert n_pieces == len(fn._pieces) > 1
+    assert [f.__code__.co_code for f in fn._pieces] == \
+        [env[f"_piece{p}"].__code__.co_code for p in range(n_pieces)]
