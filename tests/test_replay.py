@@ -9,6 +9,7 @@ import pytest
 from microgradnet import DomainError, Value, apply, maximum, minimum
 from microgradnet.ops import OPS
 from microgradnet.replay import compile_forward, compile_graph
+from microgradnet.training import make_moons
 
 
 def bits(x: float) -> str:
@@ -44,18 +45,6 @@ def check_replay(build, values_list):
 
 
 # ---- micrograd's demo: MLP(2, [16, 16, 1]), ReLU, max-margin loss + L2 ---------------------------
-
-def moons(n: int, rng: random.Random) -> list:
-    pts = []
-    for i in range(n):
-        t = math.pi * rng.random()
-        if i % 2:
-            x, y, label = 1 - math.cos(t), 0.5 - math.sin(t), -1.0
-        else:
-            x, y, label = math.cos(t), math.sin(t), 1.0
-        pts.append((x + rng.gauss(0, 0.1), y + rng.gauss(0, 0.1), label))
-    return pts
-
 
 def demo_builder(n_points: int, sizes=(2, 16, 16, 1)):
     n_params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
@@ -95,8 +84,8 @@ def demo_builder(n_points: int, sizes=(2, 16, 16, 1)):
 
 def demo_values(n_points: int, n_params: int, seed: int) -> list:
     rng = random.Random(seed)
-    pts = moons(n_points, rng)
-    return ([c for x, y, _ in pts for c in (x, y)] + [lab for *_, lab in pts]
+    X, y = make_moons(n_points, noise=0.1, seed=seed)
+    return ([c for point in X for c in point] + [float(label) for label in y]
             + [rng.uniform(-1, 1) for _ in range(n_params)])
 
 
