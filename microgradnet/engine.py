@@ -14,7 +14,6 @@ graph walks in :mod:`microgradnet._walk`.
 """
 from __future__ import annotations
 
-import gc
 import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence, Union
@@ -22,15 +21,16 @@ from typing import Iterable, Iterator, Sequence, Union
 from . import ops
 from ._checks import (check_assigned, check_number, derivative_error, describe, forward_error,
                       operand_error)
-from ._walk import backward_order, walk
+from ._walk import CollectorPause, backward_order, walk
 from .ops import DomainError, Op
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
-           "topological_order", "scope", "DomainError"]
+           "topological_order", "scope", "no_gc", "DomainError"]
 
 Number = Union[int, float]
 _SCOPE: tuple = ()         # the names of the open scope() blocks, outermost first
 _SCOPE_META = None         # what an unlabelled node made now stores in _meta: ("", _SCOPE) or None
+_MODES = 0                 # how many scope() blocks are open
 
 
 class Value:
@@ -69,15 +69,38 @@ class Value:
 
     # ---- the operators: each records one node ------------------------------------------------
     # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
+    # They are most of any graph, so they build their node in place (what _node does, a call
+    # less per node: a tenth of the forward pass), unless the result overflowed or a block that
+    # changes new nodes (scope, no_grad) is open somewhere.
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
-        return _node(_ADD, self, other, self._data + other._data)
+        data = self._data + other._data
+        if data - data != 0.0 or _MODES:
+            return _node(_ADD, self, other, data)
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out._op = _ADD
+        out._a = self
+        out._b = other
+        out._meta = None
+        return out
 
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
-        return _node(_MUL, self, other, self._data * other._data)
+        data = self._data * other._data
+        if data - data != 0.0 or _MODES:
+            return _node(_MUL, self, other, data)
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out._op = _MUL
+        out._a = self
+        out._b = other
+        out._meta = None
+        return out
 
     def __pow__(self, other) -> "Value":
         """``self ** n`` with a number ``n`` (one node, derivative n*a^(n-1)), or with a
@@ -111,9 +134,7 @@ class Value:
             DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
         """
         seed = check_number(gradient, "backward(gradient)")
-        gc_was_on = gc.isenabled()
-        gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
-        try:
+        with _PAUSE:
             order = backward_order(self)
             self._grad += seed
             node = self
@@ -145,9 +166,6 @@ class Value:
                 raise
             except (ArithmeticError, ValueError) as e:
                 raise derivative_error(node, e) from None
-        finally:
-            if gc_was_on:
-                gc.enable()
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
@@ -592,8 +610,9 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
     wanted = set(inputs)
-    found = {v.node: v.grad for v in sweep(output, create_graph=create_graph)
-             if v.node in wanted}
+    with _PAUSE:  # with create_graph the sweep builds a graph as big as the one it walks
+        found = {v.node: v.grad for v in sweep(output, create_graph=create_graph)
+                 if v.node in wanted}
     result = []
     for x in inputs:
         g = found.get(x)
@@ -603,6 +622,33 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
             g = Value(g)
         result.append(g)
     return result[0] if single else result
+
+
+_PAUSE = CollectorPause()
+
+
+def no_gc() -> CollectorPause:
+    """A block in which CPython's cyclic garbage collector is paused: build and differentiate
+    graphs inside it and the collector costs them nothing.
+
+    Every node is an object the collector tracks, and while a graph grows the collector keeps
+    rescanning it for reference cycles that graphs never make; on big graphs that is most of
+    the forward pass (``scripts/bench_engine.py`` prints the share). ``backward`` and ``grad``
+    pause it on their own; the forward pass is your code, so the block is yours to open.
+
+    The collector is given back as it was when the outermost block closes (exceptions too, and
+    across threads: it resumes when the last open block in any thread closes); cyclic garbage
+    you make inside is collected soon after. Nothing changes outside a block.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> with no_gc():
+        ...     y = sum(x * i for i in range(1000))
+        ...     y.backward()
+        >>> x.grad
+        499500.0
+    """
+    return _PAUSE
 
 
 @contextmanager
@@ -616,11 +662,13 @@ def scope(name: str) -> Iterator[None]:
         >>> y.scope
         ('layer1',)
     """
-    global _SCOPE, _SCOPE_META
+    global _SCOPE, _SCOPE_META, _MODES
     saved = _SCOPE, _SCOPE_META
     _SCOPE = saved[0] + (str(name),)
     _SCOPE_META = ("", _SCOPE)  # shared by every unlabelled node made in the block
+    _MODES += 1
     try:
         yield
     finally:
         _SCOPE, _SCOPE_META = saved
+        _MODES -= 1
