@@ -148,14 +148,18 @@ class Value:
                         continue
                     a = node._a
                     b = node._b
-                    # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
-                    # applied in place here to save a call per node. Same floats, same order.
+                    # + * and relu are most of any graph; their rules, (g, g), (g*b, g*a) and
+                    # (g*1.0 or a zero,), are applied in place here to save the calls. Same
+                    # floats, same order (a zero contribution is skipped: it changes no sum).
                     if op is _ADD:
                         a._grad += g
                         b._grad += g
                     elif op is _MUL:
                         a._grad += g * b._data
                         b._grad += g * a._data
+                    elif op is _RELU:
+                        if a._data > 0.0:
+                            a._grad += g
                     elif b is None:
                         a._grad += op.rule(g, node._data, a._data)[0]
                     else:

@@ -317,9 +317,10 @@ def _random_graph(seed: int, n_leaves: int = 6, n_ops: int = 60):
     nodes = list(leaves)
     for _ in range(n_ops):
         a, b = rng.choice(nodes), rng.choice(nodes)
-        kind = rng.randrange(5)
+        kind = rng.randrange(7)
         y = (a + b if kind == 0 else a * b if kind == 1 else (a - b).tanh() if kind == 2
-             else maximum(a, b) if kind == 3 else a.sigmoid() * 0.5)
+             else maximum(a, b) if kind == 3 else a.sigmoid() * 0.5 if kind == 4
+             else (a - a).relu() + b if kind == 5 else a.relu())  # relu at its kink, and not
         nodes.append(y)
     out = nodes[-1]
     for y in nodes[-10:-1]:
