@@ -14,23 +14,32 @@ graph walks in :mod:`microgradnet._walk`.
 """
 from __future__ import annotations
 
+import contextvars
 import math
+import threading
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence, Union
 
 from . import ops
-from ._checks import (check_assigned, check_number, derivative_error, describe, forward_error,
-                      operand_error)
+from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
+                      forward_error, not_finite, operand_error)
 from ._walk import CollectorPause, backward_order, walk
-from .ops import DomainError, Op
+from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
-           "topological_order", "scope", "no_gc", "DomainError"]
+           "topological_order", "scope", "no_grad", "no_gc", "DomainError", "DivisionByZero",
+           "Overflow"]
 
 Number = Union[int, float]
-_SCOPE: tuple = ()         # the names of the open scope() blocks, outermost first
-_SCOPE_META = None         # what an unlabelled node made now stores in _meta: ("", _SCOPE) or None
-_MODES = 0                 # how many scope() blocks are open
+# What the blocks that change new nodes (scope, no_grad) say in this thread or task: whether
+# ops record their inputs, the scope names (outermost first), and what an unlabelled node
+# stores in _meta (None, or ("", names) shared by every such node of the block).
+_MODE: contextvars.ContextVar = contextvars.ContextVar("microgradnet_mode",
+                                                       default=(True, (), None))
+# How many of those blocks are open now, in every thread and task: while none is, which is
+# nearly always, a new node skips the context variable's lookup.
+_MODES = 0
+_MODES_LOCK = threading.Lock()
 
 
 class Value:
@@ -60,12 +69,19 @@ class Value:
         if label.__class__ is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
         if data.__class__ is not float or data - data != 0.0:  # the common case skips the call
+            if isinstance(data, Value):
+                raise TypeError(f"Value() needs a number, got the node {describe(data)}; use "
+                                "the node itself, or .detach() for a new leaf with its value")
             data = check_number(data, f"Value(label={label!r})" if label else "Value")
         self._data = data
         self._grad = 0.0
         self._op = None          # the op record that made the node; None for a leaf
         self._a = self._b = None  # the op's inputs (b is None for a one-input op)
-        self._meta = (label, _SCOPE) if _SCOPE and label else (label or _SCOPE_META)
+        if _MODES:
+            names, meta = _MODE.get()[1:]
+            self._meta = (label, names) if names and label else (label or meta)
+        else:
+            self._meta = label or None
 
     # ---- the operators: each records one node ------------------------------------------------
     # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
@@ -121,19 +137,31 @@ class Value:
                             self)
 
     # ---- the chain rule ----------------------------------------------------------------------
-    def backward(self, gradient: float = 1.0) -> None:
+    def backward(self, gradient: Number | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
         """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
 
         Leaves accumulate across calls (as in PyTorch); intermediate nodes are reset and show
-        this pass's gradient. ``gradient`` seeds d(self)/d(self) (1.0 by default).
+        this pass's gradient.
 
         This is :func:`sweep` written out for speed (the same floats in the same order; a test
         holds the two equal to the last bit).
 
+        Args:
+            gradient: d(final)/d(self), the seed of the pass: 1.0 when None (PyTorch's name).
+            retain_graph: PyTorch's keyword, accepted and ignored: the graph is always kept,
+                so ``backward`` can run over it again.
+            create_graph: must be False; for gradients that can be differentiated again use
+                ``grad(..., create_graph=True)``, which leaves ``.grad`` alone.
+
         Raises:
             DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
         """
-        seed = check_number(gradient, "backward(gradient)")
+        if create_graph:
+            raise ValueError("backward(create_graph=True) is not supported: use "
+                             "grad(output, inputs, create_graph=True) for gradients that can "
+                             "be differentiated again")
+        seed = 1.0 if gradient is None else check_number(gradient, "backward(gradient)")
         with _PAUSE:
             order = backward_order(self)
             self._grad += seed
@@ -142,7 +170,7 @@ class Value:
                 for node in reversed(order):
                     g = node._grad
                     if g - g != 0.0:
-                        raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+                        raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
                     op = node._op
                     if op is None or g == 0.0:
                         continue
@@ -170,6 +198,23 @@ class Value:
                 raise
             except (ArithmeticError, ValueError) as e:
                 raise derivative_error(node, e) from None
+
+    def item(self) -> float:
+        """The node's value as a Python float (``data``), as ``Tensor.item()``."""
+        return self._data
+
+    def detach(self) -> "Value":
+        """A new leaf holding this node's value (and label), cut off from the graph: nothing
+        flows back through it. Unlike ``Tensor.detach()`` it shares no storage: assigning the
+        copy's ``data`` leaves this node alone."""
+        return Value(self._data, self.label)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Always True: every node takes part in ``backward`` and gets a ``.grad``, constants
+        lifted from numbers too. Read-only: for a node that stops the gradient use
+        ``detach()``, for a block that records nothing ``no_grad()``."""
+        return True
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
@@ -378,9 +423,10 @@ class Value:
         try:
             data = op.fn(a._data) if b is None else op.fn(a._data, b._data)
         except ZeroDivisionError:
-            raise forward_error(op, (a, b), "division by zero") from None
+            raise forward_error(op, (a, b), "division by zero", True, DivisionByZero) from None
         except OverflowError:
-            raise forward_error(op, (a, b), "the result overflows a float", False) from None
+            raise forward_error(op, (a, b), "the result overflows a float", False,
+                                Overflow) from None
         except (ValueError, TypeError) as e:
             raise forward_error(op, (a, b), f"undefined ({e})") from None
         return _node(op, a, b, data)
@@ -401,14 +447,20 @@ _ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
 def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     """A new op node; refuses an infinite or NaN result (e.g. 1e200 * 1e200)."""
     if data - data != 0.0:
-        raise forward_error(op, (a, b), f"the result is {data!r}, not a finite number", False)
+        raise not_finite(op, (a, b), data)
     out = _new(Value)
     out._data = data
     out._grad = 0.0
+    if _MODES:
+        recording, _, out._meta = _MODE.get()
+        if not recording:  # inside no_grad(): a leaf holding the result
+            out._op = out._a = out._b = None
+            return out
+    else:
+        out._meta = None
     out._op = op
     out._a = a
     out._b = b
-    out._meta = _SCOPE_META
     return out
 
 
@@ -564,7 +616,7 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         op = node._op
         if not create_graph:
             if g - g != 0.0:
-                raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+                raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
             if op is None or g == 0.0:
                 yield Visit(node, g, ())
                 continue
@@ -585,19 +637,34 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         yield Visit(node, g, tuple(sent))
 
 
-def grad(output: Value, inputs: Union[Value, Iterable[Value]],
-         create_graph: bool = False) -> Union[float, Value, list]:
-    """d output / d input for each input, without touching any ``.grad``.
+def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[Value]],
+         grad_outputs: Union[Number, Sequence[Number], None] = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> Union[float, Value, None, list]:
+    """d outputs / d input for each input, without touching any ``.grad``: PyTorch's
+    ``torch.autograd.grad`` for scalars.
 
     Args:
-        output: the Value to differentiate.
-        inputs: one Value or a sequence of them (an input the output does not depend on
-            gets a zero gradient).
+        outputs: the Value to differentiate, or a sequence of them (their gradients add up,
+            each weighted by its entry of ``grad_outputs``).
+        inputs: one Value or a sequence of them.
+        grad_outputs: the weight of each output (d final / d output): 1.0 each when None; one
+            number for a single output, else one per output.
+        retain_graph: PyTorch's keyword, accepted and ignored: graphs are always kept.
         create_graph: if True the results are ``Value`` nodes built from the graph, so they can
             be differentiated again (to any order); otherwise floats.
+        allow_unused: what an input that no output depends on gets. Left out (None): a zero,
+            0.0 or ``Value(0.0)`` with ``create_graph`` -- unlike PyTorch, which raises,
+            because d(constant)/dx = 0 is the answer a hand check wants (the second
+            derivative of relu, of a linear layer). False: a ValueError naming the input, as
+            in PyTorch. True: None, as in PyTorch. (An input the outputs reach only through
+            zero slopes, a relu at rest, is used: its gradient is 0.0 in every case.)
+        materialize_grads: with ``allow_unused=True``, a zero instead of None, as in PyTorch.
 
     Returns:
-        One gradient for a single input, else a list in the order of ``inputs``.
+        One gradient for a single input Value, else a list in the order of ``inputs``
+        (PyTorch returns a tuple in every case).
 
     Example:
         >>> x = Value(2.0)
@@ -605,27 +672,64 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
         >>> d2 = grad(d1, x, create_graph=True)         # 6x
         >>> d1.data, d2.data, grad(d2, x)
         (12.0, 12.0, 6.0)
+        >>> grad([x * x, x * 3], x, grad_outputs=[1.0, 2.0])   # 2x + 2*3
+        10.0
     """
     single = isinstance(inputs, Value)
     inputs = [inputs] if single else list(inputs)
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
-    if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs) \
+        if isinstance(outputs, (list, tuple)) else [outputs]
+    for out in outs:
+        if not isinstance(out, Value):
+            raise TypeError(f"grad: outputs must be Values, got {type(out).__name__}")
+    seeds = _grad_outputs(grad_outputs, len(outs))
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives unused inputs a zero, so "
+                         "allow_unused must be True or left out")
+    zero_unused = allow_unused is None or materialize_grads
     wanted = set(inputs)
+    found: dict = {}
+    used: set = set()
     with _PAUSE:  # with create_graph the sweep builds a graph as big as the one it walks
-        found = {v.node: v.grad for v in sweep(output, create_graph=create_graph)
-                 if v.node in wanted}
+        for out, seed in zip(outs, seeds):
+            order = topological_order(out)
+            used |= wanted.intersection(order)
+            for v in sweep(out, seed, create_graph, order):
+                if v.node in wanted:
+                    prev = found.get(v.node)
+                    found[v.node] = v.grad if prev is None else prev + v.grad
     result = []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         g = found.get(x)
-        if g is None:
+        if x not in used:
+            if allow_unused is False:
+                raise ValueError(f"grad: input {i}, {describe(x)}, is not used by the "
+                                 "outputs (allow_unused=False)")
+            g = (Value(0.0) if create_graph else 0.0) if zero_unused else None
+        elif g is None:  # reached only through nodes whose gradient is 0
             g = Value(0.0) if create_graph else 0.0
         elif create_graph and not isinstance(g, Value):
             g = Value(g)
         result.append(g)
     return result[0] if single else result
+
+
+def _grad_outputs(grad_outputs, n: int) -> list:
+    """The seed of each of ``n`` outputs, as finite floats."""
+    if grad_outputs is None:
+        return [1.0] * n
+    if not isinstance(grad_outputs, (list, tuple)):
+        if n != 1:
+            raise ValueError(f"grad: {n} outputs need {n} grad_outputs, got one number")
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != n:
+        raise ValueError(f"grad: {n} output(s) need {n} grad_outputs, got "
+                         f"{len(grad_outputs)}")
+    return [1.0 if g is None else check_number(g, f"grad(grad_outputs[{i}])")
+            for i, g in enumerate(grad_outputs)]
 
 
 _PAUSE = CollectorPause()
@@ -656,9 +760,24 @@ def no_gc() -> CollectorPause:
 
 
 @contextmanager
-def scope(name: str) -> Iterator[None]:
+def _mode(recording: bool, names: tuple) -> Iterator[None]:
+    """Set what new nodes get in this thread or task for the block (see _MODE)."""
+    global _MODES
+    token = _MODE.set((recording, names, ("", names) if names else None))
+    with _MODES_LOCK:
+        _MODES += 1
+    try:
+        yield
+    finally:
+        with _MODES_LOCK:
+            _MODES -= 1
+        _MODE.reset(token)
+
+
+def scope(name: str):
     """Tag every node made inside the block with ``name`` (nested blocks stack), so pictures
-    can group a layer's or a neuron's nodes in one box.
+    can group a layer's or a neuron's nodes in one box. The names belong to the thread or
+    asyncio task that opened the block (a context variable).
 
     Example:
         >>> with scope("layer1"):
@@ -666,13 +785,21 @@ def scope(name: str) -> Iterator[None]:
         >>> y.scope
         ('layer1',)
     """
-    global _SCOPE, _SCOPE_META, _MODES
-    saved = _SCOPE, _SCOPE_META
-    _SCOPE = saved[0] + (str(name),)
-    _SCOPE_META = ("", _SCOPE)  # shared by every unlabelled node made in the block
-    _MODES += 1
-    try:
-        yield
-    finally:
-        _SCOPE, _SCOPE_META = saved
-        _MODES -= 1
+    recording, names, _ = _MODE.get()
+    return _mode(recording, names + (str(name),))
+
+
+def no_grad():
+    """A block in which ops record nothing: every node made inside is a leaf holding the
+    result, as under ``torch.no_grad()`` (for evaluation, or an update written with Value
+    arithmetic). It holds for the thread or asyncio task that opened it. ``backward`` and
+    ``grad`` inside it still differentiate graphs built outside it.
+
+    Example:
+        >>> w = Value(2.0)
+        >>> with no_grad():
+        ...     y = w * 3
+        >>> y.data, y.is_leaf
+        (6.0, True)
+    """
+    return _mode(False, _MODE.get()[1])
