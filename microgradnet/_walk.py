@@ -11,12 +11,18 @@ import gc
 import threading
 from typing import Sequence
 
-__all__ = ["walk", "backward_order", "IDENTITY_STAMPS", "CollectorPause"]
+__all__ = ["walk", "backward_order", "IDENTITY_STAMPS", "ZERO", "CollectorPause"]
 
 # backward_order marks the nodes it has walked with a fresh float 0.0 compared by identity.
 # That needs an interpreter where two equal floats made apart are two objects, as in CPython;
 # elsewhere backward falls back to walk(), which keeps a set of the nodes it saw.
 IDENTITY_STAMPS = float("0") is not float("0")
+
+# The 0.0 that every new node's grad is, and zero_grad's: backward_order tells an untouched
+# grad by identity, without reading the float (on a big graph of old leaves, reading each
+# grad's float object costs a cache miss per node: the walk of the 100,000-product sum took
+# half as long again).
+ZERO = 0.0
 
 
 def walk(roots: Sequence) -> list:
@@ -46,54 +52,64 @@ def walk(roots: Sequence) -> list:
     return order
 
 
-def backward_order(root) -> list:
-    """The nodes reachable from ``root`` in topological order, each op node's grad reset to 0.0
-    on the way (backward's first step, done here to save a second pass).
+def backward_order(root) -> tuple:
+    """``(order, saved)``: the nodes reachable from ``root`` in topological order, each op
+    node's grad reset to 0.0 on the way (backward's first step, done here to save a second
+    pass); and ``(node, grad)`` for every node whose grad was not 0.0 before, so that a pass
+    that fails can put every grad back (a grad that is the object ``ZERO`` counts as zero;
+    another 0.0 is saved, which is harmless).
 
     The reset is also the visited mark: an op node's grad is set to ``stamp``, a float 0.0 made
     for this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it
-    at 0.0 or adds to it, making a new float). Leaves keep their grad (they accumulate), so they
-    carry no mark: a leaf goes into the order each time it is met (backward only checks that
-    its gradient is finite, so a repeat costs a check, never a wrong sum). The op nodes come in
-    the order :func:`walk` gives them, so every gradient is summed in the same order as
-    ``grad``'s. Two backward passes over one graph must not run at once in threads: the marks
-    would mix.
+    at 0.0 or adds to it, making a new float). Leaves keep their grad (they accumulate), so
+    they carry no mark. The op nodes come in the order :func:`walk` gives them, so every
+    gradient is summed in the same order as ``grad``'s. Two passes over one graph must not run
+    at once in threads: the marks would mix (``backward`` holds a lock).
     """
-    if not IDENTITY_STAMPS:
+    if not IDENTITY_STAMPS or root._op is None:
         order = walk((root,))
+        saved = [(node, node._grad) for node in order if node._grad is not ZERO]
         for node in order:
             if node._op is not None:
-                node._grad = 0.0
-        return order
-    if root._op is None:
-        return [root]
+                node._grad = ZERO
+        return order, saved
     stamp = float("0")
+    zero = ZERO
     order: list = []
+    saved: list = []
     stack = [root]
     while stack:
         node = stack.pop()
         if node is None:  # the marker: every parent of the node below it is done
             order.append(stack.pop())
             continue
-        if node._grad is stamp:
+        old = node._grad
+        if old is stamp:
             continue
+        if old is not zero:
+            saved.append((node, old))
         node._grad = stamp
         stack.append(node)
         stack.append(None)
         # Push b before a so a's inputs come first in the order; a leaf has no inputs, so it
-        # goes into the order as soon as it is met.
+        # goes into the order as soon as it is met (once per edge: backward only checks that
+        # its sum is finite, so a repeat costs a check, never a wrong sum).
         b = node._b
         if b is not None:
             if b._op is None:
                 order.append(b)
+                if b._grad is not zero:
+                    saved.append((b, b._grad))
             elif b._grad is not stamp:
                 stack.append(b)
         a = node._a
         if a._op is None:
             order.append(a)
+            if a._grad is not zero:
+                saved.append((a, a._grad))
         elif a._grad is not stamp:
             stack.append(a)
-    return order
+    return order, saved
 
 
 class CollectorPause:

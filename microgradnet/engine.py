@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Sequence, Union
 from . import ops
 from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
                       forward_error, not_finite, operand_error)
-from ._walk import CollectorPause, backward_order, walk
+from ._walk import ZERO, CollectorPause, backward_order, walk
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
@@ -74,7 +74,7 @@ class Value:
                                 "the node itself, or .detach() for a new leaf with its value")
             data = check_number(data, f"Value(label={label!r})" if label else "Value")
         self._data = data
-        self._grad = 0.0
+        self._grad = ZERO
         self._op = None          # the op record that made the node; None for a leaf
         self._a = self._b = None  # the op's inputs (b is None for a one-input op)
         if _MODES:
@@ -96,7 +96,7 @@ class Value:
             return _node(_ADD, self, other, data)
         out = _new(Value)
         out._data = data
-        out._grad = 0.0
+        out._grad = ZERO
         out._op = _ADD
         out._a = self
         out._b = other
@@ -111,7 +111,7 @@ class Value:
             return _node(_MUL, self, other, data)
         out = _new(Value)
         out._data = data
-        out._grad = 0.0
+        out._grad = ZERO
         out._op = _MUL
         out._a = self
         out._b = other
@@ -162,8 +162,8 @@ class Value:
                              "grad(output, inputs, create_graph=True) for gradients that can "
                              "be differentiated again")
         seed = 1.0 if gradient is None else check_number(gradient, "backward(gradient)")
-        with _PAUSE:
-            order = backward_order(self)
+        with _BACKWARD_LOCK, _PAUSE:
+            order, saved = backward_order(self)
             self._grad += seed
             node = self
             try:
@@ -194,10 +194,22 @@ class Value:
                         ga, gb = op.rule(g, node._data, a._data, b._data)
                         a._grad += ga
                         b._grad += gb
-            except DomainError:
+            except BaseException as e:
+                # A failed pass changes no .grad: every node gets back what it had.
+                for n in order:
+                    n._grad = ZERO
+                for n, old in saved:
+                    n._grad = old
+                if isinstance(e, (ArithmeticError, ValueError)) and \
+                        not isinstance(e, DomainError):
+                    raise derivative_error(node, e) from None
                 raise
-            except (ArithmeticError, ValueError) as e:
-                raise derivative_error(node, e) from None
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
+        with _BACKWARD_LOCK:
+            for node in topological_order(self):
+                node._grad = ZERO
 
     def item(self) -> float:
         """The node's value as a Python float (``data``), as ``Tensor.item()``."""
@@ -216,10 +228,6 @@ class Value:
         ``detach()``, for a block that records nothing ``no_grad()``."""
         return True
 
-    def zero_grad(self) -> None:
-        """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
-        for node in topological_order(self):
-            node._grad = 0.0
 
     # ---- the rest of arithmetic, in terms of the above or of one op each ---------------------
     def __neg__(self): return _node(ops.NEG, self, None, -self._data)
@@ -441,6 +449,9 @@ class Value:
 
 
 _new = object.__new__
+# backward marks the nodes it walks with a stamp of its own and sums into their grads: two
+# passes at once over a shared subgraph would mix both. One pass at a time, in any thread.
+_BACKWARD_LOCK = threading.RLock()
 _ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
 
 
@@ -450,7 +461,7 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
         raise not_finite(op, (a, b), data)
     out = _new(Value)
     out._data = data
-    out._grad = 0.0
+    out._grad = ZERO
     if _MODES:
         recording, _, out._meta = _MODE.get()
         if not recording:  # inside no_grad(): a leaf holding the result
