@@ -1,5 +1,6 @@
 """The engine's machinery over whole graphs: the topological order that everything reads, the
-faster walk that ``backward`` takes, and the pause of the cyclic garbage collector.
+faster walk that ``backward`` takes, a graph flattened for pickling and copying, and the pause
+of the cyclic garbage collector.
 
 Both walks are iterative depth-first searches (graphs far deeper than the recursion limit work)
 that visit parents in order, so the order, and anything drawn or summed from it, is
@@ -8,10 +9,14 @@ deterministic.
 from __future__ import annotations
 
 import gc
+import math
 import threading
-from typing import Sequence
+from typing import Callable, Sequence
 
-__all__ = ["walk", "backward_order", "IDENTITY_STAMPS", "ZERO", "CollectorPause"]
+from . import ops
+
+__all__ = ["walk", "backward_order", "IDENTITY_STAMPS", "ZERO", "flatten", "rebuild",
+           "CollectorPause"]
 
 # backward_order marks the nodes it has walked with a fresh float 0.0 compared by identity.
 # That needs an interpreter where two equal floats made apart are two objects, as in CPython;
@@ -110,6 +115,87 @@ def backward_order(root) -> tuple:
         elif a._grad is not stamp:
             stack.append(a)
     return order, saved
+
+
+# ---- a graph as flat records, for pickle and copy ----------------------------------------------
+# Pickling a node as an object that holds its parents would recurse once per level (a RecursionError
+# on a chain of a few thousand nodes), and op records hold lambdas, which pickle cannot save. So
+# a graph is saved as one flat table, nodes in topological order with their parents as
+# positions, and each op as the name (and parameters) it is made from again on loading.
+
+_FACTORIES: dict = {"relu": ops.relu, "leaky_relu": ops.leaky_relu, "abs": ops.abs_op,
+                    "swish": ops.swish, "elu": ops.elu, "max": ops.maximum, "min": ops.minimum}
+
+
+def op_key(op):
+    """How ``op`` is saved: its name for an op of the table, ``(name, *parameters)`` for one
+    made by a factory, else the record itself (a user's op; pickle saves its functions by
+    reference, so they must be importable)."""
+    if ops.OPS.get(op.name) is op:
+        return op.name
+    factory = ops.pow_const if op.name.startswith("**") else _FACTORIES.get(op.name)
+    args = tuple(v for _, v in op.params)
+    name = "**" if op.name.startswith("**") else op.name
+    # The factories cache one record per call, and a parameter left at its default
+    # (leaky_relu's kink) is a call of its own: try the shorter calls too.
+    for n in range(len(args), -1, -1):
+        try:
+            if factory is not None and factory(*args[:n]) is op:
+                return (name, *args[:n])
+        except (TypeError, ValueError):
+            break
+    return op
+
+
+def op_from_key(key) -> "ops.Op":
+    if isinstance(key, str):
+        return ops.OPS[key]
+    if isinstance(key, tuple):
+        name, *args = key
+        return ops.pow_const(*args) if name == "**" else _FACTORIES[name](*args)
+    return key
+
+
+def flatten(root) -> tuple:
+    """``(keys, records)``: the graph of ``root`` as a table, ``records`` in topological order
+    (the root last), each ``(data, grad, op index or -1, a position, b position, meta)``."""
+    order = walk((root,))
+    position = {node: i for i, node in enumerate(order)}
+    keys: list = []
+    key_index: dict = {}
+    records = []
+    for node in order:
+        op = node._op
+        if op is None:
+            records.append((node._data, node._grad, -1, -1, -1, node._meta))
+            continue
+        k = key_index.get(op)
+        if k is None:
+            k = key_index[op] = len(keys)
+            keys.append(op_key(op))
+        b = node._b
+        records.append((node._data, node._grad, k, position[node._a],
+                        -1 if b is None else position[b], node._meta))
+    return tuple(keys), tuple(records)
+
+
+def rebuild(make: Callable, keys: tuple, records: tuple):
+    """The root of the graph :func:`flatten` saved, every node made anew by ``make()``."""
+    table = [op_from_key(k) for k in keys]
+    nodes: list = []
+    for data, grad, k, a, b, meta in records:
+        node = make()
+        node._data = data
+        node._grad = ZERO if grad == 0.0 and math.copysign(1.0, grad) > 0 else grad
+        node._meta = meta
+        if k < 0:
+            node._op = node._a = node._b = None
+        else:
+            node._op = table[k]
+            node._a = nodes[a]
+            node._b = None if b < 0 else nodes[b]
+        nodes.append(node)
+    return nodes[-1]
 
 
 class CollectorPause:

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Sequence, Union
 from . import ops
 from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
                       forward_error, not_finite, operand_error)
-from ._walk import ZERO, CollectorPause, backward_order, walk
+from ._walk import ZERO, CollectorPause, backward_order, flatten, rebuild, walk
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
@@ -424,6 +424,34 @@ class Value:
     def __float__(self) -> float:
         return self._data
 
+    # ---- pickle and copy ---------------------------------------------------------------------
+    def __reduce__(self):
+        """Pickle saves the whole graph that ends here as one flat table: no recursion, so a
+        chain of any depth pickles, and ops by name (their records hold lambdas). Values
+        pickled apart share no nodes when loaded; pickle them in one graph, or deep-copy."""
+        return (_unpickle, flatten(self))
+
+    def __deepcopy__(self, memo: dict) -> "Value":
+        """A copy of the graph that ends here, node by node, iteratively; nodes already copied
+        in the same ``deepcopy`` call are reused, so copies of two outputs share their
+        copied inputs. Op records are immutable, so shared, not copied."""
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            new = _new(Value)
+            new._data, new._grad, new._op, new._meta = node._data, node._grad, node._op, node._meta
+            new._a = None if node._a is None else memo[id(node._a)]
+            new._b = None if node._b is None else memo[id(node._b)]
+            memo[id(node)] = new
+        return memo[id(self)]
+
+    def __copy__(self) -> "Value":
+        """A new node with the same value, grad, label, op and the very same parents."""
+        new = _new(Value)
+        new._data, new._grad, new._op, new._meta = self._data, self._grad, self._op, self._meta
+        new._a, new._b = self._a, self._b
+        return new
+
     # ---- building nodes ------------------------------------------------------------------------
     @staticmethod
     def _apply(op: Op, a: "Value", b: "Value | None" = None) -> "Value":
@@ -473,6 +501,10 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     out._a = a
     out._b = b
     return out
+
+
+def _unpickle(keys: tuple, records: tuple) -> Value:
+    return rebuild(lambda: _new(Value), keys, records)
 
 
 def _lift(x, op: Op, other: "Value | None" = None) -> Value:
