@@ -60,9 +60,9 @@ def walk(roots: Sequence) -> list:
 def backward_order(root) -> tuple:
     """``(order, saved)``: the nodes reachable from ``root`` in topological order, each op
     node's grad reset to 0.0 on the way (backward's first step, done here to save a second
-    pass); and ``(node, grad)`` for every node whose grad was not 0.0 before, so that a pass
-    that fails can put every grad back (a grad that is the object ``ZERO`` counts as zero;
-    another 0.0 is saved, which is harmless).
+    pass); and ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for every
+    node whose grad was not 0.0 before, so that a pass that fails can put every grad back (a
+    grad that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is harmless).
 
     The reset is also the visited mark: an op node's grad is set to ``stamp``, a float 0.0 made
     for this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it
@@ -73,7 +73,7 @@ def backward_order(root) -> tuple:
     """
     if not IDENTITY_STAMPS or root._op is None:
         order = walk((root,))
-        saved = [(node, node._grad) for node in order if node._grad is not ZERO]
+        saved = [x for node in order if node._grad is not ZERO for x in (node, node._grad)]
         for node in order:
             if node._op is not None:
                 node._grad = ZERO
@@ -92,7 +92,8 @@ def backward_order(root) -> tuple:
         if old is stamp:
             continue
         if old is not zero:
-            saved.append((node, old))
+            saved.append(node)
+            saved.append(old)
         node._grad = stamp
         stack.append(node)
         stack.append(None)
@@ -104,14 +105,16 @@ def backward_order(root) -> tuple:
             if b._op is None:
                 order.append(b)
                 if b._grad is not zero:
-                    saved.append((b, b._grad))
+                    saved.append(b)
+                    saved.append(b._grad)
             elif b._grad is not stamp:
                 stack.append(b)
         a = node._a
         if a._op is None:
             order.append(a)
             if a._grad is not zero:
-                saved.append((a, a._grad))
+                saved.append(a)
+                saved.append(a._grad)
         elif a._grad is not stamp:
             stack.append(a)
     return order, saved

@@ -198,8 +198,8 @@ class Value:
                 # A failed pass changes no .grad: every node gets back what it had.
                 for n in order:
                     n._grad = ZERO
-                for n, old in saved:
-                    n._grad = old
+                for i in range(0, len(saved), 2):
+                    saved[i]._grad = saved[i + 1]
                 if isinstance(e, (ArithmeticError, ValueError)) and \
                         not isinstance(e, DomainError):
                     raise derivative_error(node, e) from None
@@ -367,7 +367,9 @@ class Value:
 
     @grad.setter
     def grad(self, x: Number) -> None:
-        self._grad = check_assigned(self, "grad", x)
+        g = check_assigned(self, "grad", x)
+        # zeroing by hand gives the shared zero, which backward tells from a grad by identity
+        self._grad = ZERO if g == 0.0 and math.copysign(1.0, g) > 0.0 else g
 
     @property
     def label(self) -> str:

@@ -13,7 +13,9 @@ same layouts). "microgradnet no_gc()" is the same code with the step and its bac
 starts. Leaves that exist before a step (the
 model's parameters, the factors of the sum) are made once, outside the timings, for every engine
 alike; leaves made during a step (inputs, constants) are part of it. CPU time
-(process_time) is used so other load on the machine distorts the figures less. Each engine runs
+(process_time) is used so other load on the machine distorts the figures less. Before each
+run the leaves' grads are zeroed, outside the timings, as a training step does (micrograd's
+demo calls model.zero_grad()). Each engine runs
 in a fresh interpreter, so no engine pays for another's heap in the cyclic garbage collector.
 
 Where the heap happens to lie moves these figures: on the test machine, with an earlier
@@ -179,11 +181,27 @@ class CollectorClock:
         gc.callbacks.remove(self)
 
 
-def measure(step: Callable, backward: Callable, repeat: int) -> dict:
+def leaves_of(state) -> list:
+    """The Values (or tensors) in a setup's nested lists and tuples."""
+    if isinstance(state, (list, tuple)):
+        return [leaf for part in state for leaf in leaves_of(part)]
+    return [state]
+
+
+def zero_grads(engine: str, leaves: list) -> None:
+    """What a training step does first (micrograd's demo: model.zero_grad())."""
+    for p in leaves:
+        p.grad = None if engine == "pytorch" else 0.0
+
+
+def measure(step: Callable, backward: Callable, repeat: int,
+            zero: Callable = lambda: None) -> dict:
     """Best of ``repeat``: CPU seconds to build the graph (forward) and to run backward, and
-    the collector's share of the forward pass in the fastest run."""
+    the collector's share of the forward pass in the fastest run. ``zero()`` zeroes the
+    leaves' grads before each run, outside the timings."""
     fwd, bwd, share = [], [], []
     for _ in range(repeat):
+        zero()
         gc.collect()
         with CollectorClock() as clock:
             w0 = time.perf_counter()
@@ -203,8 +221,9 @@ def measure(step: Callable, backward: Callable, repeat: int) -> dict:
             "total_s": fwd[best] + bwd[best], "gc_share": share[best]}
 
 
-def peak_bytes(step: Callable, backward: Callable) -> int:
+def peak_bytes(step: Callable, backward: Callable, zero: Callable = lambda: None) -> int:
     """Peak bytes allocated while building the graph and running backward (tracemalloc)."""
+    zero()
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -264,12 +283,14 @@ def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dic
         def back(loss):
             with no_gc():
                 back_plain(loss)
+    leaves = leaves_of(state)
+    zero = (lambda: zero_grads(engine, leaves))
     try:
-        row = measure(build, back, repeat)
+        row = measure(build, back, repeat, zero)
     except RecursionError:
         return {"skipped": "RecursionError"}
     # tracemalloc sees Python allocations only; PyTorch's are in C++.
-    row["peak_bytes"] = peak_bytes(build, back) if engine != "pytorch" else None
+    row["peak_bytes"] = peak_bytes(build, back, zero) if engine != "pytorch" else None
     return row
 
 

@@ -382,7 +382,7 @@ def test_backward_order_is_topological_with_each_op_node_once(seed):
     assert all(first_seen[p] < i for i, n in enumerate(order) for p in n.parents)
     # what every grad was before the walk, at least where it was not zero (a 0.0 may be kept
     # too); the op nodes' grads are now zero
-    kept = dict(saved)
+    kept = dict(zip(saved[::2], saved[1::2]))
     assert all(before[n] == g for n, g in kept.items())
     assert {n for n, g in before.items() if g != 0.0} <= set(kept)
     assert all(n.grad == 0.0 for n in order if not n.is_leaf)
