@@ -3,7 +3,8 @@ PyPI) and PyTorch scalar tensors, in one run.
 
 Prints, per workload and engine: CPU ns per op node (best of --repeat) for the forward pass
 (building the graph), the backward pass and both, bytes per op node at peak (tracemalloc; Python
-engines only, since PyTorch allocates in C++), the cyclic garbage collector's share of the
+engines only, since PyTorch allocates in C++; micrograd's on the demo only, as its recursive
+backward on the deep graphs runs for minutes under tracemalloc), the cyclic garbage collector's share of the
 forward pass (time inside collections, timed by gc.callbacks, over the forward's wall time), and
 each engine's time as a ratio to microgradnet's (micrograd at 10.0 means ten times slower).
 Then, per workload, the targets: microgradnet against micrograd and against straight-line float
@@ -289,8 +290,11 @@ def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dic
         row = measure(build, back, repeat, zero)
     except RecursionError:
         return {"skipped": "RecursionError"}
-    # tracemalloc sees Python allocations only; PyTorch's are in C++.
-    row["peak_bytes"] = peak_bytes(build, back, zero) if engine != "pytorch" else None
+    # tracemalloc sees Python allocations only; PyTorch's are in C++. Under tracemalloc,
+    # micrograd's recursive backward on a graph 100,000 deep runs for many minutes, so its
+    # bytes are measured on the demo only.
+    traced = engine != "pytorch" and not (engine == "micrograd" and wname != "demo")
+    row["peak_bytes"] = peak_bytes(build, back, zero) if traced else None
     return row
 
 
