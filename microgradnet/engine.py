@@ -7,10 +7,15 @@ order (an explicit loop, no recursion) and applies each op's rule: the chain rul
 
 Repeated ``backward()``: leaves (nodes made by the user, such as weights and inputs)
 accumulate, as in PyTorch, so call ``zero_grad()`` between steps; every intermediate node
-shows the gradient of the latest pass only.
+shows the gradient of the latest pass only. A pass that fails changes no ``.grad``, and one
+pass runs at a time across threads.
 
-The checks on numbers and the error messages live in :mod:`microgradnet._checks`, the two
-graph walks in :mod:`microgradnet._walk`.
+Blocks: ``scope`` tags new nodes, ``no_grad`` makes them leaves (both per thread or task),
+``no_gc`` pauses the cyclic garbage collector, which graphs do not need.
+
+The checks on numbers and the error messages live in :mod:`microgradnet._checks`; the graph
+walks, the flat form of a graph that pickling uses and the collector's pause in
+:mod:`microgradnet._walk`.
 """
 from __future__ import annotations
 
@@ -133,8 +138,11 @@ class Value:
     def relu(self, kink: float = 0.0) -> "Value":
         """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
         PyTorch; some textbooks take 1)."""
-        return Value._apply(_RELU if kink.__class__ is float and kink == 0.0 else ops.relu(kink),
-                            self)
+        if kink.__class__ is not float or kink != 0.0:
+            return Value._apply(ops.relu(kink), self)
+        # the third op of any network: its node is built in place too (relu cannot fail)
+        x = self._data
+        return _node(_RELU, self, None, x if x > 0 else 0.0)
 
     # ---- the chain rule ----------------------------------------------------------------------
     def backward(self, gradient: Number | None = None, retain_graph: bool | None = None,
@@ -513,6 +521,13 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
     """A number as a constant leaf; anything else is refused, naming the op and the operand."""
     if isinstance(x, Value):
         return x
+    if x.__class__ is float and x - x == 0.0:  # the common constant skips the constructor
+        leaf = _new(Value)
+        leaf._data = x
+        leaf._grad = ZERO
+        leaf._op = leaf._a = leaf._b = None
+        leaf._meta = _MODE.get()[2] if _MODES else None
+        return leaf
     if isinstance(x, bool) or not isinstance(x, (int, float)) or x - x != 0:
         raise operand_error(x, op, other)
     return Value(x)
