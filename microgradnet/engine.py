@@ -41,9 +41,12 @@ Number = Union[int, float]
 # stores in _meta (None, or ("", names) shared by every such node of the block).
 _MODE: contextvars.ContextVar = contextvars.ContextVar("microgradnet_mode",
                                                        default=(True, (), None))
-# How many of those blocks are open now, in every thread and task: while none is, which is
-# nearly always, a new node skips the context variable's lookup.
-_MODES = 0
+# How many blocks with scope names (_SCOPES) and how many no_grad blocks (_NO_GRADS) are open
+# now, in every thread and task: while none is, which is nearly always, a new node skips the
+# context variable's lookup. (So an asyncio task that outlives the block it was created in
+# stops seeing that block's names once the block closes.)
+_SCOPES = 0
+_NO_GRADS = 0
 _MODES_LOCK = threading.Lock()
 
 
@@ -82,7 +85,7 @@ class Value:
         self._grad = ZERO
         self._op = None          # the op record that made the node; None for a leaf
         self._a = self._b = None  # the op's inputs (b is None for a one-input op)
-        if _MODES:
+        if _SCOPES:
             names, meta = _MODE.get()[1:]
             self._meta = (label, names) if names and label else (label or meta)
         else:
@@ -91,13 +94,13 @@ class Value:
     # ---- the operators: each records one node ------------------------------------------------
     # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
     # They are most of any graph, so they build their node in place (what _node does, a call
-    # less per node: a tenth of the forward pass), unless the result overflowed or a block that
-    # changes new nodes (scope, no_grad) is open somewhere.
+    # less per node: a tenth of the forward pass), unless the result overflowed or a no_grad
+    # block is open somewhere.
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
         data = self._data + other._data
-        if data - data != 0.0 or _MODES:
+        if data - data != 0.0 or _NO_GRADS:
             return _node(_ADD, self, other, data)
         out = _new(Value)
         out._data = data
@@ -105,14 +108,14 @@ class Value:
         out._op = _ADD
         out._a = self
         out._b = other
-        out._meta = None
+        out._meta = _MODE.get()[2] if _SCOPES else None
         return out
 
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
         data = self._data * other._data
-        if data - data != 0.0 or _MODES:
+        if data - data != 0.0 or _NO_GRADS:
             return _node(_MUL, self, other, data)
         out = _new(Value)
         out._data = data
@@ -120,7 +123,7 @@ class Value:
         out._op = _MUL
         out._a = self
         out._b = other
-        out._meta = None
+        out._meta = _MODE.get()[2] if _SCOPES else None
         return out
 
     def __pow__(self, other) -> "Value":
@@ -500,13 +503,13 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     out = _new(Value)
     out._data = data
     out._grad = ZERO
-    if _MODES:
+    if _NO_GRADS:
         recording, _, out._meta = _MODE.get()
         if not recording:  # inside no_grad(): a leaf holding the result
             out._op = out._a = out._b = None
             return out
     else:
-        out._meta = None
+        out._meta = _MODE.get()[2] if _SCOPES else None
     out._op = op
     out._a = a
     out._b = b
@@ -526,7 +529,7 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
         leaf._data = x
         leaf._grad = ZERO
         leaf._op = leaf._a = leaf._b = None
-        leaf._meta = _MODE.get()[2] if _MODES else None
+        leaf._meta = _MODE.get()[2] if _SCOPES else None
         return leaf
     if isinstance(x, bool) or not isinstance(x, (int, float)) or x - x != 0:
         raise operand_error(x, op, other)
@@ -822,15 +825,18 @@ def no_gc() -> CollectorPause:
 @contextmanager
 def _mode(recording: bool, names: tuple) -> Iterator[None]:
     """Set what new nodes get in this thread or task for the block (see _MODE)."""
-    global _MODES
+    global _SCOPES, _NO_GRADS
     token = _MODE.set((recording, names, ("", names) if names else None))
+    scoped, off = int(bool(names)), int(not recording)
     with _MODES_LOCK:
-        _MODES += 1
+        _SCOPES += scoped
+        _NO_GRADS += off
     try:
         yield
     finally:
         with _MODES_LOCK:
-            _MODES -= 1
+            _SCOPES -= scoped
+            _NO_GRADS -= off
         _MODE.reset(token)
 
 
