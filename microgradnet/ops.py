@@ -34,7 +34,8 @@ from typing import Any, Callable, Optional
 from .formula import Expr, Printer, bin, call, neg, num, sym
 
 __all__ = [
-    "Op", "DomainError", "DivisionByZero", "Overflow", "OPS", "ACTIVATIONS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP",
+    "Op", "DomainError", "DivisionByZero", "Overflow",
+    "OPS", "ACTIVATIONS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP",
     "LOG", "SQRT", "TANH", "SIGMOID", "SOFTPLUS", "SIN", "COS", "TAN", "ATAN", "ERF", "SIGN",
     "GELU", "SOFTSIGN", "MISH", "SELU", "pow_const", "relu", "leaky_relu", "abs_op", "swish",
     "elu", "maximum", "minimum",

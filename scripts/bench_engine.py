@@ -4,26 +4,25 @@ PyPI) and PyTorch scalar tensors, in one run.
 Prints, per workload and engine: CPU ns per op node (best of --repeat) for the forward pass
 (building the graph), the backward pass and both, bytes per op node at peak (tracemalloc; Python
 engines only, since PyTorch allocates in C++; micrograd's on the demo only, as its recursive
-backward on the deep graphs runs for minutes under tracemalloc), the cyclic garbage collector's share of the
-forward pass (time inside collections, timed by gc.callbacks, over the forward's wall time), and
-each engine's time as a ratio to microgradnet's (micrograd at 10.0 means ten times slower).
-Then, per workload, the targets: microgradnet against micrograd and against straight-line float
-code, as the ratio of medians and the worst ratio of any one layout (the two engines run in the
-same layouts). "microgradnet no_gc()" is the same code with the step and its backward each in a
-``with microgradnet.no_gc():`` block; every other row runs with the collector on, as Python
-starts. Leaves that exist before a step (the
-model's parameters, the factors of the sum) are made once, outside the timings, for every engine
-alike; leaves made during a step (inputs, constants) are part of it. CPU time
-(process_time) is used so other load on the machine distorts the figures less. Before each
-run the leaves' grads are zeroed, outside the timings, as a training step does (micrograd's
-demo calls model.zero_grad()). Each engine runs
-in a fresh interpreter, so no engine pays for another's heap in the cyclic garbage collector.
+backward on the deep graphs runs for minutes under tracemalloc), the cyclic garbage collector's
+share of the forward pass (time inside collections, timed by gc.callbacks, over the forward's
+wall time), and each engine's time as a ratio to microgradnet's (micrograd at 10.0 means ten
+times slower). Then, per workload, the targets: microgradnet against micrograd and against
+straight-line float code, as the ratio of medians and the worst ratio of any one layout (the two
+engines run in the same layouts). "microgradnet no_gc()" is the same code with the step and its
+backward each in a ``with microgradnet.no_gc():`` block; every other row runs with the collector
+on, as Python starts. Leaves that exist before a step (the model's parameters, the factors of
+the sum) are made once, outside the timings, for every engine alike; leaves made during a step
+(inputs, constants) are part of it. CPU time (process_time) is used so other load on the machine
+distorts the figures less. Before each run the leaves' grads are zeroed, outside the timings, as
+a training step does (micrograd's demo calls model.zero_grad()). Each engine runs in a fresh
+interpreter, so no engine pays for another's heap in the cyclic garbage collector.
 
-Where the heap happens to lie moves these figures: on the test machine, with an earlier
-96-byte node, the same build of the same sum took 1.25 or 1.9 us per node depending only on
-objects allocated before it (the length of a path string was enough). So each engine runs in --layouts interpreters, each first
-allocating a different seeded handful of objects, and the table shows the median run, the range
-of totals over the runs, and ratios of medians.
+Where the heap happens to lie moves these figures: on the test machine, with an earlier 96-byte
+node, the same build of the same sum took 1.25 or 1.9 us per node depending only on objects
+allocated before it (the length of a path string was enough). So each engine runs in --layouts
+interpreters, each first allocating a different seeded handful of objects, and the table shows
+the median run, the range of totals over the runs, and ratios of medians.
 The recorded-graph replay (``microgradnet.replay``) of the same workload is timed too (compiled
 once, outside the timing), next to straight-line Python float code for the demo step.
 
