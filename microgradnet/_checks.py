@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .ops import DomainError, Op
+from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["describe", "check_number", "check_assigned", "forward_error", "derivative_error",
-           "operand_error"]
+           "operand_error", "not_finite", "error_class"]
 
 
 def describe(x) -> str:
@@ -49,18 +49,35 @@ def check_assigned(node, attr: str, x) -> float:
     return check_number(x, f"{describe(node)}.{attr}")
 
 
-def forward_error(op: Op, args: Sequence, why: str, domain: bool = True) -> DomainError:
+def error_class(e: Exception | None = None, x: float | None = None) -> type:
+    """The DomainError for a float exception ``e`` or a non-finite float ``x``: one that
+    ``except ZeroDivisionError`` or ``except OverflowError`` catches where Python's own would."""
+    if isinstance(e, ZeroDivisionError):
+        return DivisionByZero
+    if isinstance(e, OverflowError) or (x is not None and x == x):  # x infinite, not NaN
+        return Overflow
+    return DomainError
+
+
+def forward_error(op: Op, args: Sequence, why: str, domain: bool = True,
+                  kind: type = DomainError) -> DomainError:
     """An op's forward left its domain (or its result is not finite): names op and operands."""
     operands = ", ".join(describe(a) for a in args if a is not None)
     need = f"; it needs {op.domain}" if op.domain and domain else ""
-    return DomainError(f"{op.name}({operands}): {why}{need}")
+    return kind(f"{op.name}({operands}): {why}{need}")
+
+
+def not_finite(op: Op, args: Sequence, data: float) -> DomainError:
+    """A forward result that is infinite (an Overflow) or NaN."""
+    return forward_error(op, args, f"the result is {data!r}, not a finite number", False,
+                         error_class(x=data))
 
 
 def derivative_error(node, e: Exception) -> DomainError:
     """A node's local derivative is undefined or infinite where the gradient needs it."""
     operands = ", ".join(describe(p) for p in node.parents)
-    return DomainError(f"the derivative of {node.op}({operands}) is undefined or infinite "
-                       f"there ({e}); the node is {describe(node)}")
+    return error_class(e)(f"the derivative of {node.op}({operands}) is undefined or infinite "
+                          f"there ({e}); the node is {describe(node)}")
 
 
 def operand_error(x, op: Op, other=None) -> Exception:

@@ -7,30 +7,47 @@ order (an explicit loop, no recursion) and applies each op's rule: the chain rul
 
 Repeated ``backward()``: leaves (nodes made by the user, such as weights and inputs)
 accumulate, as in PyTorch, so call ``zero_grad()`` between steps; every intermediate node
-shows the gradient of the latest pass only.
+shows the gradient of the latest pass only. A pass that fails changes no ``.grad``, and one
+pass runs at a time across threads.
 
-The checks on numbers and the error messages live in :mod:`microgradnet._checks`, the two
-graph walks in :mod:`microgradnet._walk`.
+Blocks: ``scope`` tags new nodes, ``no_grad`` makes them leaves (both per thread or task),
+``no_gc`` pauses the cyclic garbage collector, which graphs do not need.
+
+The checks on numbers and the error messages live in :mod:`microgradnet._checks`; the graph
+walks, the flat form of a graph that pickling uses and the collector's pause in
+:mod:`microgradnet._walk`.
 """
 from __future__ import annotations
 
-import gc
+import contextvars
 import math
+import threading
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence, Union
 
 from . import ops
-from ._checks import (check_assigned, check_number, derivative_error, describe, forward_error,
-                      operand_error)
-from ._walk import backward_order, walk
-from .ops import DomainError, Op
+from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
+                      forward_error, not_finite, operand_error)
+from ._walk import ZERO, CollectorPause, backward_order, flatten, rebuild, walk
+from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
-           "topological_order", "scope", "DomainError"]
+           "topological_order", "scope", "no_grad", "no_gc", "DomainError", "DivisionByZero",
+           "Overflow"]
 
 Number = Union[int, float]
-_SCOPE: tuple = ()         # the names of the open scope() blocks, outermost first
-_SCOPE_META = None         # what an unlabelled node made now stores in _meta: ("", _SCOPE) or None
+# What the blocks that change new nodes (scope, no_grad) say in this thread or task: whether
+# ops record their inputs, the scope names (outermost first), and what an unlabelled node
+# stores in _meta (None, or ("", names) shared by every such node of the block).
+_MODE: contextvars.ContextVar = contextvars.ContextVar("microgradnet_mode",
+                                                       default=(True, (), None))
+# How many blocks with scope names (_SCOPES) and how many no_grad blocks (_NO_GRADS) are open
+# now, in every thread and task: while none is, which is nearly always, a new node skips the
+# context variable's lookup. (So an asyncio task that outlives the block it was created in
+# stops seeing that block's names once the block closes.)
+_SCOPES = 0
+_NO_GRADS = 0
+_MODES_LOCK = threading.Lock()
 
 
 class Value:
@@ -60,24 +77,54 @@ class Value:
         if label.__class__ is not str:
             raise TypeError(f"Value label must be a str, got {type(label).__name__}: {label!r}")
         if data.__class__ is not float or data - data != 0.0:  # the common case skips the call
+            if isinstance(data, Value):
+                raise TypeError(f"Value() needs a number, got the node {describe(data)}; use "
+                                "the node itself, or .detach() for a new leaf with its value")
             data = check_number(data, f"Value(label={label!r})" if label else "Value")
         self._data = data
-        self._grad = 0.0
+        self._grad = ZERO
         self._op = None          # the op record that made the node; None for a leaf
         self._a = self._b = None  # the op's inputs (b is None for a one-input op)
-        self._meta = (label, _SCOPE) if _SCOPE and label else (label or _SCOPE_META)
+        if _SCOPES:
+            names, meta = _MODE.get()[1:]
+            self._meta = (label, names) if names and label else (label or meta)
+        else:
+            self._meta = label or None
 
     # ---- the operators: each records one node ------------------------------------------------
     # + - * cannot fail but by overflow, so they skip the generic forward's try/except.
+    # They are most of any graph, so they build their node in place (what _node does, a call
+    # less per node: a tenth of the forward pass), unless the result overflowed or a no_grad
+    # block is open somewhere.
     def __add__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _ADD, self)
-        return _node(_ADD, self, other, self._data + other._data)
+        data = self._data + other._data
+        if data - data != 0.0 or _NO_GRADS:
+            return _node(_ADD, self, other, data)
+        out = _new(Value)
+        out._data = data
+        out._grad = ZERO
+        out._op = _ADD
+        out._a = self
+        out._b = other
+        out._meta = _MODE.get()[2] if _SCOPES else None
+        return out
 
     def __mul__(self, other):
         if other.__class__ is not Value:
             other = _lift(other, _MUL, self)
-        return _node(_MUL, self, other, self._data * other._data)
+        data = self._data * other._data
+        if data - data != 0.0 or _NO_GRADS:
+            return _node(_MUL, self, other, data)
+        out = _new(Value)
+        out._data = data
+        out._grad = ZERO
+        out._op = _MUL
+        out._a = self
+        out._b = other
+        out._meta = _MODE.get()[2] if _SCOPES else None
+        return out
 
     def __pow__(self, other) -> "Value":
         """``self ** n`` with a number ``n`` (one node, derivative n*a^(n-1)), or with a
@@ -94,65 +141,104 @@ class Value:
     def relu(self, kink: float = 0.0) -> "Value":
         """max(0, x); derivative 0 for x<0, 1 for x>0, ``kink`` at 0 (0 by default, as in
         PyTorch; some textbooks take 1)."""
-        return Value._apply(_RELU if kink.__class__ is float and kink == 0.0 else ops.relu(kink),
-                            self)
+        if kink.__class__ is not float or kink != 0.0:
+            return Value._apply(ops.relu(kink), self)
+        # the third op of any network: its node is built in place too (relu cannot fail)
+        x = self._data
+        return _node(_RELU, self, None, x if x > 0 else 0.0)
 
     # ---- the chain rule ----------------------------------------------------------------------
-    def backward(self, gradient: float = 1.0) -> None:
+    def backward(self, gradient: Number | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
         """Fill ``.grad`` on every node of the graph that ends here, by the chain rule.
 
         Leaves accumulate across calls (as in PyTorch); intermediate nodes are reset and show
-        this pass's gradient. ``gradient`` seeds d(self)/d(self) (1.0 by default).
+        this pass's gradient.
 
         This is :func:`sweep` written out for speed (the same floats in the same order; a test
         holds the two equal to the last bit).
 
+        Args:
+            gradient: d(final)/d(self), the seed of the pass: 1.0 when None (PyTorch's name).
+            retain_graph: PyTorch's keyword, accepted and ignored: the graph is always kept,
+                so ``backward`` can run over it again.
+            create_graph: must be False; for gradients that can be differentiated again use
+                ``grad(..., create_graph=True)``, which leaves ``.grad`` alone.
+
         Raises:
             DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
         """
-        seed = check_number(gradient, "backward(gradient)")
-        gc_was_on = gc.isenabled()
-        gc.disable()  # the walk makes no cycles; the collector would only rescan the graph
-        try:
-            order = backward_order(self)
+        if create_graph:
+            raise ValueError("backward(create_graph=True) is not supported: use "
+                             "grad(output, inputs, create_graph=True) for gradients that can "
+                             "be differentiated again")
+        seed = 1.0 if gradient is None else check_number(gradient, "backward(gradient)")
+        with _BACKWARD_LOCK, _PAUSE:
+            order, saved = backward_order(self)
             self._grad += seed
             node = self
             try:
                 for node in reversed(order):
                     g = node._grad
                     if g - g != 0.0:
-                        raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+                        raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
                     op = node._op
                     if op is None or g == 0.0:
                         continue
                     a = node._a
                     b = node._b
-                    # + and * are most of any graph; their rules, (g, g) and (g*b, g*a), are
-                    # applied in place here to save a call per node. Same floats, same order.
+                    # + * and relu are most of any graph; their rules, (g, g), (g*b, g*a) and
+                    # (g*1.0 or a zero,), are applied in place here to save the calls. Same
+                    # floats, same order (a zero contribution is skipped: it changes no sum).
                     if op is _ADD:
                         a._grad += g
                         b._grad += g
                     elif op is _MUL:
                         a._grad += g * b._data
                         b._grad += g * a._data
+                    elif op is _RELU:
+                        if a._data > 0.0:
+                            a._grad += g
                     elif b is None:
                         a._grad += op.rule(g, node._data, a._data)[0]
                     else:
                         ga, gb = op.rule(g, node._data, a._data, b._data)
                         a._grad += ga
                         b._grad += gb
-            except DomainError:
+            except BaseException as e:
+                # A failed pass changes no .grad: every node gets back what it had.
+                for n in order:
+                    n._grad = ZERO
+                for i in range(0, len(saved), 2):
+                    saved[i]._grad = saved[i + 1]
+                if isinstance(e, (ArithmeticError, ValueError)) and \
+                        not isinstance(e, DomainError):
+                    raise derivative_error(node, e) from None
                 raise
-            except (ArithmeticError, ValueError) as e:
-                raise derivative_error(node, e) from None
-        finally:
-            if gc_was_on:
-                gc.enable()
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on every node of the graph that ends here."""
-        for node in topological_order(self):
-            node._grad = 0.0
+        with _BACKWARD_LOCK:
+            for node in topological_order(self):
+                node._grad = ZERO
+
+    def item(self) -> float:
+        """The node's value as a Python float (``data``), as ``Tensor.item()``."""
+        return self._data
+
+    def detach(self) -> "Value":
+        """A new leaf holding this node's value (and label), cut off from the graph: nothing
+        flows back through it. Unlike ``Tensor.detach()`` it shares no storage: assigning the
+        copy's ``data`` leaves this node alone."""
+        return Value(self._data, self.label)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Always True: every node takes part in ``backward`` and gets a ``.grad``, constants
+        lifted from numbers too. Read-only: for a node that stops the gradient use
+        ``detach()``, for a block that records nothing ``no_grad()``."""
+        return True
+
 
     # ---- the rest of arithmetic, in terms of the above or of one op each ---------------------
     def __neg__(self): return _node(ops.NEG, self, None, -self._data)
@@ -292,7 +378,9 @@ class Value:
 
     @grad.setter
     def grad(self, x: Number) -> None:
-        self._grad = check_assigned(self, "grad", x)
+        g = check_assigned(self, "grad", x)
+        # zeroing by hand gives the shared zero, which backward tells from a grad by identity
+        self._grad = ZERO if g == 0.0 and math.copysign(1.0, g) > 0.0 else g
 
     @property
     def label(self) -> str:
@@ -349,6 +437,34 @@ class Value:
     def __float__(self) -> float:
         return self._data
 
+    # ---- pickle and copy ---------------------------------------------------------------------
+    def __reduce__(self):
+        """Pickle saves the whole graph that ends here as one flat table: no recursion, so a
+        chain of any depth pickles, and ops by name (their records hold lambdas). Values
+        pickled apart share no nodes when loaded; pickle them in one graph, or deep-copy."""
+        return (_unpickle, flatten(self))
+
+    def __deepcopy__(self, memo: dict) -> "Value":
+        """A copy of the graph that ends here, node by node, iteratively; nodes already copied
+        in the same ``deepcopy`` call are reused, so copies of two outputs share their
+        copied inputs. Op records are immutable, so shared, not copied."""
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            new = _new(Value)
+            new._data, new._grad, new._op, new._meta = node._data, node._grad, node._op, node._meta
+            new._a = None if node._a is None else memo[id(node._a)]
+            new._b = None if node._b is None else memo[id(node._b)]
+            memo[id(node)] = new
+        return memo[id(self)]
+
+    def __copy__(self) -> "Value":
+        """A new node with the same value, grad, label, op and the very same parents."""
+        new = _new(Value)
+        new._data, new._grad, new._op, new._meta = self._data, self._grad, self._op, self._meta
+        new._a, new._b = self._a, self._b
+        return new
+
     # ---- building nodes ------------------------------------------------------------------------
     @staticmethod
     def _apply(op: Op, a: "Value", b: "Value | None" = None) -> "Value":
@@ -356,9 +472,10 @@ class Value:
         try:
             data = op.fn(a._data) if b is None else op.fn(a._data, b._data)
         except ZeroDivisionError:
-            raise forward_error(op, (a, b), "division by zero") from None
+            raise forward_error(op, (a, b), "division by zero", True, DivisionByZero) from None
         except OverflowError:
-            raise forward_error(op, (a, b), "the result overflows a float", False) from None
+            raise forward_error(op, (a, b), "the result overflows a float", False,
+                                Overflow) from None
         except (ValueError, TypeError) as e:
             raise forward_error(op, (a, b), f"undefined ({e})") from None
         return _node(op, a, b, data)
@@ -373,27 +490,47 @@ class Value:
 
 
 _new = object.__new__
+# backward marks the nodes it walks with a stamp of its own and sums into their grads: two
+# passes at once over a shared subgraph would mix both. One pass at a time, in any thread.
+_BACKWARD_LOCK = threading.RLock()
 _ADD, _SUB, _MUL, _RELU = ops.ADD, ops.SUB, ops.MUL, ops.relu(0.0)
 
 
 def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
     """A new op node; refuses an infinite or NaN result (e.g. 1e200 * 1e200)."""
     if data - data != 0.0:
-        raise forward_error(op, (a, b), f"the result is {data!r}, not a finite number", False)
+        raise not_finite(op, (a, b), data)
     out = _new(Value)
     out._data = data
-    out._grad = 0.0
+    out._grad = ZERO
+    if _NO_GRADS:
+        recording, _, out._meta = _MODE.get()
+        if not recording:  # inside no_grad(): a leaf holding the result
+            out._op = out._a = out._b = None
+            return out
+    else:
+        out._meta = _MODE.get()[2] if _SCOPES else None
     out._op = op
     out._a = a
     out._b = b
-    out._meta = _SCOPE_META
     return out
+
+
+def _unpickle(keys: tuple, records: tuple) -> Value:
+    return rebuild(lambda: _new(Value), keys, records)
 
 
 def _lift(x, op: Op, other: "Value | None" = None) -> Value:
     """A number as a constant leaf; anything else is refused, naming the op and the operand."""
     if isinstance(x, Value):
         return x
+    if x.__class__ is float and x - x == 0.0:  # the common constant skips the constructor
+        leaf = _new(Value)
+        leaf._data = x
+        leaf._grad = ZERO
+        leaf._op = leaf._a = leaf._b = None
+        leaf._meta = _MODE.get()[2] if _SCOPES else None
+        return leaf
     if isinstance(x, bool) or not isinstance(x, (int, float)) or x - x != 0:
         raise operand_error(x, op, other)
     return Value(x)
@@ -542,7 +679,7 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         op = node._op
         if not create_graph:
             if g - g != 0.0:
-                raise DomainError(f"the gradient reaching {describe(node)} is {g!r}")
+                raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
             if op is None or g == 0.0:
                 yield Visit(node, g, ())
                 continue
@@ -563,19 +700,34 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         yield Visit(node, g, tuple(sent))
 
 
-def grad(output: Value, inputs: Union[Value, Iterable[Value]],
-         create_graph: bool = False) -> Union[float, Value, list]:
-    """d output / d input for each input, without touching any ``.grad``.
+def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[Value]],
+         grad_outputs: Union[Number, Sequence[Number], None] = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> Union[float, Value, None, list]:
+    """d outputs / d input for each input, without touching any ``.grad``: PyTorch's
+    ``torch.autograd.grad`` for scalars.
 
     Args:
-        output: the Value to differentiate.
-        inputs: one Value or a sequence of them (an input the output does not depend on
-            gets a zero gradient).
+        outputs: the Value to differentiate, or a sequence of them (their gradients add up,
+            each weighted by its entry of ``grad_outputs``).
+        inputs: one Value or a sequence of them.
+        grad_outputs: the weight of each output (d final / d output): 1.0 each when None; one
+            number for a single output, else one per output.
+        retain_graph: PyTorch's keyword, accepted and ignored: graphs are always kept.
         create_graph: if True the results are ``Value`` nodes built from the graph, so they can
             be differentiated again (to any order); otherwise floats.
+        allow_unused: what an input that no output depends on gets. Left out (None): a zero,
+            0.0 or ``Value(0.0)`` with ``create_graph`` -- unlike PyTorch, which raises,
+            because d(constant)/dx = 0 is the answer a hand check wants (the second
+            derivative of relu, of a linear layer). False: a ValueError naming the input, as
+            in PyTorch. True: None, as in PyTorch. (An input the outputs reach only through
+            zero slopes, a relu at rest, is used: its gradient is 0.0 in every case.)
+        materialize_grads: with ``allow_unused=True``, a zero instead of None, as in PyTorch.
 
     Returns:
-        One gradient for a single input, else a list in the order of ``inputs``.
+        One gradient for a single input Value, else a list in the order of ``inputs``
+        (PyTorch returns a tuple in every case).
 
     Example:
         >>> x = Value(2.0)
@@ -583,21 +735,44 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
         >>> d2 = grad(d1, x, create_graph=True)         # 6x
         >>> d1.data, d2.data, grad(d2, x)
         (12.0, 12.0, 6.0)
+        >>> grad([x * x, x * 3], x, grad_outputs=[1.0, 2.0])   # 2x + 2*3
+        10.0
     """
     single = isinstance(inputs, Value)
     inputs = [inputs] if single else list(inputs)
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
-    if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs) \
+        if isinstance(outputs, (list, tuple)) else [outputs]
+    for out in outs:
+        if not isinstance(out, Value):
+            raise TypeError(f"grad: outputs must be Values, got {type(out).__name__}")
+    seeds = _grad_outputs(grad_outputs, len(outs))
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True gives unused inputs a zero, so "
+                         "allow_unused must be True or left out")
+    zero_unused = allow_unused is None or materialize_grads
     wanted = set(inputs)
-    found = {v.node: v.grad for v in sweep(output, create_graph=create_graph)
-             if v.node in wanted}
+    found: dict = {}
+    used: set = set()
+    with _PAUSE:  # with create_graph the sweep builds a graph as big as the one it walks
+        for out, seed in zip(outs, seeds):
+            order = topological_order(out)
+            used |= wanted.intersection(order)
+            for v in sweep(out, seed, create_graph, order):
+                if v.node in wanted:
+                    prev = found.get(v.node)
+                    found[v.node] = v.grad if prev is None else prev + v.grad
     result = []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         g = found.get(x)
-        if g is None:
+        if x not in used:
+            if allow_unused is False:
+                raise ValueError(f"grad: input {i}, {describe(x)}, is not used by the "
+                                 "outputs (allow_unused=False)")
+            g = (Value(0.0) if create_graph else 0.0) if zero_unused else None
+        elif g is None:  # reached only through nodes whose gradient is 0
             g = Value(0.0) if create_graph else 0.0
         elif create_graph and not isinstance(g, Value):
             g = Value(g)
@@ -605,10 +780,70 @@ def grad(output: Value, inputs: Union[Value, Iterable[Value]],
     return result[0] if single else result
 
 
+def _grad_outputs(grad_outputs, n: int) -> list:
+    """The seed of each of ``n`` outputs, as finite floats."""
+    if grad_outputs is None:
+        return [1.0] * n
+    if not isinstance(grad_outputs, (list, tuple)):
+        if n != 1:
+            raise ValueError(f"grad: {n} outputs need {n} grad_outputs, got one number")
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != n:
+        raise ValueError(f"grad: {n} output(s) need {n} grad_outputs, got "
+                         f"{len(grad_outputs)}")
+    return [1.0 if g is None else check_number(g, f"grad(grad_outputs[{i}])")
+            for i, g in enumerate(grad_outputs)]
+
+
+_PAUSE = CollectorPause()
+
+
+def no_gc() -> CollectorPause:
+    """A block in which CPython's cyclic garbage collector is paused: build and differentiate
+    graphs inside it and the collector costs them nothing.
+
+    Every node is an object the collector tracks, and while a graph grows the collector keeps
+    rescanning it for reference cycles that graphs never make; on big graphs that is most of
+    the forward pass (``scripts/bench_engine.py`` prints the share). ``backward`` and ``grad``
+    pause it on their own; the forward pass is your code, so the block is yours to open.
+
+    The collector is given back as it was when the outermost block closes (exceptions too, and
+    across threads: it resumes when the last open block in any thread closes); cyclic garbage
+    you make inside is collected soon after. Nothing changes outside a block.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> with no_gc():
+        ...     y = sum(x * i for i in range(1000))
+        ...     y.backward()
+        >>> x.grad
+        499500.0
+    """
+    return _PAUSE
+
+
 @contextmanager
-def scope(name: str) -> Iterator[None]:
+def _mode(recording: bool, names: tuple) -> Iterator[None]:
+    """Set what new nodes get in this thread or task for the block (see _MODE)."""
+    global _SCOPES, _NO_GRADS
+    token = _MODE.set((recording, names, ("", names) if names else None))
+    scoped, off = int(bool(names)), int(not recording)
+    with _MODES_LOCK:
+        _SCOPES += scoped
+        _NO_GRADS += off
+    try:
+        yield
+    finally:
+        with _MODES_LOCK:
+            _SCOPES -= scoped
+            _NO_GRADS -= off
+        _MODE.reset(token)
+
+
+def scope(name: str):
     """Tag every node made inside the block with ``name`` (nested blocks stack), so pictures
-    can group a layer's or a neuron's nodes in one box.
+    can group a layer's or a neuron's nodes in one box. The names belong to the thread or
+    asyncio task that opened the block (a context variable).
 
     Example:
         >>> with scope("layer1"):
@@ -616,11 +851,21 @@ def scope(name: str) -> Iterator[None]:
         >>> y.scope
         ('layer1',)
     """
-    global _SCOPE, _SCOPE_META
-    saved = _SCOPE, _SCOPE_META
-    _SCOPE = saved[0] + (str(name),)
-    _SCOPE_META = ("", _SCOPE)  # shared by every unlabelled node made in the block
-    try:
-        yield
-    finally:
-        _SCOPE, _SCOPE_META = saved
+    recording, names, _ = _MODE.get()
+    return _mode(recording, names + (str(name),))
+
+
+def no_grad():
+    """A block in which ops record nothing: every node made inside is a leaf holding the
+    result, as under ``torch.no_grad()`` (for evaluation, or an update written with Value
+    arithmetic). It holds for the thread or asyncio task that opened it. ``backward`` and
+    ``grad`` inside it still differentiate graphs built outside it.
+
+    Example:
+        >>> w = Value(2.0)
+        >>> with no_grad():
+        ...     y = w * 3
+        >>> y.data, y.is_leaf
+        (6.0, True)
+    """
+    return _mode(False, _MODE.get()[1])

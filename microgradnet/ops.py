@@ -34,7 +34,8 @@ from typing import Any, Callable, Optional
 from .formula import Expr, Printer, bin, call, neg, num, sym
 
 __all__ = [
-    "Op", "DomainError", "OPS", "ACTIVATIONS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP",
+    "Op", "DomainError", "DivisionByZero", "Overflow",
+    "OPS", "ACTIVATIONS", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP",
     "LOG", "SQRT", "TANH", "SIGMOID", "SOFTPLUS", "SIN", "COS", "TAN", "ATAN", "ERF", "SIGN",
     "GELU", "SOFTSIGN", "MISH", "SELU", "pow_const", "relu", "leaky_relu", "abs_op", "swish",
     "elu", "maximum", "minimum",
@@ -44,6 +45,17 @@ __all__ = [
 class DomainError(ValueError, ArithmeticError):
     """An op was asked for a value outside its domain (log of a negative, division by zero,
     overflow, NaN). Subclasses ``ValueError`` and ``ArithmeticError`` so either can catch it."""
+
+
+class DivisionByZero(DomainError, ZeroDivisionError):
+    """A division by zero, in a forward (``x / 0``, ``0 ** -1``) or in a derivative
+    (sqrt'(0)): a ``DomainError`` that ``except ZeroDivisionError`` catches too, as
+    ``decimal.DivisionByZero`` is."""
+
+
+class Overflow(DomainError, OverflowError):
+    """A result or a gradient too large for a float (``exp(1000)``, ``1e200 * 1e200``): a
+    ``DomainError`` that ``except OverflowError`` catches too, as ``decimal.Overflow`` is."""
 
 
 @dataclass(frozen=True, eq=False)

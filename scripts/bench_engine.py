@@ -3,18 +3,26 @@ PyPI) and PyTorch scalar tensors, in one run.
 
 Prints, per workload and engine: CPU ns per op node (best of --repeat) for the forward pass
 (building the graph), the backward pass and both, bytes per op node at peak (tracemalloc; Python
-engines only, since PyTorch allocates in C++), and each engine's time as a ratio to
-microgradnet's (micrograd at 10.0 means ten times slower). Leaves that exist before a step (the
-model's parameters, the factors of the sum) are made once, outside the timings, for every engine
-alike; leaves made during a step (inputs, constants) are part of it. CPU time
-(process_time) is used so other load on the machine distorts the figures less. Each engine runs
-in a fresh interpreter, so no engine pays for another's heap in the cyclic garbage collector.
+engines only, since PyTorch allocates in C++; micrograd's on the demo only, as its recursive
+backward on the deep graphs runs for minutes under tracemalloc), the cyclic garbage collector's
+share of the forward pass (time inside collections, timed by gc.callbacks, over the forward's
+wall time), and each engine's time as a ratio to microgradnet's (micrograd at 10.0 means ten
+times slower). Then, per workload, the targets: microgradnet against micrograd and against
+straight-line float code, as the ratio of medians and the worst ratio of any one layout (the two
+engines run in the same layouts). "microgradnet no_gc()" is the same code with the step and its
+backward each in a ``with microgradnet.no_gc():`` block; every other row runs with the collector
+on, as Python starts. Leaves that exist before a step (the model's parameters, the factors of
+the sum) are made once, outside the timings, for every engine alike; leaves made during a step
+(inputs, constants) are part of it. CPU time (process_time) is used so other load on the machine
+distorts the figures less. Before each run the leaves' grads are zeroed, outside the timings, as
+a training step does (micrograd's demo calls model.zero_grad()). Each engine runs in a fresh
+interpreter, so no engine pays for another's heap in the cyclic garbage collector.
 
-Where the heap happens to lie moves these figures: on the test machine, with an earlier
-96-byte node, the same build of the same sum took 1.25 or 1.9 us per node depending only on
-objects allocated before it (the length of a path string was enough). So each engine runs in --layouts interpreters, each first
-allocating a different seeded handful of objects, and the table shows the median run, the range
-of totals over the runs, and ratios of medians.
+Where the heap happens to lie moves these figures: on the test machine, with an earlier 96-byte
+node, the same build of the same sum took 1.25 or 1.9 us per node depending only on objects
+allocated before it (the length of a path string was enough). So each engine runs in --layouts
+interpreters, each first allocating a different seeded handful of objects, and the table shows
+the median run, the range of totals over the runs, and ratios of medians.
 The recorded-graph replay (``microgradnet.replay``) of the same workload is timed too (compiled
 once, outside the timing), next to straight-line Python float code for the demo step.
 
@@ -39,7 +47,11 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Callable
+
+# The microgradnet of this checkout, not whichever one is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # micrograd walks the graph recursively; lift the limit so it can run the deep workloads at all
 # (microgradnet does not need this: its walk is iterative).
@@ -118,7 +130,8 @@ def sum_step(V: Callable, state: tuple):
 
 # ---- engines ---------------------------------------------------------------------------------
 
-ENGINES = ("microgradnet", "micrograd", "pytorch", "microgradnet replay", "straight-line floats")
+ENGINES = ("microgradnet", "microgradnet no_gc()", "micrograd", "pytorch", "microgradnet replay",
+           "straight-line floats")
 
 
 def load_engine(name: str):
@@ -148,26 +161,69 @@ def count_op_nodes(loss) -> int:
     return sum(1 for n in topological_order(loss) if not n.is_leaf)
 
 
-def measure(step: Callable, backward: Callable, repeat: int) -> dict:
-    """Best of ``repeat``: CPU seconds to build the graph (forward) and to run backward."""
-    fwd, bwd = [], []
+class CollectorClock:
+    """Wall time spent inside cyclic garbage collections while it is on (gc.callbacks)."""
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+
+    def __enter__(self) -> "CollectorClock":
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self)
+
+
+def leaves_of(state) -> list:
+    """The Values (or tensors) in a setup's nested lists and tuples."""
+    if isinstance(state, (list, tuple)):
+        return [leaf for part in state for leaf in leaves_of(part)]
+    return [state]
+
+
+def zero_grads(engine: str, leaves: list) -> None:
+    """What a training step does first (micrograd's demo: model.zero_grad())."""
+    for p in leaves:
+        p.grad = None if engine == "pytorch" else 0.0
+
+
+def measure(step: Callable, backward: Callable, repeat: int,
+            zero: Callable = lambda: None) -> dict:
+    """Best of ``repeat``: CPU seconds to build the graph (forward) and to run backward, and
+    the collector's share of the forward pass in the fastest run. ``zero()`` zeroes the
+    leaves' grads before each run, outside the timings."""
+    fwd, bwd, share = [], [], []
     for _ in range(repeat):
+        zero()
         gc.collect()
-        t0 = time.process_time()
-        loss = step()
-        t1 = time.process_time()
+        with CollectorClock() as clock:
+            w0 = time.perf_counter()
+            t0 = time.process_time()
+            loss = step()
+            t1 = time.process_time()
+            w1 = time.perf_counter()
         backward(loss)
         t2 = time.process_time()
         fwd.append(t1 - t0)
         bwd.append(t2 - t1)
+        share.append(clock.seconds / (w1 - w0))
         del loss
     gc.collect()
+    best = min(range(repeat), key=lambda i: fwd[i] + bwd[i])
     return {"forward_s": min(fwd), "backward_s": min(bwd),
-            "total_s": min(f + b for f, b in zip(fwd, bwd))}
+            "total_s": fwd[best] + bwd[best], "gc_share": share[best]}
 
 
-def peak_bytes(step: Callable, backward: Callable) -> int:
+def peak_bytes(step: Callable, backward: Callable, zero: Callable = lambda: None) -> int:
     """Peak bytes allocated while building the graph and running backward (tracemalloc)."""
+    zero()
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -211,17 +267,33 @@ def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dic
         X, Y = two_moons()
         return bench_straight_line(mlp_weights(), X, Y, repeat)
     try:
-        V, back = load_engine(engine)
+        V, back = load_engine(engine.replace(" no_gc()", ""))
     except ImportError as e:
         return {"skipped": f"not installed ({e.name})"}
     state = setup(V)
     build = (lambda: step(V, state))
+    if engine == "microgradnet no_gc()":
+        from microgradnet import no_gc
+        back_plain = back
+
+        def build():
+            with no_gc():
+                return step(V, state)
+
+        def back(loss):
+            with no_gc():
+                back_plain(loss)
+    leaves = leaves_of(state)
+    zero = (lambda: zero_grads(engine, leaves))
     try:
-        row = measure(build, back, repeat)
+        row = measure(build, back, repeat, zero)
     except RecursionError:
         return {"skipped": "RecursionError"}
-    # tracemalloc sees Python allocations only; PyTorch's are in C++.
-    row["peak_bytes"] = peak_bytes(build, back) if engine != "pytorch" else None
+    # tracemalloc sees Python allocations only; PyTorch's are in C++. Under tracemalloc,
+    # micrograd's recursive backward on a graph 100,000 deep runs for many minutes, so its
+    # bytes are measured on the demo only.
+    traced = engine != "pytorch" and not (engine == "micrograd" and wname != "demo")
+    row["peak_bytes"] = peak_bytes(build, back, zero) if traced else None
     return row
 
 
@@ -249,7 +321,7 @@ def main(argv=None) -> int:
         results[wname] = {"op_nodes": nodes, "engines": {}}
         print(f"\n== {wname}: {nodes} op nodes")
         print(f"{'engine':<22}{'fwd ns/node':>12}{'bwd ns/node':>12}{'total ns/node':>14}"
-              f"{'range':>14}{'bytes/node':>12}{'time ratio':>12}")
+              f"{'range':>14}{'bytes/node':>12}{'gc share':>10}{'time ratio':>12}")
         for ename in ENGINES:
             runs = []
             for layout in range(args.layouts):
@@ -267,14 +339,18 @@ def main(argv=None) -> int:
             if "skipped" in runs[0]:
                 print(f"{ename:<22}  skipped: {runs[0]['skipped']}")
                 continue
+            by_layout = [r["total_s"] for r in runs]
             runs.sort(key=lambda r: r["total_s"])
             row = dict(runs[(len(runs) - 1) // 2])  # the median run (the lower one of two)
             row["totals_s"] = [r["total_s"] for r in runs]
+            row["totals_by_layout_s"] = by_layout
             results[wname]["engines"][ename] = row
-        ref = results[wname]["engines"]["microgradnet"]["total_s"]
-        for ename, row in results[wname]["engines"].items():
+        engines = results[wname]["engines"]
+        ref = engines["microgradnet"]["total_s"]
+        for ename, row in engines.items():
             row["ratio_vs_microgradnet"] = row["total_s"] / ref
-            ns = {k: row[k] / nodes * 1e9 for k in ("forward_s", "backward_s", "total_s") if k in row}
+            ns = {k: row[k] / nodes * 1e9 for k in ("forward_s", "backward_s", "total_s")
+                  if k in row}
             row.update({k.replace("_s", "_ns_per_node"): v for k, v in ns.items()})
             if row.get("peak_bytes"):
                 row["bytes_per_node"] = row["peak_bytes"] / nodes
@@ -283,12 +359,56 @@ def main(argv=None) -> int:
             spread = f"{lo:.0f}-{hi:.0f}"
             fw = f"{ns['forward_s']:.0f}" if "forward_s" in ns else "-"
             bw = f"{ns['backward_s']:.0f}" if "backward_s" in ns else "-"
+            share = f"{row['gc_share']:.0%}" if "gc_share" in row else "-"
             print(f"{ename:<22}{fw:>12}{bw:>12}{ns['total_s']:>14.0f}{spread:>14}{mem:>12}"
-                  f"{row['ratio_vs_microgradnet']:>12.2f}")
+                  f"{share:>10}{row['ratio_vs_microgradnet']:>12.2f}")
+        print_targets(wname, engines)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)
     return 0
+
+
+#: The targets: microgradnet at least this many times faster than micrograd (fwd + bwd) on
+#: these workloads, and at most this many times slower than straight-line floats on the demo.
+TARGET_VS_MICROGRAD = {"demo": 10.0, "sum": 10.0}
+TARGET_VS_FLOATS = {"demo": 4.0}
+
+
+def print_targets(wname: str, engines: dict) -> None:
+    """Each microgradnet row against micrograd and against straight-line floats: the ratio of
+    the medians and the worst ratio of one layout (engine i and engine j in layout k)."""
+    def ratios(slow: str, fast: str) -> tuple:
+        s, f = engines[slow], engines[fast]
+        per_layout = [a / b for a, b in zip(s["totals_by_layout_s"], f["totals_by_layout_s"])]
+        return s["total_s"] / f["total_s"], per_layout
+
+    lines = []
+    for mine in ("microgradnet", "microgradnet no_gc()"):
+        if mine not in engines:
+            continue
+        parts = []
+        if "micrograd" in engines:
+            med, each = ratios("micrograd", mine)
+            goal = TARGET_VS_MICROGRAD.get(wname)
+            verdict = "" if goal is None else (" met" if min(each) >= goal else " not met") + \
+                f" (>= {goal:g}x)"
+            parts.append(f"{med:.1f}x faster than micrograd, worst layout {min(each):.1f}x"
+                         f"{verdict}")
+            engines[mine]["times_faster_than_micrograd"] = {"median": med, "by_layout": each}
+        if "straight-line floats" in engines:
+            med, each = ratios(mine, "straight-line floats")
+            goal = TARGET_VS_FLOATS.get(wname)
+            verdict = "" if goal is None else (" met" if max(each) <= goal else " not met") + \
+                f" (<= {goal:g}x)"
+            parts.append(f"{med:.1f}x straight-line floats, worst layout {max(each):.1f}x"
+                         f"{verdict}")
+            engines[mine]["times_straight_line_floats"] = {"median": med, "by_layout": each}
+        if parts:
+            lines.append(f"  {mine:<22}" + "; ".join(parts))
+    if lines:
+        print("targets:")
+        print("\n".join(lines))
 
 
 def bench_replay(setup: Callable, step: Callable, repeat: int) -> dict:

@@ -317,9 +317,10 @@ def _random_graph(seed: int, n_leaves: int = 6, n_ops: int = 60):
     nodes = list(leaves)
     for _ in range(n_ops):
         a, b = rng.choice(nodes), rng.choice(nodes)
-        kind = rng.randrange(5)
+        kind = rng.randrange(7)
         y = (a + b if kind == 0 else a * b if kind == 1 else (a - b).tanh() if kind == 2
-             else maximum(a, b) if kind == 3 else a.sigmoid() * 0.5)
+             else maximum(a, b) if kind == 3 else a.sigmoid() * 0.5 if kind == 4
+             else (a - a).relu() + b if kind == 5 else a.relu())  # relu at its kink, and not
         nodes.append(y)
     out = nodes[-1]
     for y in nodes[-10:-1]:
@@ -370,13 +371,21 @@ def test_backward_without_identity_marks_gives_the_same_floats(seed, monkeypatch
 def test_backward_order_is_topological_with_each_op_node_once(seed):
     _, out = _random_graph(seed)
     full = topological_order(out)
-    order = _walk.backward_order(out)
+    out.backward()
+    before = {n: n.grad for n in full}
+    order, saved = _walk.backward_order(out)
     # every node is there; a leaf may come once per edge that reaches it
-    assert {id(n) for n in order} == {id(n) for n in full}
+    assert set(order) == set(full)
     first_seen = {}
     for i, n in enumerate(order):
-        first_seen.setdefault(id(n), i)
-    assert all(first_seen[id(p)] < i for i, n in enumerate(order) for p in n.parents)
+        first_seen.setdefault(n, i)
+    assert all(first_seen[p] < i for i, n in enumerate(order) for p in n.parents)
+    # what every grad was before the walk, at least where it was not zero (a 0.0 may be kept
+    # too); the op nodes' grads are now zero
+    kept = dict(zip(saved[::2], saved[1::2]))
+    assert all(before[n] == g for n, g in kept.items())
+    assert {n for n, g in before.items() if g != 0.0} <= set(kept)
+    assert all(n.grad == 0.0 for n in order if not n.is_leaf)
     # op nodes in the same order as topological_order, so sums are added in the same order
     assert [n for n in order if not n.is_leaf] == [n for n in full if not n.is_leaf]
 

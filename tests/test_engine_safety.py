@@ -1,0 +1,195 @@
+"""The engine under stress: backward in threads over shared subgraphs, a backward that fails
+half-way, Values pickled and deep-copied (deep graphs too)."""
+from __future__ import annotations
+
+import copy
+import pickle
+import sys
+import threading
+
+import pytest
+
+from microgradnet import DomainError, Value, grad, scope, topological_order
+
+
+@pytest.fixture
+def tiny_switch_interval():
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(saved)
+
+
+def _shared_graph():
+    """Two outputs over one shared subgraph of a few hundred nodes."""
+    xs = [Value(0.01 * i - 0.5, label=f"x{i}") for i in range(40)]
+    shared = sum((x * x).tanh() for x in xs)
+    return xs, shared * 2.0 + xs[0], shared * shared - xs[1]
+
+
+def test_concurrent_backward_passes_give_the_sequential_result(tiny_switch_interval):
+    xs, out1, out2 = _shared_graph()
+    sequential = []  # the leaves' sums after both passes, one after the other, in each order
+    for first, second in ((out1, out2), (out2, out1)):
+        for x in xs:
+            x.grad = 0.0
+        first.backward()
+        second.backward()
+        sequential.append([x.grad for x in xs])
+    for trial in range(30):
+        for x in xs:
+            x.grad = 0.0
+        threads = [threading.Thread(target=out.backward) for out in (out1, out2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        got = [x.grad for x in xs]
+        assert got in sequential, f"trial {trial}"
+
+
+def test_concurrent_backward_and_zero_grad_never_mix(tiny_switch_interval):
+    """Many passes at once over one graph: every pass runs whole, so each leaf ends with an
+    exact multiple of its gradient (the sums of equal terms are exact at these sizes)."""
+    x = Value(0.75)
+    y = (x * x + x) * 4.0         # dy/dx = 4 (2x + 1) = 10
+    passes = 16
+
+    def run() -> None:
+        for _ in range(passes):
+            y.backward()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert x.grad == 10.0 * passes * len(threads)
+    assert y.parents[0].grad == 4.0  # an intermediate shows one pass, not a mix
+
+
+# ---- a failed backward changes no .grad --------------------------------------------------------
+
+def _grads(root):
+    return [(n, n.grad) for n in topological_order(root)]
+
+
+def test_a_failed_backward_leaves_every_grad_as_it_was():
+    x, w = Value(0.0, "x"), Value(2.0, "w")
+    ok = w * x + w * w             # differentiable everywhere
+    ok.backward()
+    bad = ok + x.sqrt() * w        # sqrt'(0) is infinite
+    before = _grads(bad)
+    assert any(g != 0.0 for _, g in before)
+    with pytest.raises(ZeroDivisionError):
+        bad.backward()
+    assert _grads(bad) == before
+    # and a second failure, after grads were assigned by hand, too
+    w.grad = -7.5
+    before = _grads(bad)
+    with pytest.raises(DomainError):
+        bad.backward()
+    assert _grads(bad) == before
+
+
+def test_a_backward_that_overflows_leaves_every_grad_as_it_was():
+    x = Value(1e200)
+    y = x * 1e-100 + x * 1.0
+    x.grad = 3.0
+    before = _grads(y)
+    with pytest.raises(OverflowError):
+        y.backward(gradient=1e200)
+    assert _grads(y) == before
+
+
+# ---- pickle and deepcopy -----------------------------------------------------------------------
+
+def _structure(root):
+    """Every node's value, grad, op record, label, scope and parents (as positions)."""
+    order = topological_order(root)
+    at = {n: i for i, n in enumerate(order)}
+    return [(n.data, n.grad, n.primitive, n.label, n.scope, [at[p] for p in n.parents])
+            for n in order]
+
+
+def _mixed_graph():
+    from microgradnet import maximum
+    x, w = Value(0.5, "x"), Value(-1.25, "w")
+    with scope("layer"):
+        h = (w * x + 0.1).relu(kink=1.0) + (x ** 3).leaky_relu(0.2) + maximum(x, w, tie=0.25)
+    y = (h.tanh() * w + x.abs() + (x * x).sqrt()).softplus()
+    y.label = "y"
+    y.backward()
+    return y
+
+
+@pytest.mark.parametrize("copy_of", [lambda v: pickle.loads(pickle.dumps(v)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_a_copy_has_the_same_graph_and_differentiates_alike(copy_of):
+    y = _mixed_graph()
+    y2 = copy_of(y)
+    assert y2 is not y and _structure(y2) == _structure(y)
+    assert not set(topological_order(y2)) & set(topological_order(y))
+    for out in (y, y2):
+        for n in topological_order(out):
+            n.grad = 0.0
+        out.backward()
+    assert [n.grad for n in topological_order(y2)] == [n.grad for n in topological_order(y)]
+
+
+def test_deepcopy_of_two_outputs_shares_their_copied_inputs():
+    x = Value(2.0, "x")
+    a, b = x * 3, x + 1
+    a2, b2 = copy.deepcopy([a, b])
+    assert a2.parents[0] is b2.parents[0] and a2.parents[0] is not x
+
+
+def test_copy_is_a_new_node_over_the_same_parents():
+    x = Value(2.0)
+    y = x * 3
+    y2 = copy.copy(y)
+    assert y2 is not y and y2.parents[0] is x and y2.data == 6.0 and y2.op == "*"
+
+
+@pytest.mark.parametrize("copy_of", [lambda v: pickle.loads(pickle.dumps(v)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+def test_a_10k_chain_copies_without_recursion(copy_of):
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        x = Value(1.0)
+        y = x
+        for _ in range(10_000):
+            y = y * 1.0 + x
+        y2 = copy_of(y)
+    finally:
+        sys.setrecursionlimit(saved)
+    assert y2.data == y.data == 10_001.0
+    assert grad(y2, topological_order(y2)[0]) == grad(y, x)
+
+
+def cube_fn(a):
+    return a ** 3
+
+
+def cube_rule(g, out, a):
+    return (g * 3 * a * a,)
+
+
+def test_a_users_op_with_importable_functions_pickles():
+    from microgradnet import Op, apply
+    cube = Op("cube", cube_fn, cube_rule, 1)
+    y = apply(cube, Value(2.0))
+    y2 = pickle.loads(pickle.dumps(y))
+    assert y2.data == 8.0 and y2.op == "cube" and grad(y2, y2.parents[0]) == 12.0
+
+
+def test_every_op_of_the_table_and_of_the_factories_is_saved_by_name():
+    from microgradnet import _walk, ops
+    made = list(ops.OPS.values()) + [
+        ops.relu(0.5), ops.leaky_relu(0.2), ops.leaky_relu(0.2, 1.0), ops.abs_op(1.0),
+        ops.swish(2.0), ops.elu(0.5), ops.maximum(0.0), ops.minimum(1.0), ops.pow_const(-1.5)]
+    for op in made:
+        key = _walk.op_key(op)
+        assert not isinstance(key, ops.Op), op
+        assert _walk.op_from_key(pickle.loads(pickle.dumps(key))) is op
