@@ -117,14 +117,6 @@ class Op:
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
 
-    def __reduce__(self):
-        # A record holds functions (often lambdas), which pickle cannot write; a record of the
-        # table is written as its name and parameters and read back as the table's record.
-        same = _record(self.name, self.params)
-        if same is None or same.params != self.params or same.arity != self.arity:
-            return object.__reduce_ex__(self, 2)   # a user's own op: its functions by name
-        return (_record, (self.name, self.params))
-
     # ---- the op as formulas (all derived from show and rule) ----------------------------------
     def formula_of(self, *args: Expr) -> Expr:
         """The forward as a formula of the argument formulas ``args``."""
@@ -547,25 +539,6 @@ OPS: dict[str, Op] = {op.name: op for op in (
     ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SQRT, TANH, SIGMOID, SOFTPLUS, SIN, COS, TAN, ATAN,
     ERF, SIGN, GELU, SOFTSIGN, MISH, SELU, relu(0.0), leaky_relu(0.01, None), abs_op(0.0),
     swish(1.0), elu(1.0), maximum(0.5), minimum(0.5))}
-
-def _record(name: str, params: tuple) -> Optional[Op]:
-    """The table's record of op ``name`` with ``params`` (from its cached factory), or None."""
-    p = dict(params)
-    factories = {"relu": lambda: relu(p["kink"]),
-                 "leaky_relu": lambda: leaky_relu(
-                     p["alpha"], None if p["kink"] == p["alpha"] else p["kink"]),
-                 "abs": lambda: abs_op(p["kink"]), "swish": lambda: swish(p["beta"]),
-                 "elu": lambda: elu(p["alpha"]), "max": lambda: maximum(p["tie"]),
-                 "min": lambda: minimum(p["tie"])}
-    try:
-        if name in factories:
-            return factories[name]()
-        if name.startswith("**") and "n" in p:
-            return pow_const(p["n"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return OPS.get(name) if not params else None
-
 
 #: The ops offered as activations by name (``Neuron(2, "gelu")``, ``nn.MLP(..., "elu")``).
 ACTIVATIONS: dict[str, Op] = {name: op for name, op in OPS.items() if op.activation}

@@ -335,21 +335,3 @@ def test_zero_to_a_non_negative_power_is_defined_as_in_torch():
         assert (x.grad, y.grad) == (tx.grad.item(), ty.grad.item()), b
     with pytest.raises(ValueError, match="positive base"):
         Value(0.0) ** Value(-1.0)
-
-
-def test_nodes_of_every_op_pickle_and_come_back_with_the_tables_record():
-    import pickle
-    for case in CASES:
-        xs = [Value(x) for x in (0.7, 1.3)[:case.op.arity]]
-        out = case.build(*xs)
-        back = pickle.loads(pickle.dumps(out))
-        assert back.data == out.data and back.primitive.params == out.primitive.params
-        assert back.primitive is _table_record(out.primitive), case.id
-        back.backward()
-        out.backward()
-        assert [p.grad for p in back.parents] == [p.grad for p in out.parents], case.id
-
-
-def _table_record(op):
-    from microgradnet.ops import _record
-    return _record(op.name, op.params)
