@@ -71,6 +71,8 @@ def backward_order(root) -> tuple:
     gradient is summed in the same order as ``grad``'s. Two passes over one graph must not run
     at once in threads: the marks would mix (``backward`` holds a lock).
     """
+    order: list
+    saved: list
     if not IDENTITY_STAMPS or root._op is None:
         order = walk((root,))
         saved = [x for node in order if node._grad is not ZERO for x in (node, node._grad)]
@@ -80,8 +82,8 @@ def backward_order(root) -> tuple:
         return order, saved
     stamp = float("0")
     zero = ZERO
-    order: list = []
-    saved: list = []
+    order = []
+    saved = []
     stack = [root]
     while stack:
         node = stack.pop()
@@ -232,7 +234,7 @@ class CollectorPause:
             self._open += 1
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         with self._lock:
             self._open -= 1
             if self._open == 0 and self._resume:
@@ -245,4 +247,3 @@ class CollectorPause:
                     gc.freeze()
                     gc.unfreeze()
                 gc.enable()
-        return False

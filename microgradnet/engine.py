@@ -23,7 +23,7 @@ import contextvars
 import math
 import threading
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Any, Iterable, Iterator, Literal, Sequence, Union, overload
 
 from . import ops
 from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
@@ -83,8 +83,9 @@ class Value:
             data = check_number(data, f"Value(label={label!r})" if label else "Value")
         self._data = data
         self._grad = ZERO
-        self._op = None          # the op record that made the node; None for a leaf
-        self._a = self._b = None  # the op's inputs (b is None for a one-input op)
+        self._op: Op | None = None     # the op record that made the node; None for a leaf
+        self._a: Value | None = None   # the op's inputs (b is None for a one-input op)
+        self._b: Value | None = None
         if _SCOPES:
             names, meta = _MODE.get()[1:]
             self._meta = (label, names) if names and label else (label or meta)
@@ -700,8 +701,39 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         yield Visit(node, g, tuple(sent))
 
 
-def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[Value]],
-         grad_outputs: Union[Number, Sequence[Number], None] = None,
+_Outputs = Union[Value, Sequence[Value]]
+_Seeds = Union[Number, Sequence[Number], None]
+
+
+# What grad returns follows from its arguments: one gradient for one input, a list for a
+# sequence; floats, or Values with create_graph; None only for an unused input with
+# allow_unused=True. The overloads say so to a type checker.
+@overload
+def grad(outputs: _Outputs, inputs: Value, grad_outputs: _Seeds = ...,
+         retain_graph: bool | None = ..., create_graph: Literal[False] = ...,
+         allow_unused: Literal[False] | None = ..., materialize_grads: bool = ...) -> float: ...
+@overload
+def grad(outputs: _Outputs, inputs: Value, grad_outputs: _Seeds = ...,
+         retain_graph: bool | None = ..., *, create_graph: Literal[True],
+         allow_unused: Literal[False] | None = ..., materialize_grads: bool = ...) -> Value: ...
+@overload
+def grad(outputs: _Outputs, inputs: Iterable[Value], grad_outputs: _Seeds = ...,
+         retain_graph: bool | None = ..., create_graph: Literal[False] = ...,
+         allow_unused: Literal[False] | None = ...,
+         materialize_grads: bool = ...) -> list[float]: ...
+@overload
+def grad(outputs: _Outputs, inputs: Iterable[Value], grad_outputs: _Seeds = ...,
+         retain_graph: bool | None = ..., *, create_graph: Literal[True],
+         allow_unused: Literal[False] | None = ...,
+         materialize_grads: bool = ...) -> list[Value]: ...
+@overload
+def grad(outputs: _Outputs, inputs: Union[Value, Iterable[Value]], grad_outputs: _Seeds = ...,
+         retain_graph: bool | None = ..., create_graph: bool = ...,
+         allow_unused: bool | None = ..., materialize_grads: bool = ...) -> Any: ...
+
+
+def grad(outputs: _Outputs, inputs: Union[Value, Iterable[Value]],
+         grad_outputs: _Seeds = None,
          retain_graph: bool | None = None, create_graph: bool = False,
          allow_unused: bool | None = None,
          materialize_grads: bool = False) -> Union[float, Value, None, list]:
@@ -739,8 +771,8 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[V
         10.0
     """
     single = isinstance(inputs, Value)
-    inputs = [inputs] if single else list(inputs)
-    for x in inputs:
+    xs: list = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in xs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
     outs = [outputs] if isinstance(outputs, Value) else list(outputs) \
@@ -753,7 +785,7 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[V
         raise ValueError("grad: materialize_grads=True gives unused inputs a zero, so "
                          "allow_unused must be True or left out")
     zero_unused = allow_unused is None or materialize_grads
-    wanted = set(inputs)
+    wanted = set(xs)
     found: dict = {}
     used: set = set()
     with _PAUSE:  # with create_graph the sweep builds a graph as big as the one it walks
@@ -765,7 +797,7 @@ def grad(outputs: Union[Value, Sequence[Value]], inputs: Union[Value, Iterable[V
                     prev = found.get(v.node)
                     found[v.node] = v.grad if prev is None else prev + v.grad
     result = []
-    for i, x in enumerate(inputs):
+    for i, x in enumerate(xs):
         g = found.get(x)
         if x not in used:
             if allow_unused is False:
