@@ -100,3 +100,15 @@ def test_explanation_and_summary_displays_hold_the_same_numbers_as_their_text():
     params = [int(n.replace(",", "")) for n in re.findall(r'right">([\d,]+)<', table)]
     assert params == [r.params for r in s] + [s.total_params]
     assert s.total_params == (3 * 4 + 4) + (4 * 2 + 2)
+
+
+def test_importing_microgradnet_in_a_notebook_is_enough_for_the_displays():
+    # No enable_notebook_display() call, no methods attached: the package turns the displays
+    # on when it is imported where IPython runs.
+    setup = (f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+             "from microgradnet import Value, nn\nfrom microgradnet.explain import explain\n"
+             "x = Value(2.0, label='x'); y = x * x; y.label = 'y'; y.backward()")
+    cells = _run([setup, "y", "explain(y, wrt=x)", "nn.summary(nn.MLP(2, [3, 1]), (2,))"])
+    got = [set(c.outputs[0].data) for c in cells[1:]]
+    assert got == [{"image/svg+xml", "text/plain"}, {"text/markdown", "text/latex", "text/plain"},
+                   {"text/html", "text/plain"}]
