@@ -694,7 +694,11 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
             else:
                 sent = op.rule(g, node._data, *[p._data for p in ps])
         except (ArithmeticError, ValueError) as e:
-            raise derivative_error(node, e) from None
+            if not (create_graph and g._data == 0.0):
+                raise derivative_error(node, e) from None
+            # A zero gradient sends nothing, as in backward, even where the local slope is
+            # undefined (sqrt at 0 behind a max that passes it nothing): constant zeros.
+            sent = tuple(Value(0.0) for _ in ps)
         for p, gp in zip(ps, sent):
             prev = grads.get(p)
             grads[p] = gp if prev is None else prev + gp
