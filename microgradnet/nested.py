@@ -19,8 +19,8 @@ from typing import Any, Iterable, Sequence
 
 from .engine import Value
 
-__all__ = ["is_seq", "shape_of", "depth_of", "fmt_shape", "flatten", "unflatten", "as_values", "values",
-           "data_of", "random_like", "transpose", "matmul", "total", "max_diff"]
+__all__ = ["is_seq", "shape_of", "depth_of", "fmt_shape", "flatten", "unflatten", "as_values",
+           "values", "data_of", "random_like", "transpose", "matmul", "total", "max_diff"]
 
 Shape = tuple
 

@@ -162,4 +162,4 @@ class MLP(Sequential):
                            for i in range(n)], name=name)
 
     def extra_repr(self) -> str:
-        return f"{self.layers[0].nin}, {[l.nout for l in self.layers]}"
+        return f"{self.layers[0].nin}, {[layer.nout for layer in self.layers]}"
