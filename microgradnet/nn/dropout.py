@@ -67,7 +67,7 @@ class Dropout(Module):
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        leaves: list = []
+        leaves = []                 # the mask leaves, in the order of the input
 
         def go(e):
             if is_seq(e):
