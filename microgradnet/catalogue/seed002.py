@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import nested, nn
 from ..checks import analytic_hessian, numerical_hessian, one_sided
@@ -908,8 +908,8 @@ def q2_4_receptive_field() -> Result:
 def _q3_network(w: list, pi: list, hidden_activation: bool) -> nn.Sequential:
     """Input x (d units); hidden w_k . x (K units, no bias), through a sigmoid when
     ``hidden_activation``; output sum_k pi_k a_k (one linear unit, no bias, weights pi)."""
-    layers = [nn.Linear.from_weights(w, None, w_labels=lambda k, j: f"w{k}[{j}]",
-                                     name="hidden")]
+    layers: list[nn.Module] = [nn.Linear.from_weights(w, None, name="hidden",
+                                                      w_labels=lambda k, j: f"w{k}[{j}]")]
     if hidden_activation:
         layers.append(nn.Sigmoid(name="sigmoid"))
     layers.append(nn.Linear.from_weights([pi], None, w_labels=lambda k, j: f"pi{j}",
@@ -1087,7 +1087,8 @@ def q5_gradient_step() -> Result:
         va, vb = Value(a), Value(b)
         ga, gb = grad(_q5_f(va, vb), [va, vb])
         formula_gap = max(formula_gap, abs(ga - (-2 * (b - a))), abs(gb - (2 * b + 2 * (b - a))))
-    steps, records = {}, {}
+    steps: dict[float, dict[str, Any]] = {}     # step size -> the new point and its numbers
+    records: dict[float, list] = {}
     for s in Q5_STEPS:
         x, y = Value(start[0], "x"), Value(start[1], "y")
         f = _q5_f(x, y)

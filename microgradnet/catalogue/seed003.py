@@ -32,7 +32,7 @@ def _short(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
     hold for any values)."""
     if len(shape) > 1:
         return [_short(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
-    out = []
+    out: list[float] = []
     while len(out) < shape[0]:
         v = round(rng.uniform(lo, hi), 1)
         if v != 0.0:
@@ -50,7 +50,7 @@ def _upstream_loss(ys, g):
 def _label(xs, name: str) -> None:
     """Label a layer's outputs (nested lists of Values) ``name[i,j,...]``, 1-based, so a
     step-through writes Y[1,2] = ... as the seed does instead of inlining each output."""
-    stack = [(xs, ())]
+    stack: list[tuple[list, tuple[int, ...]]] = [(xs, ())]
     while stack:
         src, idx = stack.pop()
         for i, x in enumerate(src):
@@ -204,6 +204,7 @@ def dropout_mask() -> Result:
     _label(Y, "Y")
     _label([y.parents[1] for y in Y if y.parents[1].is_leaf], "M")   # the mask leaves
     applied = layer.mask                                          # in {0, 1/(1-p)}
+    assert isinstance(applied, list)                              # drawn for the list X above
     M = [1.0 if a else 0.0 for a in applied]                      # the 0/1 mask
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
@@ -242,6 +243,7 @@ def _batchnorm_case(rng: random.Random, n: int, eps: float, short: bool = False)
     draw = _short if short else nested.random_like
     X = nested.values(draw(rng, n, lo=-2.0, hi=3.0), "X")
     layer = nn.BatchNorm1d(1, eps=eps)
+    assert layer.weight is not None and layer.bias is not None    # affine, the default
     gamma, beta = layer.weight[0], layer.bias[0]
     gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
     G = draw(rng, n)
