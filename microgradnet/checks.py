@@ -73,14 +73,16 @@ def one_sided(f: Fn, xs: Sequence[float], h: float = 1e-6) -> list:
     """
     xs = _point(xs)
     f0 = _eval(f, xs)
+
+    def at(i: int, d: float) -> float:                  # f with input i moved by d
+        p = list(xs)
+        p[i] += d
+        return _eval(f, p)
+
     out = []
     for i in range(len(xs)):
-        def at(d):
-            p = list(xs)
-            p[i] += d
-            return _eval(f, p)
-        right = (-3 * f0 + 4 * at(h) - at(2 * h)) / (2 * h)
-        left = (3 * f0 - 4 * at(-h) + at(-2 * h)) / (2 * h)
+        right = (-3 * f0 + 4 * at(i, h) - at(i, 2 * h)) / (2 * h)
+        left = (3 * f0 - 4 * at(i, -h) + at(i, -2 * h)) / (2 * h)
         out.append((left, right))
     return out
 

@@ -25,7 +25,7 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Sequence, Union, overload
 
 from . import ops
 from .engine import Value, apply, maximum
@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 Scalar = Union[Value, int, float]
+Number = Union[int, float]
 
 
 def _value(x, where: str) -> Value:
@@ -52,6 +53,14 @@ def _value(x, where: str) -> Value:
 
 # ---- sums ----------------------------------------------------------------------------------
 
+@overload
+def sum(values: Iterable[Number], start: Number | None = None) -> float: ...
+@overload
+def sum(values: Iterable[Scalar], start: Value) -> Value: ...
+@overload
+def sum(values: Iterable[Value], start: Scalar | None = None) -> Value: ...   # 0.0 if empty
+@overload
+def sum(values: Iterable[Scalar], start: Scalar | None = None) -> Union[Value, float]: ...
 def sum(values: Iterable[Scalar], start: Scalar | None = None) -> Union[Value, float]:
     """Add many Values, starting from the first term: ``n`` terms make ``n - 1`` nodes
     (the builtin ``sum`` starts from 0 and adds one more node).
@@ -80,8 +89,12 @@ def sum(values: Iterable[Scalar], start: Scalar | None = None) -> Union[Value, f
     return acc
 
 
-def mean(values: Sequence[Scalar]) -> Value:
-    """Arithmetic mean of Values: ``sum(values) / n``."""
+@overload
+def mean(values: Sequence[Value]) -> Value: ...
+@overload
+def mean(values: Sequence[Scalar]) -> Union[Value, float]: ...
+def mean(values: Sequence[Scalar]) -> Union[Value, float]:
+    """Arithmetic mean of Values: ``sum(values) / n`` (a number for two or more numbers)."""
     values = list(values)
     if not values:
         raise ValueError("mean: needs at least one value")
@@ -188,7 +201,7 @@ def get_activation(activation):
 
 # ---- softmax -------------------------------------------------------------------------------
 
-def _vector(xs, where: str) -> list:
+def _vector(xs, where: str) -> list[Value]:
     if isinstance(xs, Value) or not is_seq(xs):
         raise TypeError(f"{where}: expected a list of Values, got {type(xs).__name__}")
     if len(xs) == 0:
@@ -196,7 +209,7 @@ def _vector(xs, where: str) -> list:
     return [_value(x, where) for x in xs]
 
 
-def _max_node(xs: list) -> Value:
+def _max_node(xs: list[Value]) -> Value:
     m = xs[0]
     for x in xs[1:]:
         m = maximum(m, x)

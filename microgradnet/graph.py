@@ -10,10 +10,9 @@ numbers are the engine's to the last bit.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable
 
 from .engine import Value, local_derivatives, sweep, topological_order
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence, Union
+from typing import Callable, Sequence, Union
 
 from .engine import Value
 
@@ -94,16 +94,17 @@ def get_rng(rng: Union[None, int, random.Random] = None) -> random.Random:
 
 
 def _shape(shape: Shape) -> tuple:
-    if isinstance(shape, int) and not isinstance(shape, bool):
-        shape = (shape,)
+    not_a_shape = f"shape must be an int or a sequence of ints, got {shape!r}"
+    if isinstance(shape, bool):         # an int to Python, not a size
+        raise TypeError(not_a_shape)
     try:
-        shape = tuple(shape)
+        dims = (shape,) if isinstance(shape, int) else tuple(shape)
     except TypeError:
-        raise TypeError(f"shape must be an int or a sequence of ints, got {shape!r}") from None
-    for n in shape:
+        raise TypeError(not_a_shape) from None
+    for n in dims:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"shape must hold non-negative ints, got {shape!r}")
-    return shape
+            raise ValueError(f"shape must hold non-negative ints, got {dims!r}")
+    return dims
 
 
 def fan_in_fan_out(shape: Shape) -> tuple:
@@ -226,7 +227,7 @@ he_uniform = kaiming_uniform
 he_normal = kaiming_normal
 
 #: Initialisers by name, for the ``init=`` argument of layers.
-INITIALISERS = {
+INITIALISERS: dict[str, Callable[..., list]] = {
     "uniform": uniform, "normal": normal, "zeros": zeros,
     "xavier_uniform": xavier_uniform, "xavier_normal": xavier_normal,
     "glorot_uniform": xavier_uniform, "glorot_normal": xavier_normal,

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeGuard, Union
 
 from .engine import Value
 
-__all__ = ["is_seq", "shape_of", "depth_of", "fmt_shape", "flatten", "unflatten", "as_values", "values",
-           "data_of", "random_like", "transpose", "matmul", "total", "max_diff"]
+__all__ = ["is_seq", "shape_of", "depth_of", "fmt_shape", "flatten", "unflatten", "as_values",
+           "values", "data_of", "random_like", "transpose", "matmul", "total", "max_diff"]
 
 Shape = tuple
 
 
-def is_seq(x: Any) -> bool:
+def is_seq(x: Any) -> TypeGuard[Union[list, tuple]]:
     """A list or tuple: one level of nesting."""
     return isinstance(x, (list, tuple))
 
@@ -42,7 +42,7 @@ def shape_of(x: Any) -> Shape:
     """
     if not is_seq(x):
         return ()
-    shape = []
+    shape: list[int] = []
     level = [x]
     while level and is_seq(level[0]):
         n = len(level[0])

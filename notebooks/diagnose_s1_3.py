@@ -126,6 +126,6 @@ print(pairs.slips[pairs.kinds.index("dropped-path+update-sign")].explanation)
 # `explanation` per slip, or the same as JSON.
 
 # %%
-import json  # noqa: E402
+import json
 
 print(json.dumps(wrong1.to_dict()["slips"][0], indent=2))

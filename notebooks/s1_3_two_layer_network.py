@@ -31,7 +31,7 @@ from microgradnet.catalogue.seed001 import S1_3_VALUES, build_s1_3
 from microgradnet.explain import explain
 
 net = build_s1_3()
-S1_3_VALUES
+display(S1_3_VALUES)
 
 # %% [markdown]
 # `w_jk` joins unit j to unit k: `h1 = i1 w11 + i2 w21 + b1`. In the layer's weight matrix

@@ -54,7 +54,10 @@ def test_S1_1_2_merged_map_matches_numpy_and_torch():
     np.testing.assert_allclose(v["merged_weight"], W2 @ W1, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(v["merged_bias"], W2 @ b1 + b2, rtol=1e-13, atol=1e-15)
     # PyTorch: the stack and the single map agree on an input, and so do their input gradients.
-    t = lambda a: torch.tensor(a, dtype=torch.float64)                # noqa: E731
+
+    def t(a):
+        return torch.tensor(a, dtype=torch.float64)
+
     x = t([0.3, -1.7, 0.9]).requires_grad_()
     stack = t(W2) @ (t(W1) @ x + t(b1)) + t(b2)
     single = t(W2 @ W1) @ x + t(W2 @ b1 + b2)
@@ -116,8 +119,13 @@ def _plain_descent(grad_f, start, lr, steps, adam=False, betas=(0.9, 0.999), eps
 def test_S1_1_6_valley_against_plain_float_gd_and_adam():
     r = run("S1-1.6")
     val = r.values["valley"]
-    grad_f = lambda x, y: (100 * x, y)                                # noqa: E731
-    far = lambda x, y: math.hypot(x, y) > 1e6                           # noqa: E731
+
+    def grad_f(x, y):
+        return (100 * x, y)
+
+    def far(x, y):
+        return math.hypot(x, y) > 1e6
+
     for kind in ("gd", "adam"):
         best = math.inf, None
         for lr in val["rates"]:
@@ -152,8 +160,12 @@ def test_S1_1_6_saddle_escape_steps_against_plain_floats_and_torch():
     r = run("S1-1.6")
     sad = r.values["saddle"]
     lr, start, cap = sad["lr"], sad["start"], sad["cap"]
-    grad_f = lambda x, y: (2 * x, -2 * y)                               # noqa: E731
-    out = lambda x, y: abs(y) > 1.0                                    # noqa: E731
+
+    def grad_f(x, y):
+        return (2 * x, -2 * y)
+
+    def out(x, y):
+        return abs(y) > 1.0
 
     def steps(**kw):
         path = _plain_descent(grad_f, kw.pop("start", start), lr, cap, stop=out, **kw)
@@ -330,7 +342,10 @@ def test_S1_2_7_seed_expression_matches_autodiff_and_torch():
     # PyTorch on the shown network: its dL/db1 equals the seed's expression as the engine
     # evaluated it, and dL/dW1 = dL/db1 x^T.
     v = r.values["shown"]
-    t = lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True)   # noqa: E731
+
+    def t(a):
+        return torch.tensor(a, dtype=torch.float64, requires_grad=True)
+
     W1, b1, W2, b2 = t(v["W1"]), t(v["b1"]), t(v["W2"]), t(v["b2"])
     x = torch.tensor(v["x"], dtype=torch.float64)
     z2 = W2 @ torch.nn.functional.leaky_relu(W1 @ x + b1, 0.01) + b2
@@ -410,7 +425,10 @@ def test_S1_3_3_gradient_and_update():
 def test_S1_3_network_matches_pytorch():
     torch = pytest.importorskip("torch")
     net = build_s1_3()
-    t = lambda x: torch.tensor(x, dtype=torch.float64, requires_grad=True)   # noqa: E731
+
+    def t(x):
+        return torch.tensor(x, dtype=torch.float64, requires_grad=True)
+
     W1 = t([[1.0, 0.5], [-0.5, -1.0]])   # row k = receiving unit, column j = sending unit
     b1 = t([0.5, -0.5])
     W2 = t([[0.5, -0.5], [-1.0, 1.0]])

@@ -307,7 +307,10 @@ def test_S2_Q4_cross_entropy_is_entropy_plus_kl():
     g.zero_grad()
     g.backward()
     x = 0.6
-    ce = lambda p: -(x * p.log()) - (1 - x) * (1 - p).log()
+
+    def ce(p):
+        return -(x * p.log()) - (1 - x) * (1 - p).log()
+
     assert_close(p_leaf.grad, numerical_grad(ce, [p_leaf.data])[0], rtol=1e-7)
     assert r.verdict == "erratum"
 
@@ -321,7 +324,10 @@ def test_S2_Q5_minimum_and_one_gradient_step():
     torch = pytest.importorskip("torch")
     r = run("S2-Q5")
     v = r.values
-    f = lambda x, y: y ** 2 + (y - x) ** 2
+
+    def f(x, y):
+        return y ** 2 + (y - x) ** 2
+
     assert_all_close(v["minimum"], [0.0, 0.0], atol=1e-12)
     assert_all_close(numerical_grad(f, v["minimum"]), [0.0, 0.0], atol=1e-9)
     assert_all_close(v["hessian"], numerical_hessian(f, [1.0, 1.0]), rtol=1e-6, atol=1e-6)
@@ -512,8 +518,8 @@ def test_S2_Q2_2_counts_match_torch_and_max_pool_stays_in_its_channel():
     torch = pytest.importorskip("torch")
     r = EXAMPLES["S2-Q2.2"].run()
     v = r.values
-    for l, count in v["weights_by_depth"].items():
-        assert count == torch.nn.Conv2d(l, 4, 3).weight.numel()
+    for depth, count in v["weights_by_depth"].items():
+        assert count == torch.nn.Conv2d(depth, 4, 3).weight.numel()
     for k, count in v["biases_by_filters"].items():
         assert count == torch.nn.Conv2d(3, k, 3).bias.numel()
     for key, total in v["totals_by_stride_padding"].items():
@@ -613,7 +619,8 @@ def test_S2_Q1_3_a_smooth_relu_at_zero_makes_it_an_erratum(monkeypatch):
 
 def test_S2_Q2_1d_batch_norm_that_does_not_centre_makes_it_an_erratum(monkeypatch):
     from microgradnet import nn
-    monkeypatch.setattr(nn.batchnorm._BatchNorm, "_normalise", lambda self, c, xs: [x * 1.0 for x in xs])
+    monkeypatch.setattr(nn.batchnorm._BatchNorm, "_normalise",
+                        lambda self, c, xs: [x * 1.0 for x in xs])
     assert EXAMPLES["S2-Q2.1d"].run().verdict == "erratum"
 
 

@@ -26,13 +26,13 @@ def test_list_one_line_per_example(capsys):
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == len(EXAMPLES)
-    assert any(re.match(r"S1-3\.3\s+seed 001\s+3\.3\s+d MSE / d w21", l) for l in lines)
+    assert any(re.match(r"S1-3\.3\s+seed 001\s+3\.3\s+d MSE / d w21", line) for line in lines)
 
 
 def test_list_group(capsys):
     code, out, _ = cli(capsys, "list", "S1-3")
-    assert code == 0 and [l.split()[0] for l in out.splitlines()] == ["S1-3.1", "S1-3.2",
-                                                                      "S1-3.3"]
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == ["S1-3.1", "S1-3.2", "S1-3.3"]
 
 
 def test_show_s1_3_group_prints_forward_loss_chain_rule_update_once(capsys):
@@ -169,7 +169,7 @@ def test_verify_table_and_exit_code(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["id", "verdict", "seed"]
-    assert [l.split()[0] for l in lines[2:6]] == ["S1-2.6", "S1-3.1", "S1-3.2", "S1-3.3"]
+    assert [line.split()[0] for line in lines[2:6]] == ["S1-2.6", "S1-3.1", "S1-3.2", "S1-3.3"]
     assert re.search(r"^S1-2\.6\s+convention\s", out, flags=re.M)
     assert lines[-1] == "4 claims: 1 convention, 3 confirmed"
 
@@ -219,7 +219,8 @@ NAMED = {
     "S1-2.5": ["z2[1]"], "S1-2.7": ["z1[1]", "a1[4]", "z2[3]", "Z", "yhat[1]", "delta0[1]",
                                                  "dL/db1[1]", "dL/dW1[1,1]"],
     "S3-Q1.1": ["Y[1,1]", "Y[3,2]", "L"], "S3-Q1.2": ["Y[1]", "Y[7]", "L"],
-    "S3-Q1.3": ["Y[1]", "Y[8]", "L"], "S3-Q1.4": ["mu", "var", "sigma", "dL/dxhat[1]", "dL/dsigma", "dL/dmu", "dL/dX[1]"],
+    "S3-Q1.3": ["Y[1]", "Y[8]", "L"],
+    "S3-Q1.4": ["mu", "var", "sigma", "dL/dxhat[1]", "dL/dsigma", "dL/dmu", "dL/dX[1]"],
     "S3-Q1.5": ["Y[1,1,1,1]", "Y[1,1,2,2]"], "S3-Q7.1": ["x[1]", "f", "s", "L"],
     "S4-Q1a": ["yhat[1]", "yhat[6]", "L"], "S4-Q3b": ["yhat[1]", "yhat[4]", "L"],
     "S4-Q4a": ["h[1]", "h[2]", "p", "L"], "S4-Q4b": ["h1", "u5", "L"],

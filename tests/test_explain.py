@@ -11,9 +11,9 @@ import pytest
 from helpers import assert_close
 from microgradnet import DomainError, Value, grad, maximum
 from microgradnet.checks import numerical_grad
-from microgradnet.explain import (Explanation, count_paths, explain, explain_backward,
-                                  explain_forward, explain_update, find_paths, format_number, INLINE_LIMIT,
-                                  latex_name, round_half_up)
+from microgradnet.explain import (INLINE_LIMIT, Explanation, count_paths, explain,
+                                  explain_backward, explain_forward, explain_update, find_paths,
+                                  format_number, latex_name, round_half_up)
 
 
 def s1_3_plain():
@@ -226,10 +226,10 @@ def test_unlabelled_intermediates_get_names_when_reused():
     a, b = Value(2.0, label="a"), Value(3.0, label="b")
     s = a * b            # used twice, no label
     y = s + s.tanh()
-    lines = explain_forward(y)["forward"].steps
-    assert [l.lhs for l in lines] == ["v1", "out"]
-    assert lines[0].parts[0][0] == "a*b"
-    assert lines[1].parts[0][0] == "v1 + tanh(v1)"
+    steps = explain_forward(y)["forward"].steps
+    assert [step.lhs for step in steps] == ["v1", "out"]
+    assert steps[0].parts[0][0] == "a*b"
+    assert steps[1].parts[0][0] == "v1 + tanh(v1)"
 
 
 def test_constants_print_as_numbers_and_negative_operands_get_parentheses():

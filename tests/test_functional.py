@@ -7,6 +7,7 @@ import random
 
 import pytest
 from helpers import assert_all_close, assert_close
+from hypothesis import given, strategies as st
 
 from microgradnet import Value, functional as F, topological_order
 from microgradnet.checks import numerical_grad
@@ -214,8 +215,6 @@ def test_losses_match_torch():
 
 
 # ---- properties ---------------------------------------------------------------------------
-
-from hypothesis import given, strategies as st  # noqa: E402
 
 logits = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6)
 

@@ -1,7 +1,6 @@
 """Layers: structure, shapes, errors, and gradients against central differences and PyTorch."""
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -12,7 +11,8 @@ from microgradnet import Value, functional as F
 from microgradnet.init import Generator
 from microgradnet.nn import (MLP, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten,
                              Identity, Layer, LeakyReLU, Linear, MaxPool2d, Module, Neuron,
-                             Parameter, ReLU, Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of, summary)
+                             Parameter, ReLU, Sequential, Sigmoid, Softplus, Swish, Tanh, shape_of,
+                             summary)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -338,7 +338,8 @@ def test_linear_matches_torch():
     t_out, (gx, gw, gb) = torch_grads(torch, torch.nn.functional.linear, X, W, b)
     assert_all_close([[v.data for v in r] for r in out], t_out, rtol=1e-12)
     assert_all_close(grads(xv), flatten(gx), rtol=1e-10, atol=1e-14)
-    assert_all_close([w.grad for row in lin.weight for w in row], flatten(gw), rtol=1e-10, atol=1e-14)
+    assert_all_close([w.grad for row in lin.weight for w in row], flatten(gw),
+                     rtol=1e-10, atol=1e-14)
     assert_all_close([v.grad for v in lin.bias], gb, rtol=1e-10, atol=1e-14)
 
 
@@ -419,7 +420,7 @@ def test_batchnorm_matches_torch_in_training_and_eval(dims):
     gamma, beta = [g.data for g in bn.weight], [b.data for b in bn.bias]
     rm = torch.zeros(C, dtype=torch.float64)
     rv = torch.ones(C, dtype=torch.float64)
-    for step in range(2):        # two batches: the running statistics accumulate
+    for _ in range(2):        # two batches: the running statistics accumulate
         X = rand(shape, rng, -2, 3)
         xv = values(X)
         out = bn(xv)
@@ -442,7 +443,8 @@ def test_batchnorm_matches_torch_in_training_and_eval(dims):
                                            torch.tensor(gamma, dtype=torch.float64),
                                            torch.tensor(beta, dtype=torch.float64),
                                            training=False, eps=1e-5)
-    assert_all_close([v.data for v in flatten(out)], flatten(t_out.tolist()), rtol=1e-12, atol=1e-14)
+    assert_all_close([v.data for v in flatten(out)], flatten(t_out.tolist()),
+                     rtol=1e-12, atol=1e-14)
 
 
 def test_mlp_matches_torch():

@@ -164,7 +164,10 @@ class Graph:
             self._emit(kind, (self._positive(),))
         elif kind in ("max", "min"):
             a = self._small(5.0)
-            far = lambda v: abs(v - self.values[a].data) >= KINK_GAP and abs(v) <= 5.0  # noqa
+
+            def far(v, a=a):
+                return abs(v - self.values[a].data) >= KINK_GAP and abs(v) <= 5.0
+
             b = self._pick(far)
             if b is None:
                 b = self._emit("+", (a, self._const(rng.uniform(0.1, 1.0))))

@@ -2,6 +2,6 @@
 from .base import EXAMPLES, Example, Result, example, report
 
 # Importing a seed module registers its examples.
-from . import experiments, seed001, seed002, seed003, seed004  # noqa: F401,E402
+from . import experiments, seed001, seed002, seed003, seed004  # noqa: F401
 
 __all__ = ["EXAMPLES", "Example", "Result", "example", "report"]

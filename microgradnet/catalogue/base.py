@@ -73,8 +73,8 @@ class Example:
         verdict, as a few wrapped lines (``S1-3.3  [confirmed]  title``, then the rest)."""
         lines = [f"{self.id}  [{result.verdict}]  {self.title}",
                  f"  seed {self.seed}, section {self.section}"]
-        for name, text in (("problem", result.problem), ("seed says", result.seed_says), ("engine says", result.engine_says),
-                           ("note", result.note)):
+        for name, text in (("problem", result.problem), ("seed says", result.seed_says),
+                           ("engine says", result.engine_says), ("note", result.note)):
             if text:
                 lines.append(textwrap.fill(text, width, initial_indent=f"  {name + ':':<13}",
                                            subsequent_indent=" " * 15))

@@ -108,6 +108,13 @@ def _label_layer(layer, n: int) -> None:
         b.label = f"b{n}[{k + 1}]"
 
 
+def _biases(layer: nn.Linear) -> list[nn.Parameter]:
+    """The layer's biases: every layer of these examples has them."""
+    if layer.bias is None:
+        raise ValueError(f"{layer.display_name} was built without a bias")
+    return layer.bias
+
+
 def _label(nodes: Sequence[Value], name: str) -> None:
     """``name[1]``, ``name[2]``, ... on a layer's outputs (``z1[j]`` is z[1]_j of the seed)."""
     for j, v in enumerate(nodes):
@@ -121,7 +128,7 @@ def _stacked_pair(seed: int, sizes: Sequence[int]) -> tuple:
     layers = []
     for n, (nin, nout) in enumerate(zip(sizes, sizes[1:]), start=1):
         layer = nn.Linear(nin, nout, init="normal", rng=rng, name=f"layer{n}")
-        for b in layer.bias:
+        for b in _biases(layer):
             b.data = rng.uniform(-1.0, 1.0)
         _label_layer(layer, n)
         layers.append(layer)
@@ -155,6 +162,10 @@ def _stack_vs_merged(seed: int, sizes: Sequence[int], between=None, trials: int 
 
     def stack(x):
         return layer2(act(layer1(x)))
+
+    def f(x):
+        return [y.data for y in stack(x)]
+
     rng = random.Random(seed)
     out_err = grad_err = defect = 0.0
     for _ in range(trials):
@@ -166,7 +177,6 @@ def _stack_vs_merged(seed: int, sizes: Sequence[int], between=None, trials: int 
         out_err = max(out_err, max(abs(a.data - b.data) for a, b in zip(ys, ym)))
         gs, gm = grad(_weighted_output(ys, r), xs), grad(_weighted_output(ym, r), xm)
         grad_err = max(grad_err, max(abs(a - b) for a, b in zip(gs, gm)))
-        f = lambda x: [y.data for y in stack(x)]                  # noqa: E731
         parts = (f([a + b for a, b in zip(u, v)]), f(u), f(v), f([0.0] * sizes[0]))
         defect = max(defect, max(abs(s - a - b + z) for s, a, b, z in zip(*parts)))
     return out_err, grad_err, defect, merged
@@ -328,7 +338,10 @@ def s1_1_5() -> Result:
     slope = {"sigmoid": grad(x0.sigmoid(), x0), "tanh": grad(x0.tanh(), x0)}
     names = {"sigmoid": "sigmoid", "tanh": "tanh", "leaky_relu": "leaky ReLU",
              "linear": "no activation"}
-    ratios = lambda d: ", ".join(f"{names[k]} {d[k]:.2g}" for k in names)   # noqa: E731
+
+    def ratios(d):
+        return ", ".join(f"{names[k]} {d[k]:.2g}" for k in names)
+
     slow = "input-side (earlier)" if learn_g["sigmoid"] < 1 else "output-side (deeper)"
     return Result(
         problem="Which statement about vanishing gradients is true: (i) tanh does not "
@@ -381,8 +394,11 @@ def _best_distance(make_opt, rates: Sequence[float], steps: int) -> tuple:
     """(distance to the minimum after ``steps`` steps, learning rate, loss there) for the
     best rate of ``rates`` on the ill-conditioned quadratic from (1, 1). A run that leaves
     the ball of radius 1e6 has diverged (stopped before it overflows) and counts as inf."""
-    best = (math.inf, None, math.inf)
-    diverged = lambda x, y: math.hypot(x, y) > 1e6                     # noqa: E731
+    best: tuple[float, float | None, float] = (math.inf, None, math.inf)
+
+    def diverged(x, y):
+        return math.hypot(x, y) > 1e6
+
     for lr in rates:
         path = _descend(_ill_conditioned, (1.0, 1.0), lambda p, lr=lr: make_opt(p, lr),
                         steps, stop=diverged)
@@ -421,8 +437,13 @@ def _s1_1_6_note(rank: dict, ridge, cap: int, faster_valley: bool) -> str:
 @example("S1-1.6", SEED, "1.6 (iii)", "Adam vs gradient descent: ill-conditioned valley, saddle")
 def s1_1_6() -> Result:
     steps, rates, lr = 100, (0.001, 0.003, 0.01, 0.019, 0.03, 0.1, 0.3), 0.1
-    gd = lambda p, r: optim.SGD(p, lr=r)                                  # noqa: E731
-    adam = lambda p, r: optim.Adam(p, lr=r)                               # noqa: E731
+
+    def gd(p, r):
+        return optim.SGD(p, lr=r)
+
+    def adam(p, r):
+        return optim.Adam(p, lr=r)
+
     gd_dist, gd_lr, gd_loss = _best_distance(gd, rates, steps)
     adam_dist, adam_lr, adam_loss = _best_distance(adam, rates, steps)
     start, cap = (1.0, 1e-3), 200
@@ -438,7 +459,10 @@ def s1_1_6() -> Result:
     faster_valley = adam_dist < gd_dist
     adam_escapes_sooner = rank["adam"] < rank["gd"]
     momentum_helps = rank["gd_momentum"] < rank["gd"]
-    shown = lambda n: "never" if n is None else f"{n} steps"              # noqa: E731
+
+    def shown(n):
+        return "never" if n is None else f"{n} steps"
+
     return Result(
         problem="What does Adam gain over plain gradient descent? Both optimisers run on two "
                 "functions of (x, y): the valley f = 0.5 (100 x^2 + y^2) from (1, 1) for "
@@ -477,7 +501,8 @@ def _column(xs: Sequence) -> list:
 
 
 #: The seed's answer to 2.1, in its symbols.
-_S1_2_1_SEED = {"W[2]": ("K", "Da"), "b[2]": ("K", 1), "hidden output": ("Da", "m")}
+_S1_2_1_SEED: dict[str, tuple[str | int, ...]] = {"W[2]": ("K", "Da"), "b[2]": ("K", 1),
+                                                  "hidden output": ("Da", "m")}
 
 
 @example("S1-2.1", SEED, "2.1", "shapes of W[2], b[2] and of the hidden output for a batch")
@@ -488,18 +513,19 @@ def s1_2_1() -> Result:
     layer2 = nn.Linear(dims["Da"], dims["K"], rng=rng, name="layer2")
     # The batch as the seed lays it out: X is Dx x m, one column per sample.
     X = [[Value(rng.uniform(-1, 1)) for _ in range(dims["m"])] for _ in range(dims["Dx"])]
-    hidden = F.leaky_relu(_plus_column(nested.matmul(layer1.weight, X), layer1.bias))
+    hidden = F.leaky_relu(_plus_column(nested.matmul(layer1.weight, X), _biases(layer1)))
     # Column c of that product is what the layer computes on sample c alone.
     samples = [[row[c] for row in X] for c in range(dims["m"])]
     per_sample = [F.leaky_relu(layer1(x)) for x in samples]
     column_err = max(abs(hidden[j][c].data - per_sample[c][j].data)
                      for c in range(dims["m"]) for j in range(dims["Da"]))
     a1 = _column(per_sample[0])
-    z2 = _plus_column(nested.matmul(layer2.weight, a1), layer2.bias)        # W[2] a[1] + b[2]
+    z2 = _plus_column(nested.matmul(layer2.weight, a1), _biases(layer2))    # W[2] a[1] + b[2]
     computed = {"W[2]": nn.shape_of([[w.data for w in row] for row in layer2.weight]),
-                "b[2]": nn.shape_of(_column([b.data for b in layer2.bias])),
+                "b[2]": nn.shape_of(_column([b.data for b in _biases(layer2)])),
                 "hidden output": nn.shape_of([[v.data for v in row] for row in hidden])}
-    seed = {k: tuple(dims.get(d, d) for d in shape) for k, shape in _S1_2_1_SEED.items()}
+    seed = {k: tuple(dims[d] if isinstance(d, str) else d for d in shape)
+            for k, shape in _S1_2_1_SEED.items()}
     try:                      # z[2] as the problem statement writes it: W[2] x + b[2]
         nested.matmul(layer2.weight, _column(samples[0]))
         as_written = "defined"
@@ -528,7 +554,7 @@ def s1_2_1() -> Result:
                 "X": [[v.data for v in row] for row in X],
                 "hidden_values": [[v.data for v in row] for row in hidden],
                 "W1": [[w.data for w in row] for row in layer1.weight],
-                "b1": [b.data for b in layer1.bias]})
+                "b1": [b.data for b in _biases(layer1)]})
 
 
 def _naive_softmax(z: Sequence[Value]) -> list:
@@ -609,7 +635,6 @@ def s1_2_3() -> Result:
 @example("S1-2.4", SEED, "2.4", "softmax + cross-entropy: d L / d z_i, i = k and i != k")
 def s1_2_4() -> Result:
     worst = {"i=k": 0.0, "i!=k": 0.0}
-    loss = None
     for s in range(5):
         z = _logits(4, s)
         for k in range(len(z)):
@@ -638,7 +663,7 @@ def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float
     L = -log yhat_k for a random true class k."""
     rng = _init.Generator(seed)
     layer1 = nn.Linear(Dx, Da, init="normal", rng=rng, name="layer1")
-    for b in layer1.bias:
+    for b in _biases(layer1):
         b.data = rng.uniform(-0.5, 0.5)
     layer2 = nn.Linear(Da, K, init="normal", rng=rng, name="layer2")
     _label_layer(layer1, 1)
@@ -660,11 +685,10 @@ def _two_layer(seed: int = 0, Dx: int = 3, Da: int = 4, K: int = 3, alpha: float
 @example("S1-2.5", SEED, "2.5", "d z[2] / d a[1]")
 def s1_2_5() -> Result:
     worst = 0.0
-    z2 = None
     for s in range(3):
         rng = _init.Generator(s)
         layer2 = nn.Linear(4, 3, init="normal", rng=rng)
-        for b in layer2.bias:
+        for b in _biases(layer2):
             b.data = rng.uniform(-1, 1)
         _label_layer(layer2, 2)
         a1 = [Value(rng.uniform(-1, 1), label=f"a{j + 1}") for j in range(4)]   # a[1]_j
@@ -691,7 +715,10 @@ def _seed_delta2(z: float, alpha: float = 0.01) -> float:
 def _kink_verdict(away_error: float, left: float, right: float, seed_at_0: float) -> str:
     """S1-2.6's verdict: away from 0 the seed's slopes must match autodiff; at 0, where the
     one-sided derivatives differ, any one of them is a convention, anything else an erratum."""
-    close = lambda a, b: abs(a - b) < 1e-6                                # noqa: E731
+
+    def close(a, b):
+        return abs(a - b) < 1e-6
+
     if away_error > 1e-12:
         return "erratum"
     if close(left, right):
@@ -702,7 +729,10 @@ def _kink_verdict(away_error: float, left: float, right: float, seed_at_0: float
 @example("S1-2.6", SEED, "2.6", "LeakyReLU(alpha = 0.01) derivative")
 def s1_2_6() -> Result:
     alpha = 0.01
-    f = lambda v: v.leaky_relu(alpha)                      # noqa: E731
+
+    def f(v):
+        return v.leaky_relu(alpha)
+
     (left, right), = one_sided(f, [0.0])
     x0 = Value(0.0)
     at0_default = grad(f(x0), x0)
@@ -761,7 +791,6 @@ def _seed_first_layer_grads(net: dict) -> dict:
 @example("S1-2.7", SEED, "2.7", "d L / d W[1] and d L / d b[1] from the seed's expression")
 def s1_2_7() -> Result:
     worst_w = worst_b = 0.0
-    shown = None
     for s in range(5):
         net = _two_layer(s)
         seed = _seed_first_layer_grads(net)
@@ -771,7 +800,7 @@ def s1_2_7() -> Result:
         flat = [v.data for row in seed["W1"] for v in row]
         worst_w = max(worst_w, max(abs(a - b) for a, b in zip(flat, gW)))
         worst_b = max(worst_b, max(abs(v.data - g) for v, g in zip(seed["b1"], gb)))
-        if shown is None:
+        if s == 0:                      # the first network is the one shown
             shown = (net, seed, gb[0], gW[0])
     net, seed, auto_b, auto_w = shown
     Dx, Da, K = len(net["x"]), len(net["z1"]), len(net["yhat"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import nested, nn
 from ..checks import analytic_hessian, numerical_hessian, one_sided
@@ -163,8 +163,9 @@ def q1_1_gradient_expressions() -> Result:
                       "W1": matched_fixed["W1"][0]}
     transposed = [k for k, layout in matrix_layouts.items() if layout == "transposed"]
     layout_text = "; ".join(
-        f"the seed's dL/d{k} product is {'x'.join(map(str, nested.shape_of(written[k])))}, dL/d{k} is "
-        f"{'x'.join(map(str, nested.shape_of(auto[k])))}: they agree up to transposition"
+        f"the seed's dL/d{k} product is {'x'.join(map(str, nested.shape_of(written[k])))}, "
+        f"dL/d{k} is {'x'.join(map(str, nested.shape_of(auto[k])))}: they agree up to "
+        "transposition"
         + (" (with the right dL/da)" if k == "W1" else "") for k in transposed)
     right = [k + (" (up to transposition)" if layouts[k] == "transposed" else "")
              for k in Q1_ORDER if agrees[k]]
@@ -341,8 +342,13 @@ def q1_4_second_derivatives() -> Result:
 def q1_5_swish_limits() -> Result:
     rng = random.Random(5)
     xs = [rng.uniform(-3.0, 3.0) for _ in range(20)] + [0.0]
-    seed_small = lambda x: 0.5 * x                      # the seed's limit for beta -> 0
-    seed_large = lambda x: x if x > 0 else 0.0          # the seed's limit for beta -> infinity
+
+    def seed_small(x: float) -> float:                  # the seed's limit for beta -> 0
+        return 0.5 * x
+
+    def seed_large(x: float) -> float:                  # the seed's limit for beta -> infinity
+        return x if x > 0 else 0.0
+
     small_betas = (1e-1, 1e-2, 1e-4, 1e-6)
     large_betas = (1e1, 1e2, 1e3, 1e4)
 
@@ -550,8 +556,8 @@ def _weight_and_bias_counts(conv) -> tuple:
     return (sum(n.startswith("weight") for n in names), sum(n.startswith("bias") for n in names))
 
 
-def _seed_param_formula(n: int, m: int, l: int, k: int) -> int:
-    return (n * m * l + 1) * k               # Answer 2.2 (c): (n*m*l + 1)*k
+def _seed_param_formula(n: int, m: int, depth: int, k: int) -> int:
+    return (n * m * depth + 1) * k           # Answer 2.2 (c): (n*m*l + 1)*k, l the input depth
 
 
 def _pool_per_channel(rng: random.Random, channels: int = 3, side: int = 4) -> dict:
@@ -577,13 +583,13 @@ def _pool_per_channel(rng: random.Random, channels: int = 3, side: int = 4) -> d
          "of a convolution, and max pooling per channel")
 def q2_2_true_false() -> Result:
     depths, filters = (1, 3, 8), (1, 4, 7)
-    weights = {l: _weight_and_bias_counts(nn.Conv2d(l, 4, 3, rng=l))[0] for l in depths}
+    weights = {d: _weight_and_bias_counts(nn.Conv2d(d, 4, 3, rng=d))[0] for d in depths}
     biases = {k: _weight_and_bias_counts(nn.Conv2d(3, k, 3, rng=k))[1] for k in filters}
     # (c): a 3 x 2 filter, l = 3 input maps, k = 4 filters, at every stride and padding.
-    n, m, l, k = 3, 2, 3, 4
-    totals = {(s, p): nn.Conv2d(l, k, (n, m), stride=s, padding=p, rng=7).num_parameters()
+    n, m, depth, k = 3, 2, 3, 4
+    totals = {(s, p): nn.Conv2d(depth, k, (n, m), stride=s, padding=p, rng=7).num_parameters()
               for s in (1, 2, 3) for p in (0, 1, 2)}
-    formula = _seed_param_formula(n, m, l, k)
+    formula = _seed_param_formula(n, m, depth, k)
     pool = _pool_per_channel(random.Random(22))
     off_diagonal = max(g for c, row in enumerate(pool["grad_mass"])
                        for d, g in enumerate(row) if d != c)
@@ -596,7 +602,10 @@ def q2_2_true_false() -> Result:
     }
     formula_ok = all(t == formula for t in totals.values())
     agree = {q: engine[q] == Q22_SEED[q] for q in Q22_SEED}
-    tf = lambda b: "true" if b else "false"
+
+    def tf(b: bool) -> str:
+        return "true" if b else "false"
+
     root = pool["root"]
     root.label = "pool[2,1,1]"
     window = [n_ for n_ in topological_order(root) if n_.is_leaf]
@@ -779,25 +788,25 @@ def _q24_layers(rng: random.Random) -> list:
 
 
 def _conv_pixels(layers: Sequence, image: list) -> Callable[[int, int, int], list]:
-    """``pixel(l, i, j)``: the channels of layer l's output at (i, j) (l = 0: the image),
-    built on first use with nn.Conv2d's formula and summation order, for stride 1:
-    ``b[f] + sum_c sum_m sum_n W[f][c][m][n] x[c][i + m - p][j + n - p]``, padded zeros
+    """``pixel(depth, i, j)``: the channels of layer ``depth``'s output at (i, j) (depth 0:
+    the image), built on first use with nn.Conv2d's formula and summation order, for stride
+    1: ``b[f] + sum_c sum_m sum_n W[f][c][m][n] x[c][i + m - p][j + n - p]``, padded zeros
     left out as Conv2d leaves them out. Only the pixels an output pixel is made from are
     built, so one output pixel of an 8-channel stack costs a few hundred thousand nodes,
     not the millions of the whole map."""
     H, Wd = len(image[0]), len(image[0][0])
     cache: dict = {}
 
-    def pixel(l: int, i: int, j: int) -> list:
-        if l == 0:
+    def pixel(depth: int, i: int, j: int) -> list:
+        if depth == 0:
             return [plane[i][j] for plane in image]
-        if (l, i, j) not in cache:
-            conv = layers[l - 1]
+        if (depth, i, j) not in cache:
+            conv = layers[depth - 1]
             if conv.stride != (1, 1):
                 raise ValueError(f"_conv_pixels: {conv.display_name} has stride {conv.stride}; "
                                  "only stride 1 is supported")
             (kh, kw), (ph, pw) = conv.kernel_size, conv.padding
-            taps = [(m, n, pixel(l - 1, i + m - ph, j + n - pw))
+            taps = [(m, n, pixel(depth - 1, i + m - ph, j + n - pw))
                     for m in range(kh) for n in range(kw)
                     if 0 <= i + m - ph < H and 0 <= j + n - pw < Wd]
             out = []
@@ -808,8 +817,8 @@ def _conv_pixels(layers: Sequence, image: list) -> Callable[[int, int, int], lis
                         t = conv.weight[f][c][m][n] * below[c]
                         acc = t if acc is None else acc + t
                 out.append(acc + conv.bias[f] if conv.bias is not None else acc)
-            cache[(l, i, j)] = out
-        return cache[(l, i, j)]
+            cache[(depth, i, j)] = out
+        return cache[(depth, i, j)]
 
     return pixel
 
@@ -899,8 +908,8 @@ def q2_4_receptive_field() -> Result:
 def _q3_network(w: list, pi: list, hidden_activation: bool) -> nn.Sequential:
     """Input x (d units); hidden w_k . x (K units, no bias), through a sigmoid when
     ``hidden_activation``; output sum_k pi_k a_k (one linear unit, no bias, weights pi)."""
-    layers = [nn.Linear.from_weights(w, None, w_labels=lambda k, j: f"w{k}[{j}]",
-                                     name="hidden")]
+    layers: list[nn.Module] = [nn.Linear.from_weights(w, None, name="hidden",
+                                                      w_labels=lambda k, j: f"w{k}[{j}]")]
     if hidden_activation:
         layers.append(nn.Sigmoid(name="sigmoid"))
     layers.append(nn.Linear.from_weights([pi], None, w_labels=lambda k, j: f"pi{j}",
@@ -970,7 +979,7 @@ def _bernoulli_terms(x: float, p: Value) -> dict:
     """ce, KL(P||Q) and H(P) for P = Bernoulli(x), Q = Bernoulli(p), from their definitions."""
     P, Q = (1.0 - x, x), (1.0 - p, p)
     ce = nested.total([-P[i] * Q[i].log() for i in (0, 1)])                        # -sum P log Q
-    kl = nested.total([P[i] * (math.log(P[i]) - Q[i].log()) for i in (0, 1)])      # sum P (log P - log Q)
+    kl = nested.total([P[i] * (math.log(P[i]) - Q[i].log()) for i in (0, 1)])  # sum P log P/Q
     H = -sum(P[i] * math.log(P[i]) for i in (0, 1))                        # -sum P log P
     return {"ce": ce, "kl": kl, "H": H}
 
@@ -1070,7 +1079,6 @@ def q5_gradient_step() -> Result:
     g0, H, minimum, (lam_min, lam_max) = _q5_newton(start)
     xm, ym = Value(minimum[0]), Value(minimum[1])
     grad_at_min = grad(_q5_f(xm, ym), [xm, ym])
-    det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
     # The seed's partial derivatives, transcribed, against autodiff at random points.
     rng = random.Random(55)
     formula_gap = 0.0
@@ -1079,7 +1087,8 @@ def q5_gradient_step() -> Result:
         va, vb = Value(a), Value(b)
         ga, gb = grad(_q5_f(va, vb), [va, vb])
         formula_gap = max(formula_gap, abs(ga - (-2 * (b - a))), abs(gb - (2 * b + 2 * (b - a))))
-    steps, records = {}, {}
+    steps: dict[float, dict[str, Any]] = {}     # step size -> the new point and its numbers
+    records: dict[float, list] = {}
     for s in Q5_STEPS:
         x, y = Value(start[0], "x"), Value(start[1], "y")
         f = _q5_f(x, y)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import Sequence
 
 from .. import nn
 from ..checks import one_sided
@@ -28,11 +27,12 @@ SEED = "003_46b4f35227c027e8.txt"
 # ---- small helpers over nested lists -----------------------------------------------------------
 
 def _short(rng: random.Random, *shape: int, lo: float = -1.0, hi: float = 1.0):
-    """Like :func:`~microgradnet.nested.random_like`, but every value has one decimal and none is 0: a step-through of
-    such inputs has short lines a reader can redo by hand (the checks hold for any values)."""
+    """Like :func:`~microgradnet.nested.random_like`, but every value has one decimal and none
+    is 0: a step-through of such inputs has short lines a reader can redo by hand (the checks
+    hold for any values)."""
     if len(shape) > 1:
         return [_short(rng, *shape[1:], lo=lo, hi=hi) for _ in range(shape[0])]
-    out = []
+    out: list[float] = []
     while len(out) < shape[0]:
         v = round(rng.uniform(lo, hi), 1)
         if v != 0.0:
@@ -50,7 +50,7 @@ def _upstream_loss(ys, g):
 def _label(xs, name: str) -> None:
     """Label a layer's outputs (nested lists of Values) ``name[i,j,...]``, 1-based, so a
     step-through writes Y[1,2] = ... as the seed does instead of inlining each output."""
-    stack = [(xs, ())]
+    stack: list[tuple[list, tuple[int, ...]]] = [(xs, ())]
     while stack:
         src, idx = stack.pop()
         for i, x in enumerate(src):
@@ -113,7 +113,8 @@ def fully_connected() -> Result:
     err_db = nested.max_diff(seed_db, db)
     err_db_sum = nested.max_diff([sum(col) for col in nested.transpose(G)], db)
     err_dX_rows = nested.max_diff(nested.matmul(G, nested.transpose(Wf)), dX)        # dY W^T
-    err_dX_cols = nested.max_diff(nested.matmul(Wf, nested.transpose(G)), nested.transpose(dX))  # W dY^T = dX^T
+    err_dX_cols = nested.max_diff(nested.matmul(Wf, nested.transpose(G)),      # W dY^T = dX^T
+                                  nested.transpose(dX))
     try:                                                   # W dL/dY: d x m times n x m
         seed_dX = nested.matmul(Wf, G)
     except ValueError:
@@ -203,6 +204,7 @@ def dropout_mask() -> Result:
     _label(Y, "Y")
     _label([y.parents[1] for y in Y if y.parents[1].is_leaf], "M")   # the mask leaves
     applied = layer.mask                                          # in {0, 1/(1-p)}
+    assert isinstance(applied, list)                              # drawn for the list X above
     M = [1.0 if a else 0.0 for a in applied]                      # the 0/1 mask
     loss = _upstream_loss(Y, G)
     dX = _grads(loss, X)
@@ -223,7 +225,8 @@ def dropout_mask() -> Result:
         note=("dX = dY * M holds with M the mask as applied in the forward pass (Y = X * M); "
               "with inverted dropout (PyTorch, nn.Dropout; p = drop probability) and a 0/1 "
               "mask, dX = dY * M / (1 - p)."),
-        values={"dX": nested.data_of(dX), "mask": M, "p": p, "err_01_mask": nested.max_diff(seed_01, dX),
+        values={"dX": nested.data_of(dX), "mask": M, "p": p,
+                "err_01_mask": nested.max_diff(seed_01, dX),
                 "err_scaled_mask": nested.max_diff(scaled, dX), "holds": holds},
         graph=loss,
         extra={"X": X, "G": G, "wrt": f"X[{applied.index(max(applied)) + 1}]"},   # kept
@@ -240,6 +243,7 @@ def _batchnorm_case(rng: random.Random, n: int, eps: float, short: bool = False)
     draw = _short if short else nested.random_like
     X = nested.values(draw(rng, n, lo=-2.0, hi=3.0), "X")
     layer = nn.BatchNorm1d(1, eps=eps)
+    assert layer.weight is not None and layer.bias is not None    # affine, the default
     gamma, beta = layer.weight[0], layer.bias[0]
     gamma.data, beta.data = rng.uniform(0.5, 2.0), rng.uniform(-1, 1)
     G = draw(rng, n)
@@ -266,7 +270,7 @@ def _seed_bn_derivation(case: dict, i: int) -> dict:
     """The seed's intermediate steps for dL/dX_i, built as Values on the layer's own mu, var,
     sigma and X_j - mu nodes so a step-through shows them by the seed's names. dL/dmu keeps
     the seed's d sigma / d mu term as written, -(2/n) sum_j (X_j - mu) / sigma."""
-    X, G, gamma, mu, sigma = case["X"], case["G"], case["gamma"], case["mu"], case["sigma"]
+    X, G, gamma, sigma = case["X"], case["G"], case["gamma"], case["sigma"]
     dev = [xh.parents[0] for xh in case["xhat"]]        # the layer's X_j - mu
     n = len(X)
     dY = nested.values(G, "dL/dY")
@@ -405,8 +409,10 @@ def _conv_case(rng: random.Random, N: int, C: int, F: int, H: int, K: int,
                     for c in range(C)] for f in range(F)]
     seed_dW_filt = [[_add_all([_filt(Xf[nb][c], G[nb][f]) for nb in range(N)])
                      for c in range(C)] for f in range(F)]
-    errs = {"err_dX_sum": nested.max_diff(seed_dX_sum, dX), "err_dX_full": nested.max_diff(seed_dX_full, dX),
-            "err_dW_sum": nested.max_diff(seed_dW_sum, dW), "err_dW_filt": nested.max_diff(seed_dW_filt, dW)}
+    errs = {"err_dX_sum": nested.max_diff(seed_dX_sum, dX),
+            "err_dX_full": nested.max_diff(seed_dX_full, dX),
+            "err_dW_sum": nested.max_diff(seed_dW_sum, dW),
+            "err_dW_filt": nested.max_diff(seed_dW_filt, dW)}
     return {"X": X, "layer": layer, "G": G, "loss": loss, "dX": dX, "dW": dW, "errs": errs}
 
 

@@ -922,12 +922,13 @@ def zero_init_softmax() -> Result:
     rng = random.Random(410)
     ds = 4
     xr = nested.random_like(rng, ds)
-    Wr, Wpr = nested.values(nested.random_like(rng, ds, ds)), nested.values(nested.random_like(rng, ds, ds))
+    Wr = nested.values(nested.random_like(rng, ds, ds))
+    Wpr = nested.values(nested.random_like(rng, ds, ds))
     _, ur, lr_ = _word2vec(xr, Wr, Wpr, 1)
     dur = _grads(lr_, ur)
     e = [math.exp(v.data) for v in ur]
-    err_du_formula = nested.max_diff([v / sum(e) - (1.0 if j == 1 else 0.0) for j, v in enumerate(e)],
-                               dur)
+    err_du_formula = nested.max_diff(
+        [v / sum(e) - (1.0 if j == 1 else 0.0) for j, v in enumerate(e)], dur)
     auto_dWp = [_grads(lr_, row) for row in Wpr]
     auto_dW = [_grads(lr_, row) for row in Wr]
     seed_dWp, seed_dW = _seed_partials(xr, nested.data_of(Wr), nested.data_of(Wpr), dur)

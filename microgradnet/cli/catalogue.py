@@ -65,12 +65,12 @@ def render_result(result: Result, path: str, wrt: Optional[str] = None,
     root.zero_grad()
     root.backward()
     written = []
-    common = {"params": params} if params else {}
+    params = params or None                   # none listed: the picture's default
     out = Path(f"{stem}-forward{suffix}")
-    viz.render(root, out, stage="forward", **common)
+    viz.render(root, out, stage="forward", params=params)
     written.append(out)
     out = Path(f"{stem}-backward{suffix}")
-    viz.render(root, out, stage="backward", highlight=target, **common)
+    viz.render(root, out, stage="backward", highlight=target, params=params)
     written.append(out)
     if target is not None and rate is not None:
         updates = extra.get("updates")
@@ -78,7 +78,7 @@ def render_result(result: Result, path: str, wrt: Optional[str] = None,
             g = target.grad
             updates = {target: (target.data, g, float(rate), target.data - float(rate) * g)}
         out = Path(f"{stem}-update{suffix}")
-        viz.render(root, out, stage="update", highlight=target, updates=updates, **common)
+        viz.render(root, out, stage="update", highlight=target, updates=updates, params=params)
         written.append(out)
     return written
 

@@ -8,7 +8,7 @@ from typing import Mapping, Optional, Sequence
 
 from ..engine import Value, topological_order
 from ..formula import Expr as _E, Printer as _Printer, evaluate, num as _num, round_half_up
-from ..ops import OPS
+from ..ops import OPS, Op
 
 __all__ = ["INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr", "FUNCTIONS"]
 
@@ -20,15 +20,23 @@ INLINE_LIMIT = 40
 # ---- formulas of ops and of their local derivatives -------------------------------------------
 # Both come from the op's record: its forward formula, and its rule run on formulas.
 
+def _op_of(node: Value) -> Op:
+    """The op record that made ``node``; a leaf has none, so it has no formula of its own."""
+    op = node.primitive
+    if op is None:
+        raise ValueError(f"explain: {node!r} is a leaf: it has no op and no formula")
+    return op
+
+
 def op_expr(node: Value, args: Sequence[_E]) -> _E:
     """The formula of ``node`` in terms of the formulas of its parents."""
-    return node.primitive.formula_of(*args)
+    return _op_of(node).formula_of(*args)
 
 
 def edge_expr(node: Value, j: int, args: Sequence[_E], out: _E, slope: float) -> _E:
     """The formula of d node / d (parent j). A piecewise-constant slope (ReLU, abs, max) is
     written as its number, a factor of its own."""
-    op = node.primitive
+    op = _op_of(node)
     if op.piecewise:
         return _E("slope", float(slope))
     return op.deriv_of(out, *args)[j]
@@ -59,7 +67,7 @@ class NamedGraph:
         for n in self.order:
             for p in n.parents:
                 uses[p] = uses.get(p, 0) + 1
-        keep = set(keep) | {root}
+        kept = set(keep) | {root}
         self.name: dict = {}       # node -> shown name (named leaves and named lines)
         self.ref: dict = {}        # node -> formula used by its consumers
         self.expr: dict = {}       # named non-leaf node -> its own formula
@@ -82,7 +90,7 @@ class NamedGraph:
         for n in self.order:
             label = names.get(n) or n.label
             if n.is_leaf:
-                if label or n in keep:
+                if label or n in kept:
                     nm = fresh(label)
                     used_names.add(nm)
                     self.name[n] = nm
@@ -92,7 +100,7 @@ class NamedGraph:
                 continue
             args = [self.ref[p] for p in n.parents]
             s = 1 + sum(size.get(p, 0) for p in n.parents)
-            inline = not label and n not in keep and uses.get(n, 0) == 1 and s <= INLINE_LIMIT
+            inline = not label and n not in kept and uses.get(n, 0) == 1 and s <= INLINE_LIMIT
             e = op_expr(n, args)
             e.value = n.data  # for rules that look at their input's side of a kink
             if inline:
@@ -136,7 +144,7 @@ class NamedGraph:
         to 0: at the exact ones)."""
         vals = self.values if exact else self.shown
         try:
-            return tuple(float(g) for g in node.primitive.rule(
+            return tuple(float(g) for g in _op_of(node).rule(
                 1.0, vals[node], *[vals[p] for p in node.parents]))
         except (ArithmeticError, ValueError):
             if exact:

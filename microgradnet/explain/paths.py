@@ -20,6 +20,8 @@ __all__ = ["DEFAULT_MAX_PATHS", "Path", "find_paths", "paths_section", "promotio
 DEFAULT_MAX_PATHS = 1000
 #: Above this many paths the sum is written as a list of numbers without the formulas.
 _SUM_FORMULAS = 8
+#: How find_paths reached a node: (the link before it, the node above, argument index).
+_Link = Optional[tuple["_Link", Value, int]]
 
 @dataclass
 class Path:
@@ -67,11 +69,13 @@ def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> t
         return paths, 0
     # Each stack entry is (node, link); a link is (previous link, node, argument index), so a
     # path is rebuilt only when it reaches wrt and nothing is copied on the way.
-    stack = [(root, None)]
+    stack: list[tuple[Value, _Link]] = [(root, None)]
     while stack and len(paths) < max_paths:
         node, link = stack.pop()
         if node is wrt:
-            nodes, args, value = [wrt], [], 1.0
+            nodes: list[Value] = [wrt]
+            args: list[int] = []
+            value = 1.0
             while link is not None:
                 link, parent, j = link
                 nodes.append(parent)
@@ -158,7 +162,7 @@ def _operand_notes(g: "_Graph", paths: Sequence[Path]) -> dict:
             for k in differ:
                 node = p.nodes[k]
                 inside = next(n for n in reversed(p.nodes[:k + 1]) if n in g.name)
-                e = g.expr.get(node) if node in g.name else g.ref[node]
+                e = g.expr[node] if node in g.name else g.ref[node]   # node: not a leaf
                 text = g.printer("text", False)(e)
                 if len(text) > 40:
                     text = _describe(g, node, inside)

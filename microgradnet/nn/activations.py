@@ -15,7 +15,10 @@ class Elementwise(Module):
     """Applies ``self.fn`` to every Value of a (nested) input; numbers become Values."""
 
     def fn(self, v: Value) -> Value:
-        return apply(self.op, v)
+        op = self.op
+        if op is None:      # Identity: no op to apply
+            return v
+        return apply(op, v)
 
     @property
     def op(self) -> "ops.Op | None":

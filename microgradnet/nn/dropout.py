@@ -42,7 +42,8 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p (the drop probability) must be in [0, 1], got {p!r}")
         self.p = float(p)
         self._rng = _init.get_rng(rng)
-        self.mask = None
+        # Drawn by each forward in training, nested as the input (a float for one Value).
+        self.mask: list | float | None = None
         self._mask_leaves: list = []
 
     @property
@@ -67,7 +68,7 @@ class Dropout(Module):
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        leaves: list = []
+        leaves = []                 # the mask leaves, in the order of the input
 
         def go(e):
             if is_seq(e):

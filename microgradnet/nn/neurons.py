@@ -160,6 +160,7 @@ class MLP(Sequential):
                                  activation if i < n - 1 else last_activation,
                                  squeeze=squeeze and i == n - 1, rng=rng, name=f"layer{i + 1}")
                            for i in range(n)], name=name)
+        self.nin, self.sizes = nin, sizes
 
     def extra_repr(self) -> str:
-        return f"{self.layers[0].nin}, {[l.nout for l in self.layers]}"
+        return f"{self.nin}, {self.sizes}"

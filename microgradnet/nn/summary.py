@@ -45,7 +45,10 @@ class Summary(list):
                 "Parameters")
         widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(3)]
         line = "-" * (sum(widths) + 6)
-        fmt = lambda r: f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]:>{widths[2]}}"
+
+        def fmt(r: tuple) -> str:
+            return f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]:>{widths[2]}}"
+
         return "\n".join([fmt(head), line] + [fmt(r) for r in rows[:-1]] + [line, fmt(rows[-1])])
 
     def __str__(self) -> str:

@@ -46,7 +46,7 @@ DESCRIPTIONS = {
 #: dropout rate (Q5.4); the linear models get a learning-rate choice instead. The plain CNN gets
 #: learning rate x number of filters (3x3 kernels and 32 hidden units: 5x5 kernels leave a 2x2
 #: map of an 8x8 image after pooling, and 16 hidden units did worse on validation).
-CLASSIFIER_GRID = {
+CLASSIFIER_GRID: dict[str, list[dict[str, float]]] = {
     "logistic": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
     "svm": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
     "softmax": [{"lr": lr} for lr in (0.01, 0.05, 0.2)],
@@ -108,7 +108,7 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
     t0 = time.perf_counter()
     for kind in kinds:
         start = time.perf_counter()
-        best = None
+        best: tuple | None = None         # (val accuracy, candidate, model, config)
         tried = []
         for cand in grid[kind]:
             model_kw, cfg = _split_kwargs(cand, base)
@@ -123,6 +123,7 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
                           "final_loss": hist.epoch_loss[-1] if hist.epoch_loss else None})
             if best is None or val > best[0]:
                 best = (val, cand, model, cfg)
+        assert best is not None, "every kind has candidates (checked above)"
         val, cand, model, cfg = best
         test = accuracy(model, data.test)
         rows.append({
@@ -189,8 +190,8 @@ def classify_curves(histories: dict) -> dict:
     "way too high"; of the others the one with the lowest final loss (mean of its last epoch) is
     "good"; the rest are "too high" or "too low" as their rate is above or below the good one.
     """
-    labels = {}
-    calm = {}
+    labels: dict[float, str] = {}
+    calm: dict[float, float] = {}   # learning rate -> final loss, of the curves that stay calm
     for lr, h in histories.items():
         first = h.step_loss[0] if h.step_loss else float("inf")
         if h.diverged or not h.step_loss or max(h.step_loss) > 1.5 * first:
@@ -198,7 +199,7 @@ def classify_curves(histories: dict) -> dict:
         else:
             calm[lr] = h.epoch_loss[-1]
     if calm:
-        good = min(calm, key=calm.get)
+        good = min(calm, key=calm.__getitem__)
         for lr in calm:
             labels[lr] = "good" if lr == good else ("too high" if lr > good else "too low")
     return labels

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Iterable, Iterator, TextIO
+from typing import Iterable, Iterator, Sized, TextIO
 
 __all__ = ["Progress", "progress", "progress_bar"]
 
@@ -124,7 +124,9 @@ def progress(iterable: Iterable, total: int | None = None, desc: str = "",
     """Iterate over ``iterable`` while drawing a :func:`progress_bar` (on a terminal only,
     unless ``disable`` says otherwise)."""
     if total is None:
-        total = len(iterable)  # type: ignore[arg-type]
+        if not isinstance(iterable, Sized):
+            raise TypeError(f"progress: a {type(iterable).__name__} has no length; give total=")
+        total = len(iterable)
     bar = progress_bar(total, desc, file=file, disable=disable)
     try:
         for item in iterable:
