@@ -373,7 +373,12 @@ def _assemble(w: _Writer, statements: Callable[[], Iterable[tuple]], finals: Seq
         wrote[j] = -1                        # the leaves: written by the caller
     handed = array("i", [unset]) * n_vars    # the last piece known to hand the variable over
     fetched = array("i", [unset]) * n_vars   # the last piece that reads it from S
-    sizes, reads, checks, hands = [], [], [], []      # sizes: statements per piece
+    # sizes: statements per piece; reads, checks, hands: per piece, the variables it fetches,
+    # the values it adds to the finiteness check, those it hands over
+    sizes: list[int] = []
+    reads: list[list] = []
+    checks: list[list] = []
+    hands: list[list] = []
     p = -1
 
     def hand_over(u: int) -> None:
@@ -532,7 +537,9 @@ def _rebuild(order: Sequence[Value], clones: dict, constants: dict) -> dict:
         if node.is_leaf:
             clones[node] = Value(constants[node], node.label)
         else:
-            clone = apply(node.primitive, *[clones[p] for p in node.parents])
+            op = node.primitive
+            assert op is not None  # not a leaf
+            clone = apply(op, *[clones[p] for p in node.parents])
             if node.label:
                 clone.label = node.label
             clones[node] = clone

@@ -271,7 +271,9 @@ def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dic
     except ImportError as e:
         return {"skipped": f"not installed ({e.name})"}
     state = setup(V)
-    build = (lambda: step(V, state))
+    def build():
+        return step(V, state)
+
     if engine == "microgradnet no_gc()":
         from microgradnet import no_gc
         back_plain = back
@@ -284,7 +286,8 @@ def measure_engine(engine: str, wname: str, repeat: int, layout: int = 0) -> dic
             with no_gc():
                 back_plain(loss)
     leaves = leaves_of(state)
-    zero = (lambda: zero_grads(engine, leaves))
+    def zero():
+        zero_grads(engine, leaves)
     try:
         row = measure(build, back, repeat, zero)
     except RecursionError:

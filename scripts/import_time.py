@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             rows.append((int(cumulative_us), int(self_us), name.strip()))
         except ValueError:
             continue
-    print(f"slowest modules (cumulative, from -X importtime; one run):")
+    print("slowest modules (cumulative, from -X importtime; one run):")
     for cum, own, name in sorted(rows, reverse=True)[:args.top]:
         print(f"  {cum / 1e3:7.1f} ms  (own {own / 1e3:5.1f} ms)  {name}")
     return 0

@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from microgradnet import (DivisionByZero, DomainError, Overflow, Value, grad, no_grad, scope,
-                          topological_order)
+from microgradnet import (DivisionByZero, DomainError, Overflow, Value, grad, no_grad, scope)
 
 torch = pytest.importorskip("torch")
 

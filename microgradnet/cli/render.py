@@ -97,9 +97,8 @@ def add_commands(subparsers) -> None:
 def _time_limit(seconds: float | None, path: Path) -> Iterator[None]:
     """Stop a user's file that runs longer than ``seconds`` (POSIX, main thread; elsewhere
     the file runs unbounded)."""
-    can = (seconds is not None and hasattr(signal, "setitimer")
-           and threading.current_thread() is threading.main_thread())
-    if not can:
+    if seconds is None or not hasattr(signal, "setitimer") \
+            or threading.current_thread() is not threading.main_thread():
         yield
         return
 
@@ -230,7 +229,8 @@ def _run(args: argparse.Namespace) -> int:
         print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
         return 2
     try:
-        got = _load_example(args.example) if args.example else load_user_graph(args.file, args.timeout)
+        got = (_load_example(args.example) if args.example
+               else load_user_graph(args.file, args.timeout))
         root = got["root"]
         if args.stage != "forward" and root.grad == 0.0:
             root.backward()
