@@ -249,7 +249,10 @@ def test_random_graphs_near_overflow_raise_exactly_where_eager_does(seed, piece_
             assert bits(got[1][0]) == bits(expected[1][0])
             assert_same_bits(got[1][1], expected[1][1], f"grads on {values}")
         else:
-            assert got[0] is DomainError, f"{values}: eager raised {expected}, replay {got}"
+            # A DomainError as eager raises (or its DivisionByZero, Overflow); which op comes
+            # first in a forward pass may differ, so only backward errors name the same node.
+            assert issubclass(got[0], DomainError), \
+                f"{values}: eager raised {expected}, replay {got}"
             if "gradient" in expected[1]:
                 # Backward errors come in the engine's own order, so the same node is named.
                 assert got[1] == expected[1]
