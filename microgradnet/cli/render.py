@@ -29,12 +29,12 @@ import runpy
 import signal
 import sys
 import threading
-import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from ..engine import Value
+from ..problem.python_file import file_error
 from .choices import LazyChoices
 from .common import add_output_option, add_round_option, add_wrt_option, unknown_name
 
@@ -154,15 +154,8 @@ def load_user_graph(path: str | Path, timeout: float | None = None) -> dict:
 
 
 def _user_file_error(path: Path, e: Exception) -> ValueError:
-    """The error of a user's file as one line: which exception, at which line of the file."""
-    if isinstance(e, SyntaxError):
-        line, text = e.lineno, e.msg
-    else:
-        line = next((f.lineno for f in reversed(traceback.extract_tb(e.__traceback__))
-                     if f.filename == str(path)), None)
-        text = str(e)
-    where = f", line {line}" if line else ""
-    return ValueError(f"{path}{where}: {type(e).__name__}: {text}")
+    """The error of a user's file as one line, named by its path as given."""
+    return file_error(path, e, name=str(path))
 
 
 def _load_example(example_id: str) -> dict:

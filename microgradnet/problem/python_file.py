@@ -21,7 +21,7 @@ def load_python(path: Path) -> Problem:
         if root is None and callable(ns.get("build")):
             root = ns["build"]()
     except Exception as e:   # the user's code: any error becomes one line naming its place
-        raise _python_error(path, e) from None
+        raise file_error(path, e) from None
     if isinstance(root, tuple) and root and isinstance(root[0], Value):
         root = root[0]
     if root is None:
@@ -61,8 +61,9 @@ def load_python(path: Path) -> Problem:
                    bool(is_loss) if is_loss is not None else None)
 
 
-def _python_error(path: Path, e: Exception) -> ProblemError:
-    """An error raised by a problem's Python code, as one line: which, at which line."""
+def file_error(path: Path, e: Exception, name: str | None = None) -> ProblemError:
+    """An error raised by a user's Python file, as one line: which exception, at which line
+    of the file (named ``name``, by default its file name)."""
     if isinstance(e, SyntaxError):
         line, text = e.lineno, e.msg
     else:
@@ -70,5 +71,5 @@ def _python_error(path: Path, e: Exception) -> ProblemError:
                      if f.filename == str(path)), None)
         text = str(e)
     where = f", line {line}" if line else ""
-    return ProblemError(f"{path.name}{where}: {type(e).__name__}: {text}")
+    return ProblemError(f"{name or path.name}{where}: {type(e).__name__}: {text}")
 
