@@ -25,3 +25,20 @@ def assert_all_close(actual, expected, rtol: float = 1e-9, atol: float = 1e-12,
         raise AssertionError(f"{what}: length {len(actual)} != {len(expected)}")
     for i, (a, e) in enumerate(zip(actual, expected)):
         assert_all_close(a, e, rtol, atol, f"{what}[{i}]")
+
+
+def unwrap(text: str) -> list:
+    """The lines of an explanation with each equation that was broken over lines (``= ...``,
+    ``+ ...``, ``<- ...`` continued under the first ``=``, a product cut at ``*``) joined back
+    into one line."""
+    out: list = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
+                                              or stripped.startswith("<- ")):
+            out[-1] += " " + stripped
+        elif out and line.startswith("  ") and stripped.startswith("*"):   # a cut product
+            out[-1] += stripped
+        else:
+            out.append(line)
+    return out

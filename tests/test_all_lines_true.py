@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import unwrap
+
 from microgradnet import Value, maximum, ops
 from microgradnet.cli import main
 from microgradnet.explain import explain
@@ -86,20 +88,6 @@ def check_equation(pieces: list, value_text: str, rounded: bool, where: str) -> 
 
 _NOTE = re.compile(r"\s{3}\[.*\]$")
 _UNROUNDED = re.compile(r"\s{2}\(unrounded [^)]*\)$")
-
-
-def unwrap(text: str) -> list:
-    out: list = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
-                                              or stripped.startswith("<- ")):
-            out[-1] += " " + stripped
-        elif out and line.startswith("  ") and stripped.startswith("*"):   # a cut product
-            out[-1] += stripped
-        else:
-            out.append(line)
-    return out
 
 
 def check_text(text: str, rounded: bool, where: str) -> int:

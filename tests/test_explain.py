@@ -9,6 +9,7 @@ import time
 import pytest
 
 from helpers import assert_close
+from helpers import unwrap as unwrap_lines
 from microgradnet import DomainError, Value, grad, maximum
 from microgradnet.checks import numerical_grad
 from microgradnet.explain import (INLINE_LIMIT, Explanation, count_paths, explain,
@@ -66,19 +67,8 @@ def test_s1_3_step_through_text_forward_chain_rule_update():
 
 
 def unwrap(text: str) -> str:
-    """Text with each equation broken over lines (``= ...``, ``+ ...`` continued under the
-    first ``=``) joined back into one line."""
-    out: list = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
-                                              or stripped.startswith("<- ")):
-            out[-1] += " " + stripped
-        elif out and line.startswith("  ") and stripped.startswith("*"):   # a cut product
-            out[-1] += stripped
-        else:
-            out.append(line)
-    return "\n".join(out)
+    """Text with each broken equation joined back into one line (see helpers.unwrap)."""
+    return "\n".join(unwrap_lines(text))
 
 
 def test_long_equations_are_broken_at_equals_signs_and_between_terms():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import assert_close
+from helpers import assert_close, unwrap
 from microgradnet import Value, topological_order
 from microgradnet.cli import main
 from microgradnet.graph import analyse, count_paths, replay_backward
@@ -31,20 +31,6 @@ def cli(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def unwrap(text: str) -> list:
-    out: list = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if out and line.startswith("  ") and (stripped[:2] in ("= ", "+ ", "- ")
-                                              or stripped.startswith("<- ")):
-            out[-1] += " " + stripped
-        elif out and line.startswith("  ") and stripped.startswith("*"):
-            out[-1] += stripped
-        else:
-            out.append(line)
-    return out
 
 
 def results(text: str) -> dict:
