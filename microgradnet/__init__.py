@@ -1,11 +1,11 @@
 """microgradnet: a scalar reverse-mode autodiff engine for learning and checking backpropagation
 by hand."""
-from .engine import (DivisionByZero, DomainError, Overflow, Value, apply, grad, maximum,
-                     minimum, no_gc, no_grad, scope, topological_order)
+from .engine import (DivisionByZero, DomainError, Overflow, StaleGraphError, Value, apply, grad,
+                     maximum, minimum, no_gc, no_grad, scope, topological_order)
 from .ops import Op
 
 __all__ = ["Value", "grad", "apply", "Op", "maximum", "minimum", "scope", "no_grad", "no_gc",
-           "topological_order", "DomainError", "DivisionByZero", "Overflow"]
+           "topological_order", "DomainError", "DivisionByZero", "Overflow", "StaleGraphError"]
 __version__ = "0.1.0"
 
 import sys as _sys

@@ -12,7 +12,13 @@ from typing import Sequence
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["describe", "check_number", "check_assigned", "forward_error", "derivative_error",
-           "operand_error", "not_finite", "error_class"]
+           "operand_error", "not_finite", "error_class", "StaleGraphError", "stale_error"]
+
+
+class StaleGraphError(RuntimeError):
+    """A leaf's ``.data`` was assigned after an op node of the graph read it: the graph holds
+    values computed from data that is gone, so its gradients would belong to no point
+    (PyTorch raises a RuntimeError there too: "modified by an inplace operation")."""
 
 
 def describe(x) -> str:
@@ -87,3 +93,12 @@ def operand_error(x, op: Op, other=None) -> Exception:
         return TypeError(f"{op.name}: cannot combine {with_}{type(x).__name__} {x!r}; "
                          "use a number or a Value")
     return ValueError(f"{op.name}: cannot combine {with_}{x!r}; it needs a finite number")
+
+
+def stale_error(node, leaf) -> StaleGraphError:
+    """``leaf`` was assigned after the op node ``node`` read it."""
+    return StaleGraphError(
+        f"the leaf {describe(leaf)} was assigned after the node {describe(node)} (op "
+        f"{node.op!r}) read it: the graph's values come from the old data. "
+        "Run the forward pass again after changing .data (an optimiser step between backward "
+        "and the next forward pass is fine)")

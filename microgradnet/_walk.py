@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from . import ops
 
-__all__ = ["walk", "backward_order", "IDENTITY_STAMPS", "ZERO", "flatten", "rebuild",
+__all__ = ["walk", "backward_order", "first_stale", "IDENTITY_STAMPS", "ZERO", "flatten", "rebuild",
            "CollectorPause"]
 
 # backward_order marks the nodes it has walked with a fresh float 0.0 compared by identity.
@@ -57,12 +57,27 @@ def walk(roots: Sequence) -> list:
     return order
 
 
+def first_stale(order) -> tuple | None:
+    """``(node, leaf)`` for the first op node in ``order`` that reads a leaf assigned after the
+    node was made (the engine's ``_version``); None if the graph is current. Only leaves are
+    assigned, so only the edges into leaves need looking at."""
+    for node in order:
+        if node._op is not None:
+            a, b = node._a, node._b
+            if a._version > node._version:
+                return node, a
+            if b is not None and b._version > node._version:
+                return node, b
+    return None
+
+
 def backward_order(root) -> tuple:
-    """``(order, saved)``: the nodes reachable from ``root`` in topological order, each op
-    node's grad reset to 0.0 on the way (backward's first step, done here to save a second
-    pass); and ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for every
-    node whose grad was not 0.0 before, so that a pass that fails can put every grad back (a
-    grad that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is harmless).
+    """``(order, saved, stale)``: the nodes reachable from ``root`` in topological order, each
+    op node's grad reset to 0.0 on the way (backward's first step, done here to save a second
+    pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for every node
+    whose grad was not 0.0 before, so that a pass that fails can put every grad back (a grad
+    that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is harmless); and
+    :func:`first_stale`'s answer, found on the way (one comparison per edge into a leaf).
 
     The reset is also the visited mark: an op node's grad is set to ``stamp``, a float 0.0 made
     for this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it
@@ -79,11 +94,12 @@ def backward_order(root) -> tuple:
         for node in order:
             if node._op is not None:
                 node._grad = ZERO
-        return order, saved
+        return order, saved, first_stale(order)
     stamp = float("0")
     zero = ZERO
     order = []
     saved = []
+    stale = None
     stack = [root]
     while stack:
         node = stack.pop()
@@ -109,6 +125,8 @@ def backward_order(root) -> tuple:
                 if b._grad is not zero:
                     saved.append(b)
                     saved.append(b._grad)
+                if b._version > node._version and stale is None:
+                    stale = node, b
             elif b._grad is not stamp:
                 stack.append(b)
         a = node._a
@@ -117,9 +135,11 @@ def backward_order(root) -> tuple:
             if a._grad is not zero:
                 saved.append(a)
                 saved.append(a._grad)
+            if a._version > node._version and stale is None:
+                stale = node, a
         elif a._grad is not stamp:
             stack.append(a)
-    return order, saved
+    return order, saved, stale
 
 
 # ---- a graph as flat records, for pickle and copy ----------------------------------------------
@@ -163,7 +183,9 @@ def op_from_key(key) -> "ops.Op":
 
 def flatten(root) -> tuple:
     """``(keys, records)``: the graph of ``root`` as a table, ``records`` in topological order
-    (the root last), each ``(data, grad, op index or -1, a position, b position, meta)``."""
+    (the root last), each ``(data, grad, op index or -1, a position, b position, meta,
+    stale)``, ``stale`` telling an op node that reads a leaf assigned after it was made (the
+    clock's readings mean nothing in another process, so only that is kept)."""
     order = walk((root,))
     position = {node: i for i, node in enumerate(order)}
     keys: list = []
@@ -172,15 +194,16 @@ def flatten(root) -> tuple:
     for node in order:
         op = node._op
         if op is None:
-            records.append((node._data, node._grad, -1, -1, -1, node._meta))
+            records.append((node._data, node._grad, -1, -1, -1, node._meta, False))
             continue
         k = key_index.get(op)
         if k is None:
             k = key_index[op] = len(keys)
             keys.append(op_key(op))
-        b = node._b
-        records.append((node._data, node._grad, k, position[node._a],
-                        -1 if b is None else position[b], node._meta))
+        a, b = node._a, node._b
+        stale = a._version > node._version or (b is not None and b._version > node._version)
+        records.append((node._data, node._grad, k, position[a],
+                        -1 if b is None else position[b], node._meta, stale))
     return tuple(keys), tuple(records)
 
 
@@ -188,11 +211,12 @@ def rebuild(make: Callable, keys: tuple, records: tuple):
     """The root of the graph :func:`flatten` saved, every node made anew by ``make()``."""
     table = [op_from_key(k) for k in keys]
     nodes: list = []
-    for data, grad, k, a, b, meta in records:
+    for data, grad, k, a, b, meta, stale in records:
         node = make()
         node._data = data
         node._grad = ZERO if grad == 0.0 and math.copysign(1.0, grad) > 0 else grad
         node._meta = meta
+        node._version = -1 if stale else 0  # older than any leaf: still refused
         if k < 0:
             node._op = node._a = node._b = None
         else:

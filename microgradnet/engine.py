@@ -8,7 +8,8 @@ order (an explicit loop, no recursion) and applies each op's rule: the chain rul
 Repeated ``backward()``: leaves (nodes made by the user, such as weights and inputs)
 accumulate, as in PyTorch, so call ``zero_grad()`` between steps; every intermediate node
 shows the gradient of the latest pass only. A pass that fails changes no ``.grad``, and one
-pass runs at a time across threads.
+pass runs at a time across threads. Only a leaf's ``.data`` can be assigned, and a pass over
+a graph that read a leaf before its latest assignment raises ``StaleGraphError``.
 
 Blocks: ``scope`` tags new nodes, ``no_grad`` makes them leaves (both per thread or task),
 ``no_gc`` pauses the cyclic garbage collector, which graphs do not need.
@@ -26,14 +27,14 @@ from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Literal, Sequence, Union, overload
 
 from . import ops
-from ._checks import (check_assigned, check_number, derivative_error, describe, error_class,
-                      forward_error, not_finite, operand_error)
-from ._walk import ZERO, CollectorPause, backward_order, flatten, rebuild, walk
+from ._checks import (StaleGraphError, check_assigned, check_number, derivative_error, describe,
+                      error_class, forward_error, not_finite, operand_error, stale_error)
+from ._walk import ZERO, CollectorPause, backward_order, first_stale, flatten, rebuild, walk
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "grad", "sweep", "Visit", "apply", "maximum", "minimum",
            "topological_order", "scope", "no_grad", "no_gc", "DomainError", "DivisionByZero",
-           "Overflow"]
+           "Overflow", "StaleGraphError"]
 
 Number = Union[int, float]
 # What the blocks that change new nodes (scope, no_grad) say in this thread or task: whether
@@ -47,6 +48,11 @@ _MODE: contextvars.ContextVar = contextvars.ContextVar("microgradnet_mode",
 # stops seeing that block's names once the block closes.)
 _SCOPES = 0
 _NO_GRADS = 0
+# The assignment clock: how many times a leaf's .data has been assigned, in the process. Every
+# op node stores its reading when made, every assigned leaf its reading after the assignment
+# (PyTorch's version counter, as one number: an optimiser's update between steps makes the
+# leaves newer than the old graph only, never than the next one).
+_CLOCK = 0
 _MODES_LOCK = threading.Lock()
 
 
@@ -64,14 +70,14 @@ class Value:
         >>> round(a.grad, 6), b.grad
         (-2.929349, 2.0)
     """
-    # Six slots: with the object header and the collector's header that is an 80-byte block.
+    # Seven slots: with the object header and the collector's header that is a 96-byte block.
     # Two parent slots instead of a tuple: every op has one or two inputs, and a tuple would be
     # a second garbage-collected object per node. The label and the scope share one slot,
-    # _meta: None (neither), the label (a str), or (label, scope). On the sum of 100,000
-    # products, eight slots (96-byte blocks) took 1.25 or 1.9 us per node depending on where
-    # the heap happened to lie; six take about 1.0 us in every layout tried
-    # (scripts/bench_engine.py).
-    __slots__ = ("_data", "_grad", "_op", "_a", "_b", "_meta")
+    # _meta: None (neither), the label (a str), or (label, scope). _version is the assignment
+    # clock's reading (see _CLOCK): for a leaf, when its data was last assigned (0: never);
+    # for an op node, when it was made. A leaf newer than a node that read it means the node
+    # holds a value computed from data that is gone, and backward refuses it.
+    __slots__ = ("_data", "_grad", "_op", "_a", "_b", "_meta", "_version")
 
     def __init__(self, data: Number, label: str = "") -> None:
         if label.__class__ is not str:
@@ -86,6 +92,7 @@ class Value:
         self._op: Op | None = None     # the op record that made the node; None for a leaf
         self._a: Value | None = None   # the op's inputs (b is None for a one-input op)
         self._b: Value | None = None
+        self._version = 0
         if _SCOPES:
             names, meta = _MODE.get()[1:]
             self._meta = (label, names) if names and label else (label or meta)
@@ -110,6 +117,7 @@ class Value:
         out._a = self
         out._b = other
         out._meta = _MODE.get()[2] if _SCOPES else None
+        out._version = _CLOCK
         return out
 
     def __mul__(self, other):
@@ -125,6 +133,7 @@ class Value:
         out._a = self
         out._b = other
         out._meta = _MODE.get()[2] if _SCOPES else None
+        out._version = _CLOCK
         return out
 
     def __pow__(self, other) -> "Value":
@@ -168,6 +177,8 @@ class Value:
 
         Raises:
             DomainError: a gradient is infinite or NaN (e.g. sqrt'(0)); names the node.
+            StaleGraphError: a leaf's ``.data`` was assigned after an op of this graph read
+                it (the forward pass must run again); names the leaf and the node.
         """
         if create_graph:
             raise ValueError("backward(create_graph=True) is not supported: use "
@@ -175,10 +186,12 @@ class Value:
                              "be differentiated again")
         seed = 1.0 if gradient is None else check_number(gradient, "backward(gradient)")
         with _BACKWARD_LOCK, _PAUSE:
-            order, saved = backward_order(self)
+            order, saved, stale = backward_order(self)
             self._grad += seed
             node = self
             try:
+                if stale is not None:
+                    raise stale_error(*stale)
                 for node in reversed(order):
                     g = node._grad
                     if g - g != 0.0:
@@ -369,7 +382,18 @@ class Value:
 
     @data.setter
     def data(self, x: Number) -> None:
-        self._data = check_assigned(self, "data", x)
+        global _CLOCK
+        if self._op is not None:
+            raise AttributeError(
+                f"cannot assign .data of the op node {describe(self)}: its value is its op's "
+                "result; assign a leaf's .data and run the forward pass again, or use "
+                ".detach() for a new leaf holding a value")
+        x = check_assigned(self, "data", x)
+        self._data = x
+        # Data first, then the clock: a node made in between reads the new value and is
+        # refused later all the same (a refusal, never a wrong number).
+        _CLOCK += 1
+        self._version = _CLOCK
 
     @property
     def grad(self) -> float:
@@ -454,6 +478,7 @@ class Value:
                 continue
             new = _new(Value)
             new._data, new._grad, new._op, new._meta = node._data, node._grad, node._op, node._meta
+            new._version = node._version
             new._a = None if node._a is None else memo[id(node._a)]
             new._b = None if node._b is None else memo[id(node._b)]
             memo[id(node)] = new
@@ -463,7 +488,7 @@ class Value:
         """A new node with the same value, grad, label, op and the very same parents."""
         new = _new(Value)
         new._data, new._grad, new._op, new._meta = self._data, self._grad, self._op, self._meta
-        new._a, new._b = self._a, self._b
+        new._a, new._b, new._version = self._a, self._b, self._version
         return new
 
     # ---- building nodes ------------------------------------------------------------------------
@@ -508,12 +533,14 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
         recording, _, out._meta = _MODE.get()
         if not recording:  # inside no_grad(): a leaf holding the result
             out._op = out._a = out._b = None
+            out._version = 0
             return out
     else:
         out._meta = _MODE.get()[2] if _SCOPES else None
     out._op = op
     out._a = a
     out._b = b
+    out._version = _CLOCK
     return out
 
 
@@ -531,6 +558,7 @@ def _lift(x, op: Op, other: "Value | None" = None) -> Value:
         leaf._grad = ZERO
         leaf._op = leaf._a = leaf._b = None
         leaf._meta = _MODE.get()[2] if _SCOPES else None
+        leaf._version = 0
         return leaf
     if isinstance(x, bool) or not isinstance(x, (int, float)) or x - x != 0:
         raise operand_error(x, op, other)
@@ -662,6 +690,7 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
     Raises:
         DomainError: a gradient is infinite or NaN, or a local derivative undefined where a
             non-zero gradient needs it; names the node.
+        StaleGraphError: a leaf was assigned after an op of the graph read it.
 
     Example:
         >>> x = Value(3.0, "x"); y = x * x + x
@@ -671,6 +700,9 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
     if not isinstance(root, Value):
         raise TypeError(f"sweep: the root must be a Value, got {type(root).__name__}")
     order = topological_order(root) if order is None else order
+    stale = first_stale(order)
+    if stale is not None:
+        raise stale_error(*stale)
     seed_v = check_number(seed, "sweep(seed)")
     grads: dict = {root: Value(seed_v) if create_graph else seed_v}
     for node in reversed(order):

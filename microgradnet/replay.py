@@ -643,8 +643,9 @@ class CompiledGraph:
     def backward(self, accumulate: bool = True) -> float:
         """Run on the leaves' current ``.data`` and add the gradients to their ``.grad``, as
         ``root.backward()`` would (set them instead with ``accumulate=False``), so an optimiser
-        from :mod:`microgradnet.optim` can step as usual. Also stores the result in
-        ``root.data``.
+        from :mod:`microgradnet.optim` can step as usual. The recorded graph's own nodes
+        keep the values of the forward pass that made them (so ``root.backward()`` on it
+        raises :class:`~microgradnet.StaleGraphError` once a leaf has been loaded).
 
         Returns:
             The root's value.
@@ -652,7 +653,6 @@ class CompiledGraph:
         out, grads = self(self.values())
         for leaf, g in zip(self.leaves, grads):
             leaf.grad = leaf.grad + g if accumulate else g
-        self.root.data = out
         return out
 
     def __repr__(self) -> str:

@@ -64,9 +64,16 @@ def test_assigning_a_non_number_to_data_or_grad_is_refused_naming_the_node(attr,
 
 @pytest.mark.parametrize("attr", ["data", "grad"])
 def test_assigned_numbers_are_stored_as_floats(attr):
-    w = Value(0.5) * 2
+    w = Value(0.5) if attr == "data" else Value(0.5) * 2
     setattr(w, attr, 3)
     assert getattr(w, attr) == 3.0 and type(getattr(w, attr)) is float
+
+
+def test_an_op_nodes_data_cannot_be_assigned():
+    w = Value(0.5, label="w")
+    y = w * 2
+    raises(AttributeError, lambda: setattr(y, "data", 3.0), "op node", "leaf", "detach")
+    assert y.data == 1.0
 
 
 def test_int_too_large_for_a_float_is_a_value_error():

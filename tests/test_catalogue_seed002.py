@@ -161,6 +161,14 @@ def test_S2_Q1_2_backward_reads_h_a_and_the_outputs_only():
     assert r.verdict == "confirmed"
 
 
+def test_S2_Q1_2_its_backward_with_stored_values_is_the_engines():
+    net = seed002._sigmoid_net(3, 4, 3, 2)
+    params = seed002._flat(net, seed002.PARAM_NAMES)
+    stored = {n: n.data for n in seed002.topological_order(net["L"])}
+    assert seed002._param_grads(net["L"], params, stored) == \
+        pytest.approx(engine_grad(net["L"], params), rel=1e-12, abs=1e-15)
+
+
 def test_S2_Q1_3_relu_left_and_right_derivative_at_zero():
     torch = pytest.importorskip("torch")
     r = run("S2-Q1.3")

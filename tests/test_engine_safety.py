@@ -3,13 +3,16 @@ half-way, Values pickled and deep-copied (deep graphs too)."""
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import sys
 import threading
 
 import pytest
 
-from microgradnet import DomainError, Value, grad, scope, topological_order
+from microgradnet import DomainError, StaleGraphError, Value, grad, scope, topological_order
+from microgradnet.engine import sweep
+from microgradnet.optim import SGD
 
 
 @pytest.fixture
@@ -193,3 +196,70 @@ def test_every_op_of_the_table_and_of_the_factories_is_saved_by_name():
         key = _walk.op_key(op)
         assert not isinstance(key, ops.Op), op
         assert _walk.op_from_key(pickle.loads(pickle.dumps(key))) is op
+
+
+# ---- a leaf assigned after the graph read it (PyTorch's version counter) -----------------------
+
+def test_assigning_a_leaf_between_forward_and_backward_is_refused_naming_the_node():
+    # The failure this reproduces: the gradient matched neither point, mixing the stored
+    # tanh(2) with the new x.
+    x = Value(1.0, label="x")
+    y = (x * 2.0).tanh()
+    x.grad = 0.25
+    x.data = 0.5
+    with pytest.raises(StaleGraphError, match=r"label='x'.*op '\*'"):
+        y.backward()
+    assert x.grad == 0.25 and y.grad == 0.0  # nothing changed
+    for wrt in (lambda: grad(y, x), lambda: list(sweep(y))):
+        with pytest.raises(StaleGraphError):
+            wrt()
+    # the forward pass run again is current
+    y = (x * 2.0).tanh()
+    y.backward()
+    assert x.grad == pytest.approx(0.25 + 2.0 * (1.0 - math.tanh(1.0) ** 2), rel=1e-15)
+
+
+def test_the_old_graph_is_refused_after_an_update_and_the_next_forward_is_not():
+    w, b = Value(0.3, label="w"), Value(-0.1, label="b")
+    opt = SGD([w, b], lr=0.1)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = (w * 2.0 + b - 1.0) ** 2
+        loss.backward()
+        opt.step()
+        losses.append(loss.data)
+    assert losses == sorted(losses, reverse=True)
+    with pytest.raises(StaleGraphError, match="label='[wb]'"):
+        loss.backward()  # the graph of the last step read w and b before that step's update
+
+
+def test_a_leaf_assigned_the_same_number_still_counts_and_unrelated_leaves_do_not():
+    x, other = Value(2.0), Value(5.0)
+    y = x * x
+    other.data = 6.0            # not in y's graph
+    y.backward()
+    x.data = 2.0                # the same number: an assignment all the same, as in PyTorch
+    with pytest.raises(StaleGraphError):
+        y.backward()
+
+
+def test_an_unchanged_graph_backs_up_any_number_of_times():
+    x = Value(3.0)
+    y = x * x + x
+    for k in range(1, 4):
+        y.backward()
+        assert x.grad == 7.0 * k
+
+
+@pytest.mark.parametrize("copy_of", [copy.deepcopy,
+                                     lambda v: pickle.loads(pickle.dumps(v))])
+def test_copies_keep_whether_a_graph_is_stale(copy_of):
+    x = Value(1.0)
+    fresh = x * 3.0
+    x.data = 2.0
+    stale = x * x
+    before = fresh
+    copy_of(stale).backward()   # made after the assignment: current
+    with pytest.raises(StaleGraphError):
+        copy_of(before).backward()
