@@ -72,12 +72,13 @@ def first_stale(order) -> tuple | None:
 
 
 def backward_order(root) -> tuple:
-    """``(order, saved, stale)``: the nodes reachable from ``root`` in topological order, each
-    op node's grad reset to 0.0 on the way (backward's first step, done here to save a second
-    pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for every node
-    whose grad was not 0.0 before, so that a pass that fails can put every grad back (a grad
-    that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is harmless); and
-    :func:`first_stale`'s answer, found on the way (one comparison per edge into a leaf).
+    """``(order, saved, stale, stamp)``: the nodes reachable from ``root`` in topological
+    order, each op node's grad reset to 0.0 on the way (backward's first step, done here to
+    save a second pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for
+    every node whose grad was not 0.0 before, so that a pass that fails can put every grad back
+    (a grad that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is
+    harmless); :func:`first_stale`'s answer, found on the way (one comparison per edge into a
+    leaf); and the float 0.0 the op nodes' grads were reset to.
 
     The reset is also the visited mark: an op node's grad is set to ``stamp``, a float 0.0 made
     for this walk, and ``grad is stamp`` means this walk has been there (a later pass leaves it
@@ -94,7 +95,7 @@ def backward_order(root) -> tuple:
         for node in order:
             if node._op is not None:
                 node._grad = ZERO
-        return order, saved, first_stale(order)
+        return order, saved, first_stale(order), ZERO
     stamp = float("0")
     zero = ZERO
     order = []
@@ -139,7 +140,7 @@ def backward_order(root) -> tuple:
                 stale = node, a
         elif a._grad is not stamp:
             stack.append(a)
-    return order, saved, stale
+    return order, saved, stale, stamp
 
 
 # ---- a graph as flat records, for pickle and copy ----------------------------------------------

@@ -186,7 +186,7 @@ class Value:
                              "be differentiated again")
         seed = 1.0 if gradient is None else check_number(gradient, "backward(gradient)")
         with _BACKWARD_LOCK, _PAUSE:
-            order, saved, stale = backward_order(self)
+            order, saved, stale, stamp = backward_order(self)
             self._grad += seed
             node = self
             try:
@@ -204,15 +204,21 @@ class Value:
                     # + * and relu are most of any graph; their rules, (g, g), (g*b, g*a) and
                     # (g*1.0 or a zero,), are applied in place here to save the calls. Same
                     # floats, same order (a zero contribution is skipped: it changes no sum).
+                    # + and relu pass g on unchanged: a grad still at zero (this walk's stamp,
+                    # or a leaf's ZERO) takes the float itself, 0.0 + g being g for g != 0, so
+                    # a chain of them shares one float instead of making one per node.
                     if op is _ADD:
-                        a._grad += g
-                        b._grad += g
+                        ga = a._grad
+                        a._grad = g if ga is stamp or ga is ZERO else ga + g
+                        ga = b._grad
+                        b._grad = g if ga is stamp or ga is ZERO else ga + g
                     elif op is _MUL:
                         a._grad += g * b._data
                         b._grad += g * a._data
                     elif op is _RELU:
                         if a._data > 0.0:
-                            a._grad += g
+                            ga = a._grad
+                            a._grad = g if ga is stamp or ga is ZERO else ga + g
                     elif b is None:
                         a._grad += op.rule(g, node._data, a._data)[0]
                     else:

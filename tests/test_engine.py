@@ -373,7 +373,7 @@ def test_backward_order_is_topological_with_each_op_node_once(seed):
     full = topological_order(out)
     out.backward()
     before = {n: n.grad for n in full}
-    order, saved, stale = _walk.backward_order(out)
+    order, saved, stale, _ = _walk.backward_order(out)
     assert stale is None
     # every node is there; a leaf may come once per edge that reaches it
     assert set(order) == set(full)
