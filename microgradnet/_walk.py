@@ -72,9 +72,10 @@ def first_stale(order) -> tuple | None:
 
 
 def backward_order(root) -> tuple:
-    """``(order, saved, stale, stamp)``: the nodes reachable from ``root`` in topological
-    order, each op node's grad reset to 0.0 on the way (backward's first step, done here to
-    save a second pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for
+    """``(order, saved, stale, stamp)``: the op nodes reachable from ``root`` in topological
+    order (with the leaves too on the fallback path, which backward's loop passes over), each
+    op node's grad reset to 0.0 on the way (backward's first step, done here to save a second
+    pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for
     every node whose grad was not 0.0 before, so that a pass that fails can put every grad back
     (a grad that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is
     harmless); :func:`first_stale`'s answer, found on the way (one comparison per edge into a
@@ -85,9 +86,10 @@ def backward_order(root) -> tuple:
     order; ``grad is stamp`` means this walk is done with the node (a later pass leaves it at
     0.0 or adds to it, making a new float). Two marks instead of a marker entry on the stack
     after each node: a third fewer pushes and pops (the walk of the sum of products is about
-    3% faster). Leaves keep their grad (they accumulate), so they carry no mark. The op nodes come in the order :func:`walk` gives them, so every
-    gradient is summed in the same order as ``grad``'s. Two passes over one graph must not run
-    at once in threads: the marks would mix (``backward`` holds a lock).
+    3% faster). Leaves keep their grad (they accumulate), so they carry no mark. The op nodes
+    come in the order :func:`walk` gives them, so every gradient is summed in the same order
+    as ``grad``'s. Two passes over one graph must not run at once in threads: the marks would
+    mix (``backward`` holds a lock).
     """
     order: list
     saved: list
@@ -119,13 +121,11 @@ def backward_order(root) -> tuple:
             saved.append(old)
         node._grad = busy
         stack.append(node)
-        # Push b before a so a's inputs come first in the order; a leaf has no inputs, so it
-        # goes into the order as soon as it is met (once per edge: backward only checks that
-        # its sum is finite, so a repeat costs a check, never a wrong sum).
+        # Push b before a so a's inputs come first in the order. Leaves are left out of it:
+        # backward checks their sums as it adds to them, and they have nothing to send.
         b = node._b
         if b is not None:
             if b._op is None:
-                order.append(b)
                 if b._grad is not zero:
                     saved.append(b)
                     saved.append(b._grad)
@@ -135,7 +135,6 @@ def backward_order(root) -> tuple:
                 stack.append(b)
         a = node._a
         if a._op is None:
-            order.append(a)
             if a._grad is not zero:
                 saved.append(a)
                 saved.append(a._grad)

@@ -225,9 +225,23 @@ class Value:
                         ga, gb = op.rule(g, node._data, a._data, b._data)
                         a._grad += ga
                         b._grad += gb
+                    # Leaves are not in the order (that saves an entry and a turn of this loop
+                    # per edge into a leaf), so their sums are checked as terms arrive: once a
+                    # sum is infinite or NaN no later term makes it finite again.
+                    if a._op is None:
+                        ga = a._grad
+                        if ga - ga != 0.0:
+                            raise error_class(x=ga)(
+                                f"the gradient reaching {describe(a)} is {ga!r}")
+                    if b is not None and b._op is None:
+                        ga = b._grad
+                        if ga - ga != 0.0:
+                            raise error_class(x=ga)(
+                                f"the gradient reaching {describe(b)} is {ga!r}")
             except BaseException as e:
-                # A failed pass changes no .grad: every node gets back what it had.
-                for n in order:
+                # A failed pass changes no .grad: every node gets back what it had (the
+                # leaves are found again: they are not in the order).
+                for n in walk((self,)):
                     n._grad = ZERO
                 for i in range(0, len(saved), 2):
                     saved[i]._grad = saved[i + 1]
