@@ -1,7 +1,8 @@
 """microgradnet: a scalar reverse-mode autodiff engine for learning and checking backpropagation
 by hand."""
-from .engine import (DivisionByZero, DomainError, Overflow, StaleGraphError, Value, apply, grad,
+from .engine import (DivisionByZero, DomainError, Overflow, StaleGraphError, Value, apply,
                      maximum, minimum, no_gc, no_grad, scope, topological_order)
+from .gradients import grad
 from .ops import Op
 
 __all__ = ["Value", "grad", "apply", "Op", "maximum", "minimum", "scope", "no_grad", "no_gc",

@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 
 from . import ops
 
-__all__ = ["walk", "backward_order", "first_stale", "IDENTITY_STAMPS", "ZERO", "flatten", "rebuild",
-           "CollectorPause"]
+__all__ = ["walk", "backward_order", "first_stale", "IDENTITY_STAMPS", "ZERO", "flatten",
+           "rebuild", "CollectorPause", "PAUSE"]
 
 # backward_order marks the nodes it has walked with a fresh float 0.0 compared by identity.
 # That needs an interpreter where two equal floats made apart are two objects, as in CPython;
@@ -274,3 +274,8 @@ class CollectorPause:
                     gc.freeze()
                     gc.unfreeze()
                 gc.enable()
+
+
+# The engine's one pause: backward, grad and every no_gc() block share it, so the collector
+# comes back only when the last of them, in any thread, is done.
+PAUSE = CollectorPause()

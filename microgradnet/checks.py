@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from .engine import Value, grad
+from .engine import Value
+from .gradients import grad
 
 __all__ = ["numerical_grad", "numerical_hessian", "analytic_hessian", "one_sided", "gradcheck",
            "GradcheckError"]

@@ -5,7 +5,7 @@ terms that make up each gradient.
 
 Node ids come from :func:`microgradnet.topological_order` (``n0`` is the first node in graph
 order), so the same graph always gets the same ids. Nothing here touches ``.grad`` or ``.data``
-of the nodes: the backward pass is the engine's :func:`~microgradnet.engine.sweep`, so the
+of the nodes: the backward pass is the engine's :func:`~microgradnet.gradients.sweep`, so the
 numbers are the engine's to the last bit.
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .engine import Value, local_derivatives, sweep, topological_order
+from .engine import Value, topological_order
+from .gradients import local_derivatives, sweep
 
 __all__ = ["Graph", "Term", "analyse", "replay_backward", "local_derivatives", "node_kind",
            "highlight_paths", "count_paths", "find_labelled", "PARAM_LABEL", "KINDS"]
@@ -128,7 +129,7 @@ def analyse(root: Value, params: Iterable[Value] | None = None,
 
 
 def replay_backward(graph: Graph, seed: float = 1.0) -> tuple:
-    """The engine's backward pass (:func:`~microgradnet.engine.sweep`), kept as the terms that
+    """The engine's backward pass (:func:`~microgradnet.gradients.sweep`), kept as the terms that
     make up each gradient instead of written into ``.grad``. Every node starts at zero, as in
     a first ``backward()`` call.
 

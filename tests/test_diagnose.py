@@ -21,7 +21,8 @@ from microgradnet.catalogue.seed001 import build_s1_3
 from microgradnet.diagnose import (KINDS, Answer, Checker, Problem, Target, candidates,
                                    diagnose, effect, parse_answer, replay)
 from microgradnet.diagnose.slips import Rebuild, Slip, swap_partner
-from microgradnet.engine import apply, grad, topological_order
+from microgradnet.engine import apply, topological_order
+from microgradnet.gradients import grad
 
 # ---- the catalogue's worked examples -----------------------------------------------------------
 
@@ -163,7 +164,7 @@ def test_closed_form_equals_replay_on_random_networks(seed):
 
 def _rebuilt_in_full(p: Problem, slip: Slip, w: Value):
     """d root / d w with a forward slip made the plain way: every node above the change
-    rebuilt, the result differentiated by ``engine.grad`` (its own walk of the new graph);
+    rebuilt, the result differentiated by ``gradients.grad`` (its own walk of the new graph);
     ``None`` where w is no longer in it."""
     copy: dict = {}
 

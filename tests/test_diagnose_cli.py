@@ -9,7 +9,7 @@ import pytest
 
 from microgradnet.catalogue.seed001 import build_s1_3
 from microgradnet.cli import main
-from microgradnet.engine import grad
+from microgradnet.gradients import grad
 
 
 def _run(capsys, *argv) -> tuple:

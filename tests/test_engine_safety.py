@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from microgradnet import DomainError, StaleGraphError, Value, grad, scope, topological_order
-from microgradnet.engine import sweep
+from microgradnet.gradients import sweep
 from microgradnet.optim import SGD
 
 

@@ -19,9 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "microgradnet"
 #: rest, the library without the command line, and a change near the top cannot break the
 #: code beneath it. ``formula`` (the expressions op records describe themselves with) sits
 #: under ``ops``; ``_checks`` and ``_walk`` are the engine's machinery, kept out of its
-#: reading. ``graph`` is the analysis (paths, consumers, the backward pass as terms) that
-#: explanations and pictures share. ``problem`` reads problem files into graphs with the
-#: library's layers, losses and optimisers. The catalogue sits above training because S1-1.4
+#: reading; ``gradients`` (sweep and grad) is built on the engine. ``graph`` is the analysis
+#: (paths, consumers, the backward pass as terms) that explanations and pictures share.
+#: ``problem`` reads problem files into graphs with the library's layers, losses and
+#: optimisers. The catalogue sits above training because S1-1.4
 #: and S3-Q2-5 judge training results with the training code's own labels; ``cli`` is the only
 #: layer that uses both catalogue and viz. ``__init__`` (the package's front door) sits on
 #: top: it re-exports the engine and, inside IPython, turns on the notebook display of viz.
@@ -30,6 +31,7 @@ LAYERS = [
     {"ops"},
     {"_checks", "_walk"},
     {"engine"},
+    {"gradients"},
     {"graph"},
     {"nested", "init", "functional", "nn", "optim", "checks", "replay", "explain", "diagnose",
      "micrograd"},

@@ -220,7 +220,7 @@ def test_experiments_notebook_shows_results_and_trains(tmp_path):
 
 def test_diagnose_notebook_names_a_slip_for_each_wrong_answer(tmp_path):
     from microgradnet.catalogue.seed001 import build_s1_3
-    from microgradnet.engine import grad
+    from microgradnet.gradients import grad
     text = _text(_notebook("diagnose_s1_3", tmp_path))
     net = build_s1_3()
     g = grad(net["MSE"], net["w21"])

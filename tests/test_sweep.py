@@ -8,7 +8,7 @@ import random
 import pytest
 
 from microgradnet import DomainError, Value, grad, maximum, minimum
-from microgradnet.engine import local_derivatives, sweep
+from microgradnet.gradients import local_derivatives, sweep
 
 UNARY = [lambda a: a.tanh(), lambda a: a.relu(), lambda a: a.sigmoid(), lambda a: a * a,
          lambda a: a.exp() * 0.1, lambda a: abs(a), lambda a: a.leaky_relu(), lambda a: -a,

@@ -18,7 +18,8 @@ from .. import init as _init
 from .. import nn
 from .. import nested, optim
 from ..checks import one_sided
-from ..engine import DomainError, Value, grad
+from ..engine import DomainError, Value
+from ..gradients import grad
 from .base import Result, example, judge
 
 __all__ = ["SEED", "S1_3_VALUES", "build_s1_3"]

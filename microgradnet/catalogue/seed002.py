@@ -14,7 +14,8 @@ from typing import Any, Callable, Sequence
 
 from .. import nested, nn
 from ..checks import analytic_hessian, numerical_hessian, one_sided
-from ..engine import Value, grad, scope, topological_order
+from ..engine import Value, scope, topological_order
+from ..gradients import grad
 from ..optim import SGD
 from .base import Result, example, judge
 from .shared import label_batchnorm

@@ -15,7 +15,8 @@ import random
 from .. import nn
 from ..checks import one_sided
 from .. import nested
-from ..engine import Value, grad
+from ..engine import Value
+from ..gradients import grad
 from .base import Result, example, judge
 from .shared import batchnorm_nodes
 

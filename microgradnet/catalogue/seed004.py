@@ -14,7 +14,8 @@ from typing import Any, Optional, cast
 from .. import functional as F
 from .. import init, nn, optim
 from ..checks import one_sided
-from ..engine import Value, grad, topological_order
+from ..engine import Value, topological_order
+from ..gradients import grad
 from .base import Result, example, judge
 from .. import nested
 
@@ -25,12 +26,12 @@ TOL = 1e-11
 
 
 def _grads(out: Value, inputs: list, create_graph: bool = False) -> list:
-    """d out / d x for each x of ``inputs`` (``engine.grad`` of a list, typed as a list)."""
+    """d out / d x for each x of ``inputs`` (``gradients.grad`` of a list, typed as a list)."""
     return cast(list, grad(out, list(inputs), create_graph=create_graph))
 
 
 def _grad1(out: Value, x: Value, create_graph: bool = False) -> Any:
-    """d out / d x: a float, or a Value with ``create_graph`` (``engine.grad`` of one input)."""
+    """d out / d x: a float, or a Value with ``create_graph`` (``gradients.grad`` of one input)."""
     return grad(out, x, create_graph=create_graph)
 
 

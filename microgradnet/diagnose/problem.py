@@ -1,6 +1,6 @@
 """What checking an answer needs to know about a graph, computed once per graph: the order,
 every node's value, local derivatives and gradient (from the engine's
-:func:`~microgradnet.engine.sweep`), the formulas to write nodes with, and what a student's
+:func:`~microgradnet.gradients.sweep`), the formulas to write nodes with, and what a student's
 answer asks for (a value, a gradient or an updated parameter) and how it is rounded.
 
 A :class:`Problem` is read by the slip library (which nodes and edges a slip can change), by the

@@ -3,7 +3,7 @@
 Every slip is replayed on the engine: :func:`replay` builds the changed graph with the engine's
 own op records (a changed rule is a copy of the record with that rule; only the nodes above a
 change are rebuilt, the rest is shared) and differentiates it with
-:func:`~microgradnet.engine.sweep`. That is the definition of what a slip gives, and how two
+:func:`~microgradnet.gradients.sweep`. That is the definition of what a slip gives, and how two
 slips are combined.
 
 A single slip that changes only local derivatives does not need the rebuild. The gradient is
@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from typing import Optional, Sequence
 
-from ..engine import apply, sweep, topological_order
+from ..engine import apply, topological_order
+from ..gradients import sweep
 from .problem import Answer, Problem, Target
 from .slips import Rebuild, Rederive, Retarget, Slip, Update, candidates
 

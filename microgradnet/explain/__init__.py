@@ -48,7 +48,8 @@ from typing import Mapping, Optional, Sequence, Union
 
 import re
 
-from ..engine import Value, grad as _engine_grad
+from ..engine import Value
+from ..gradients import grad as _engine_grad
 from ..formula import const_text as _const, format_number, latex_name, round_half_up
 from ..graph import count_paths
 from .forward import (forward_nodes as _forward_nodes, forward_sections as _forward,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from .._checks import derivative_error
-from ..engine import Value, grad as _engine_grad
+from ..engine import Value
+from ..gradients import grad as _engine_grad
 from ..formula import (Expr as _E, Printer as _Printer, format_number, latex_name,
                        product as _product, round_half_up)
 from ..graph import analyse
