@@ -360,12 +360,23 @@ def test_a_toml_syntax_error_names_its_line(tmp_path):
     ("def f(:\n", "bad.py, line 1: SyntaxError"),
     ("from microgradnet import Value\nroot = Value(1.0, 'x') * 2\nwrt = ['y']\n",
      "wrt: no node labelled 'y'"),
+    ("from microgradnet import Value\nx = Value(2.0, 'x')\nroot = (x * 0.5).tanh()\n"
+     "x.data = 3.0\n", "the leaf Value(data=3.0, label='x') was assigned after"),
 ])
 def test_a_bad_python_file_is_refused_in_one_line(tmp_path, capsys, code_text, message):
     f = tmp_path / "bad.py"
     f.write_text(code_text)
     code, out, err = cli(capsys, "solve", str(f))
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_check_refuses_a_stale_python_file_in_one_line(tmp_path, capsys):
+    f = tmp_path / "stale.py"
+    f.write_text("from microgradnet import Value\nx = Value(2.0, 'x')\n"
+                 "root = (x * 0.5).tanh()\nx.data = 3.0\n")
+    code, out, err = cli(capsys, "check", str(f), "--answer", "x=1")
+    assert code == 2 and "was assigned after" in err and err.count("\n") == 1
+    assert "Traceback" not in err
 
 
 def test_a_missing_file_or_suffix(tmp_path, capsys):

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..engine import Value
+from ..engine import StaleGraphError, Value
 
 __all__ = ["add_commands", "load_problem"]
 
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
         answers = [parse_answer(a) for a in args.answer]
         checker = Checker(root, params, lr)
         results = checker.check(answers, depth=args.depth, decimals=args.decimals)
-    except (ValueError, TypeError) as e:
+    except (StaleGraphError, ValueError, TypeError) as e:
         print(f"microgradnet check: {e}", file=err)
         return 2
     if args.json:

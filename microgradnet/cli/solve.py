@@ -28,7 +28,7 @@ import textwrap
 from pathlib import Path
 from typing import Optional
 
-from ..engine import DomainError
+from ..engine import DomainError, StaleGraphError
 from ..explain.records import WIDTH
 from ..problem import Problem, ProblemError, load_problem, solve
 from ..problem.solution import PATHS_LISTED
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         problem = load_problem(args.file)
         wrt = _chosen(problem, args.wrt)
         solution = solve(problem, wrt or None, args.decimals, args.lr, args.paths)
-    except (ProblemError, DomainError, ValueError, TypeError) as e:
+    except (ProblemError, DomainError, StaleGraphError, ValueError, TypeError) as e:
         print(f"microgradnet solve: {e}", file=err)
         return 2
     expl, updates = solution.explanation, solution.updates
