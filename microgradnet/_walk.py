@@ -184,11 +184,12 @@ def op_from_key(key) -> "ops.Op":
     return key
 
 
-def flatten(root) -> tuple:
+def flatten(root, base: type) -> tuple:
     """``(keys, records)``: the graph of ``root`` as a table, ``records`` in topological order
     (the root last), each ``(data, grad, op index or -1, a position, b position, meta,
-    stale)``, ``stale`` telling an op node that reads a leaf assigned after it was made (the
-    clock's readings mean nothing in another process, so only that is kept)."""
+    stale, cls)``: ``stale`` tells an op node that reads a leaf assigned after it was made (the
+    clock's readings mean nothing in another process, so only that is kept), ``cls`` the
+    node's class where it is a subclass (``nn.Parameter``), else None."""
     order = walk((root,))
     position = {node: i for i, node in enumerate(order)}
     keys: list = []
@@ -196,8 +197,9 @@ def flatten(root) -> tuple:
     records = []
     for node in order:
         op = node._op
+        cls = None if node.__class__ is base else node.__class__
         if op is None:
-            records.append((node._data, node._grad, -1, -1, -1, node._meta, False))
+            records.append((node._data, node._grad, -1, -1, -1, node._meta, False, cls))
             continue
         k = key_index.get(op)
         if k is None:
@@ -206,16 +208,16 @@ def flatten(root) -> tuple:
         a, b = node._a, node._b
         stale = a._version > node._version or (b is not None and b._version > node._version)
         records.append((node._data, node._grad, k, position[a],
-                        -1 if b is None else position[b], node._meta, stale))
+                        -1 if b is None else position[b], node._meta, stale, cls))
     return tuple(keys), tuple(records)
 
 
 def rebuild(make: Callable, keys: tuple, records: tuple):
-    """The root of the graph :func:`flatten` saved, every node made anew by ``make()``."""
+    """The root of the graph :func:`flatten` saved, every node made anew by ``make(cls)``."""
     table = [op_from_key(k) for k in keys]
     nodes: list = []
-    for data, grad, k, a, b, meta, stale in records:
-        node = make()
+    for data, grad, k, a, b, meta, stale, cls in records:
+        node = make(cls)
         node._data = data
         node._grad = ZERO if grad == 0.0 and math.copysign(1.0, grad) > 0 else grad
         node._meta = meta

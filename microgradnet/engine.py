@@ -488,16 +488,17 @@ class Value:
         """Pickle saves the whole graph that ends here as one flat table: no recursion, so a
         chain of any depth pickles, and ops by name (their records hold lambdas). Values
         pickled apart share no nodes when loaded; pickle them in one graph, or deep-copy."""
-        return (_unpickle, flatten(self))
+        return (_unpickle, flatten(self, Value))
 
     def __deepcopy__(self, memo: dict) -> "Value":
         """A copy of the graph that ends here, node by node, iteratively; nodes already copied
         in the same ``deepcopy`` call are reused, so copies of two outputs share their
-        copied inputs. Op records are immutable, so shared, not copied."""
+        copied inputs. Op records are immutable, so shared, not copied. Each copy has its
+        node's class (an ``nn.Parameter`` stays one)."""
         for node in topological_order(self):
             if id(node) in memo:
                 continue
-            new = _new(Value)
+            new = _new(node.__class__)
             new._data, new._grad, new._op, new._meta = node._data, node._grad, node._op, node._meta
             new._version = node._version
             new._a = None if node._a is None else memo[id(node._a)]
@@ -506,8 +507,9 @@ class Value:
         return memo[id(self)]
 
     def __copy__(self) -> "Value":
-        """A new node with the same value, grad, label, op and the very same parents."""
-        new = _new(Value)
+        """A new node of the same class with the same value, grad, label, op and the very same
+        parents."""
+        new = _new(self.__class__)
         new._data, new._grad, new._op, new._meta = self._data, self._grad, self._op, self._meta
         new._a, new._b, new._version = self._a, self._b, self._version
         return new
@@ -566,7 +568,7 @@ def _node(op: Op, a: Value, b: "Value | None", data: float) -> Value:
 
 
 def _unpickle(keys: tuple, records: tuple) -> Value:
-    return rebuild(lambda: _new(Value), keys, records)
+    return rebuild(lambda cls: _new(cls or Value), keys, records)
 
 
 def _lift(x, op: Op, other: "Value | None" = None) -> Value:

@@ -12,6 +12,7 @@ import pytest
 
 from microgradnet import DomainError, StaleGraphError, Value, grad, scope, topological_order
 from microgradnet.gradients import sweep
+from microgradnet.nn import MLP, Parameter
 from microgradnet.optim import SGD
 
 
@@ -263,3 +264,22 @@ def test_copies_keep_whether_a_graph_is_stale(copy_of):
     copy_of(stale).backward()   # made after the assignment: current
     with pytest.raises(StaleGraphError):
         copy_of(before).backward()
+
+
+@pytest.mark.parametrize("copy_of", [copy.copy, copy.deepcopy,
+                                     lambda v: pickle.loads(pickle.dumps(v))])
+def test_a_parameter_stays_a_parameter_when_copied(copy_of):
+    w = Parameter(0.5, label="w")
+    new = copy_of(w)
+    assert type(new) is Parameter and (new.data, new.label) == (0.5, "w")
+
+
+@pytest.mark.parametrize("copy_of", [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))])
+def test_a_copied_model_keeps_parameters_and_trains_alike(copy_of):
+    model = MLP(2, [3, 1], rng=0)
+    twin = copy_of(model)
+    assert all(type(p) is Parameter for p in twin.parameters())
+    for m in (model, twin):
+        loss = (m([1.0, -2.0])[0] - 0.5) ** 2
+        loss.backward()
+    assert [p.grad for p in twin.parameters()] == [p.grad for p in model.parameters()]
