@@ -95,10 +95,15 @@ def operand_error(x, op: Op, other=None) -> Exception:
     return ValueError(f"{op.name}: cannot combine {with_}{x!r}; it needs a finite number")
 
 
-def stale_error(node, leaf) -> StaleGraphError:
-    """``leaf`` was assigned after the op node ``node`` read it."""
+def stale_error(node, leaf, shown: bool = False) -> StaleGraphError:
+    """``leaf`` was assigned after the op node ``node`` read it; ``shown``: the graph was to be
+    drawn or explained, not differentiated."""
+    why = (f"the leaf {describe(leaf)} was assigned after the node {describe(node)} (op "
+           f"{node.op!r}) read it: the graph's values come from the old data. ")
+    if shown:
+        return StaleGraphError(
+            "this graph cannot be drawn or explained: " + why + "Draw or explain it before "
+            "changing .data, or run the forward pass again")
     return StaleGraphError(
-        f"the leaf {describe(leaf)} was assigned after the node {describe(node)} (op "
-        f"{node.op!r}) read it: the graph's values come from the old data. "
-        "Run the forward pass again after changing .data (an optimiser step between backward "
-        "and the next forward pass is fine)")
+        why + "Run the forward pass again after changing .data (an optimiser step between "
+        "backward and the next forward pass is fine)")

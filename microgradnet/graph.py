@@ -14,10 +14,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from ._checks import stale_error
+from ._walk import first_stale
 from .engine import Value, topological_order
 from .gradients import local_derivatives, sweep
 
-__all__ = ["Graph", "Term", "analyse", "replay_backward", "local_derivatives", "node_kind",
+__all__ = ["Graph", "Term", "analyse", "refuse_stale", "replay_backward", "local_derivatives", "node_kind",
            "highlight_paths", "count_paths", "find_labelled", "PARAM_LABEL", "KINDS"]
 
 #: What a value node is, for its colour: the output, a parameter (a leaf the optimiser
@@ -92,6 +94,15 @@ def node_kind(node: Value, root: Value, params: frozenset) -> str:
     return "intermediate"
 
 
+def refuse_stale(order: list) -> None:
+    """Raise :class:`~microgradnet.StaleGraphError` if a leaf of the graph was assigned after
+    an op read it: a picture or an explanation of it would show values that no point gives
+    (the node's stored value next to the leaf's new one)."""
+    stale = first_stale(order)
+    if stale is not None:
+        raise stale_error(*stale, shown=True)
+
+
 def analyse(root: Value, params: Iterable[Value] | None = None,
             extra_params: Iterable[Value] = ()) -> Graph:
     """Order, index and classify the graph that ends at ``root``.
@@ -109,6 +120,7 @@ def analyse(root: Value, params: Iterable[Value] | None = None,
     if not isinstance(root, Value):
         raise TypeError(f"the root of a picture must be a Value, got {type(root).__name__}")
     order = topological_order(root)
+    refuse_stale(order)
     index = {node: i for i, node in enumerate(order)}
     if params is None:
         chosen = {n for n in order if n.is_leaf and PARAM_LABEL.match(n.label)}

@@ -283,3 +283,22 @@ def test_a_copied_model_keeps_parameters_and_trains_alike(copy_of):
         loss = (m([1.0, -2.0])[0] - 0.5) ** 2
         loss.backward()
     assert [p.grad for p in twin.parameters()] == [p.grad for p in model.parameters()]
+
+
+def test_a_stale_graph_is_neither_drawn_nor_explained_nor_shown_as_a_picture(tmp_path):
+    # The failure this reproduces: explain printed "tanh(2.0*0.4) = 0.761", the new w next to
+    # the value tanh(2.0*0.5) computed from the old one.
+    from microgradnet.explain import explain
+    from microgradnet.viz import render
+    from microgradnet.viz.jupyter import value_mimebundle
+    x, w = Value(2.0, label="x"), Value(0.5, label="w")
+    y = (x * w).tanh()
+    y.backward()
+    assert "image/svg+xml" in value_mimebundle(y)
+    w.data = 0.4
+    for show in (lambda: explain(y), lambda: explain(y, wrt=w),
+                 lambda: render(y, tmp_path / "y.svg")):
+        with pytest.raises(StaleGraphError, match="cannot be drawn or explained.*label='w'"):
+            show()
+    assert not (tmp_path / "y.svg").exists()
+    assert sorted(value_mimebundle(y)) == ["text/plain"]  # a notebook still shows the repr

@@ -48,10 +48,10 @@ from typing import Mapping, Optional, Sequence, Union
 
 import re
 
-from ..engine import Value
+from ..engine import Value, topological_order
 from ..gradients import grad as _engine_grad
 from ..formula import const_text as _const, format_number, latex_name, round_half_up
-from ..graph import count_paths
+from ..graph import count_paths, refuse_stale
 from .forward import (forward_nodes as _forward_nodes, forward_sections as _forward,
                       given_section as _given)
 from .naming import INLINE_LIMIT, NamedGraph as _Graph
@@ -146,6 +146,8 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
     if list_paths is not None and (isinstance(list_paths, bool) or not isinstance(list_paths, int)
                                    or list_paths < 0):
         raise ValueError(f"explain: list_paths must be a non-negative int, got {list_paths!r}")
+    if isinstance(root, Value):
+        refuse_stale(topological_order(root))
     g = _Graph(root, names, keep=ws, decimals=decimals)
     counts = {w: count_paths(root, w) for w in ws} if list_paths is not None else {}
     listed = [w for w in ws if list_paths is None or counts[w] <= list_paths]
