@@ -19,8 +19,8 @@ from ._walk import first_stale
 from .engine import Value, topological_order
 from .gradients import local_derivatives, sweep
 
-__all__ = ["Graph", "Term", "analyse", "refuse_stale", "replay_backward", "local_derivatives", "node_kind",
-           "highlight_paths", "count_paths", "find_labelled", "PARAM_LABEL", "KINDS"]
+__all__ = ["Graph", "Term", "analyse", "refuse_stale", "replay_backward", "local_derivatives",
+           "node_kind", "highlight_paths", "count_paths", "find_labelled", "PARAM_LABEL", "KINDS"]
 
 #: What a value node is, for its colour: the output, a parameter (a leaf the optimiser
 #: changes), an input (another labelled leaf), a constant (an unlabelled leaf, such as the
@@ -100,7 +100,8 @@ def refuse_stale(order: list) -> None:
     (the node's stored value next to the leaf's new one)."""
     stale = first_stale(order)
     if stale is not None:
-        raise stale_error(*stale, shown=True)
+        node, leaf = stale
+        raise stale_error(node, leaf, shown=True)
 
 
 def analyse(root: Value, params: Iterable[Value] | None = None,
