@@ -32,6 +32,9 @@ def check_number(data, what: str = "Value") -> float:
         raise TypeError(f"{what} needs a real number, got the bool {data!r}; "
                         f"write {float(data)!r} if a number is meant")
     if not isinstance(data, (int, float)):
+        if getattr(getattr(data, "dtype", None), "kind", None) == "b":  # numpy's bool
+            raise TypeError(f"{what} needs a real number, got the {type(data).__name__} "
+                            f"{data!r}; write {float(data)!r} if a number is meant")
         if hasattr(data, "__float__") and not isinstance(data, (str, bytes, complex)):
             # numpy scalars, fractions, decimals: real numbers in another type.
             data = float(data)

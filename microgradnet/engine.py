@@ -221,9 +221,15 @@ class Value:
                             ga = a._grad
                             a._grad = g if ga is stamp or ga is ZERO else ga + g
                     elif b is None:
-                        a._grad += op.rule(g, node._data, a._data)[0]
+                        ga = op.rule(g, node._data, a._data)[0]
+                        if ga.__class__ is not float:  # a user's rule: checked as data is
+                            ga = check_number(ga, f"the derivative rule of {op.name}")
+                        a._grad += ga
                     else:
                         ga, gb = op.rule(g, node._data, a._data, b._data)
+                        if ga.__class__ is not float or gb.__class__ is not float:
+                            ga = check_number(ga, f"the derivative rule of {op.name}")
+                            gb = check_number(gb, f"the derivative rule of {op.name}")
                         a._grad += ga
                         b._grad += gb
                     # Leaves are not in the order (that saves an entry and a turn of this loop
@@ -527,6 +533,8 @@ class Value:
                                 Overflow) from None
         except (ValueError, TypeError) as e:
             raise forward_error(op, (a, b), f"undefined ({e})") from None
+        if data.__class__ is not float:  # a user's op may give an int, a numpy float, 1j...
+            data = check_number(data, f"the result of {op.name}")
         return _node(op, a, b, data)
 
     def _binary(self, op: Op, other) -> "Value":

@@ -112,6 +112,9 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
                 sent = op.rule(g, node, *ps)
             else:
                 sent = op.rule(g, node._data, *[p._data for p in ps])
+                if any(s.__class__ is not float for s in sent):  # a user's rule, as backward
+                    sent = tuple(check_number(s, f"the derivative rule of {op.name}")
+                                 for s in sent)
         except (ArithmeticError, ValueError) as e:
             if not (create_graph and g._data == 0.0):
                 raise derivative_error(node, e) from None
@@ -218,7 +221,15 @@ def grad(outputs: _Outputs, inputs: Union[Value, Iterable[Value]],
             for v in sweep(out, seed, create_graph, order):
                 if v.node in wanted:
                     prev = found.get(v.node)
-                    found[v.node] = v.grad if prev is None else prev + v.grad
+                    if prev is None:
+                        found[v.node] = v.grad
+                        continue
+                    total = found[v.node] = prev + v.grad
+                    if not create_graph and total - total != 0.0:
+                        # each output's part is finite (sweep checks it); their sum may not be
+                        raise error_class(x=total)(
+                            f"grad: the gradient of {describe(v.node)} summed over the outputs "
+                            f"is {total!r}")
     result = []
     for i, x in enumerate(xs):
         g = found.get(x)

@@ -43,6 +43,9 @@ def _named(params, where: str, start: int = 0) -> list:
         else:
             raise TypeError(f"{where}: parameters must be Values or (name, Value) pairs, got "
                             f"{type(p).__name__}: {p!r}")
+        if not v.is_leaf:
+            raise ValueError(f"{where}: parameter {name!r} is the op node {v!r}; a parameter "
+                             "must be a leaf (its value is assigned by each step)")
         out.append((str(name), v))
     return out
 
@@ -52,6 +55,11 @@ def _check(value, what: str, where: str, lo: float = 0.0) -> float:
             or not math.isfinite(value) or value < lo:
         raise ValueError(f"{where}: {what} must be a finite number >= {lo}, got {value!r}")
     return float(value)
+
+
+# What an optimiser holds that is not its state: what step() saves and puts back on failure
+# is everything else (momentum buffers, moments, the step count).
+_NOT_STATE = frozenset({"defaults", "_where", "param_groups", "params", "names"})
 
 
 class Optimizer:
@@ -140,17 +148,38 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.step: the gradient of {n} is {g!r}")
 
     def step(self) -> list:
-        """Update every parameter once; returns one :class:`StepRecord` per parameter."""
+        """Update every parameter once; returns one :class:`StepRecord` per parameter.
+
+        Raises:
+            ValueError: a gradient or an update is infinite or NaN; then no parameter and
+                nothing of the optimiser's state (moments, velocities, step count) changes.
+        """
         self._check_grads()
-        self._begin_step()
+        # Every new value first, then the assignments: a step whose update of one parameter
+        # overflows must not leave the others moved (nor its running moments half-updated).
+        saved = {k: list(v) if isinstance(v, list) else v for k, v in vars(self).items()
+                 if k not in _NOT_STATE}
+        pending = []
+        try:
+            self._begin_step()
+            i = 0
+            for g in self.param_groups:
+                for n, p in zip(g["names"], g["params"]):
+                    old, grad = p.data, p.grad
+                    new = self._update(i, old, grad, g)
+                    if new - new != 0.0:
+                        raise ValueError(f"{type(self).__name__}.step: the update of {n} "
+                                         f"({old!r} with gradient {grad!r}) gives {new!r}; "
+                                         "nothing was changed")
+                    pending.append((n, p, old, grad, new))
+                    i += 1
+        except BaseException:
+            vars(self).update(saved)
+            raise
         records = []
-        i = 0
-        for g in self.param_groups:
-            for n, p in zip(g["names"], g["params"]):
-                old, grad = p.data, p.grad
-                p.data = self._update(i, old, grad, g)
-                records.append(StepRecord(n, old, grad, p.data))
-                i += 1
+        for n, p, old, grad, new in pending:
+            p.data = new
+            records.append(StepRecord(n, old, grad, p.data))
         return records
 
     def _begin_step(self) -> None:

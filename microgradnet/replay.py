@@ -59,7 +59,7 @@ from functools import lru_cache
 from operator import itemgetter
 
 from . import ops
-from ._checks import check_number, describe
+from ._checks import check_number, describe, error_class
 from .engine import Value, apply, topological_order
 
 __all__ = ["compile_graph", "compile_forward", "CompiledGraph", "CompiledForward"]
@@ -651,8 +651,15 @@ class CompiledGraph:
             The root's value.
         """
         out, grads = self(self.values())
-        for leaf, g in zip(self.leaves, grads):
-            leaf.grad = leaf.grad + g if accumulate else g
+        # Every sum first, then the assignments: as with backward(), a pass that fails
+        # changes no .grad.
+        sums = [leaf.grad + g if accumulate else g for leaf, g in zip(self.leaves, grads)]
+        for leaf, total in zip(self.leaves, sums):
+            if total - total != 0.0:
+                raise error_class(x=total)(f"the gradient reaching {describe(leaf)} is "
+                                           f"{total!r}")
+        for leaf, total in zip(self.leaves, sums):
+            leaf.grad = total
         return out
 
     def __repr__(self) -> str:

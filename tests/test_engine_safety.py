@@ -13,7 +13,7 @@ import pytest
 from microgradnet import DomainError, StaleGraphError, Value, grad, scope, topological_order
 from microgradnet.gradients import sweep
 from microgradnet.nn import MLP, Parameter
-from microgradnet.optim import SGD
+from microgradnet.optim import SGD, Adam
 
 
 @pytest.fixture
@@ -302,3 +302,77 @@ def test_a_stale_graph_is_neither_drawn_nor_explained_nor_shown_as_a_picture(tmp
             show()
     assert not (tmp_path / "y.svg").exists()
     assert sorted(value_mimebundle(y)) == ["text/plain"]  # a notebook still shows the repr
+
+
+# ---- failures that changed something, or let a wrong type through ------------------------------
+
+def test_a_users_op_result_is_checked_as_a_constructor_argument_is():
+    np = pytest.importorskip("numpy")
+    from microgradnet import Op, apply
+    root_of = Op("root", lambda a: a ** 0.5, lambda g, out, a: (g,), 1)  # complex for a < 0
+    with pytest.raises(TypeError, match="result of root.*complex"):
+        apply(root_of, Value(-4.0))
+    truth = Op("truth", lambda a: True, lambda g, out, a: (g,), 1)
+    with pytest.raises(TypeError, match="result of truth.*bool"):
+        apply(truth, Value(1.0))
+    narrow = Op("narrow", lambda a: np.float32(a), lambda g, out, a: (g,), 1)
+    y = apply(narrow, Value(0.1))
+    assert type(y.data) is float and type((y * 3.0).data) is float
+    with pytest.raises(TypeError, match="needs a real number, got the bool"):
+        Value(np.True_)
+
+
+def test_a_users_rule_that_gives_a_complex_gradient_is_refused_and_changes_nothing():
+    from microgradnet import Op, apply
+    imaginary = Op("imaginary", lambda a: a, lambda g, out, a: (1j,), 1)
+    x = Value(1.0, label="x")
+    x.grad = 0.5
+    r = apply(imaginary, x) + 1.0
+    for differentiate in (r.backward, lambda: grad(r, x)):
+        with pytest.raises(TypeError, match="derivative rule of imaginary"):
+            differentiate()
+    assert x.grad == 0.5
+
+
+def test_grad_refuses_a_sum_over_outputs_that_overflows():
+    from microgradnet import Overflow
+    x = Value(1.0, label="x")
+    with pytest.raises(Overflow, match="summed over the outputs"):
+        grad([x * 1e308, x * 1e308], x)
+    with pytest.raises(OverflowError):
+        grad([x * 1.0, x * 1.0], x, grad_outputs=[1e308, 1e308])
+
+
+def test_a_compiled_backward_that_overflows_changes_no_grad():
+    from microgradnet import Overflow
+    from microgradnet.replay import compile_graph
+    a, b = Value(1.0, label="a"), Value(1.0, label="b")
+    root = a * 1.0 + (b * 1e308 - 1e308)
+    fn = compile_graph(root, [a, b])
+    a.grad, b.grad = 1.0, 1e308
+    with pytest.raises(Overflow, match="label='b'"):
+        fn.backward()
+    assert (a.grad, b.grad) == (1.0, 1e308)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=1.0, momentum=0.9),
+                                  lambda ps: Adam(ps, lr=1e308, eps=0.0)])
+def test_a_step_that_overflows_moves_no_parameter_and_keeps_the_state(make):
+    p1, p2 = Parameter(1.0, label="p1"), Parameter(1e308, label="p2")
+    opt = make([p1, p2])
+    p1.grad, p2.grad = 1.0, -1e308
+    before = {k: copy.deepcopy(v) for k, v in vars(opt).items()
+              if k not in ("param_groups", "params", "names", "defaults")}
+    with pytest.raises(ValueError, match="p2.*nothing was changed"):
+        opt.step()
+    assert (p1.data, p2.data) == (1.0, 1e308)
+    assert {k: v for k, v in vars(opt).items() if k in before} == before
+
+
+def test_an_op_node_cannot_be_a_parameter():
+    from microgradnet import nn
+    a = Parameter(1.0, label="a")
+    with pytest.raises(ValueError, match="op node"):
+        nn.Module().register_parameter("b", a * 2.0)
+    with pytest.raises(ValueError, match="must be a leaf"):
+        SGD([a, a * 2.0], lr=0.1)

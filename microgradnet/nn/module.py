@@ -159,6 +159,10 @@ class Module:
                                   any(not isinstance(v, Value) for v in flatten(value))):
             raise TypeError(f"register_parameter: {name!r} must be a Value, nested lists of "
                             f"Values, or None, got {type(value).__name__}")
+        if value is not None and any(not v.is_leaf for v in flatten(value)):
+            # An op node's value is its op's result: loading or stepping could not assign it.
+            raise ValueError(f"register_parameter: {name!r} holds an op node; a parameter "
+                             "must be a leaf (a Parameter or a Value made from a number)")
         params, _ = self._registry()
         object.__setattr__(self, name, value)
         if name not in params:
