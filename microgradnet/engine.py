@@ -671,7 +671,11 @@ def no_gc() -> CollectorPause:
 
     The collector is given back as it was when the outermost block closes (exceptions too, and
     across threads: it resumes when the last open block in any thread closes); cyclic garbage
-    you make inside is collected soon after. Nothing changes outside a block.
+    you make inside is collected soon after. Nothing changes outside a block. A block stays
+    open while the code inside it is suspended: a generator that yields inside the block and
+    is then dropped without being finished keeps the collector paused until it is closed or
+    freed, and if it sits in a reference cycle only the paused collector could free it. So
+    finish such generators (or ``close()`` them), or open the block around the loop instead.
 
     Example:
         >>> x = Value(2.0)
