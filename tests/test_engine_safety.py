@@ -376,3 +376,16 @@ def test_an_op_node_cannot_be_a_parameter():
         nn.Module().register_parameter("b", a * 2.0)
     with pytest.raises(ValueError, match="must be a leaf"):
         SGD([a, a * 2.0], lr=0.1)
+
+
+def test_load_state_dict_takes_numbers_as_value_does():
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from microgradnet import nn
+    layer = nn.Linear(1, 1)
+    layer.load_state_dict({"weight": [[Decimal("0.5")]], "bias": [Fraction(1, 4)]})
+    assert layer.state_dict() == {"weight": [[0.5]], "bias": [0.25]}
+    with pytest.raises(ValueError, match="not a finite number"):
+        layer.load_state_dict({"weight": [[10 ** 400]], "bias": [0.0]})
+    assert layer.state_dict() == {"weight": [[0.5]], "bias": [0.25]}

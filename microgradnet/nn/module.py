@@ -4,9 +4,10 @@ of input shapes that layers share.
 """
 from __future__ import annotations
 
-import math
+import reprlib
 from typing import Iterator, Mapping, NamedTuple
 
+from .._checks import check_number
 from ..engine import Value, no_gc, scope
 from ..nested import depth_of, flatten, fmt_shape, is_seq, shape_of
 from .parameter import Parameter, holds_parameter
@@ -61,12 +62,15 @@ def _plain(x, where: str):
         x = x.data
     if is_seq(x):
         return [_plain(e, where) for e in x]
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if isinstance(x, (bool, str, bytes, complex)) or not (
+            isinstance(x, (int, float)) or hasattr(x, "__float__")):
         raise TypeError(f"load_state_dict: {where} must hold numbers, got "
-                        f"{type(x).__name__}: {x!r}")
-    if not math.isfinite(x):
-        raise ValueError(f"load_state_dict: {where} holds {x!r}, not a finite number")
-    return x
+                        f"{type(x).__name__}: {reprlib.repr(x)}")
+    try:  # as Value() takes numbers: Fraction and Decimal too, NaN, inf and huge ints not
+        return check_number(x, f"load_state_dict: {where}")
+    except ValueError:
+        raise ValueError(f"load_state_dict: {where} holds {reprlib.repr(x)}, not a finite "
+                         "number") from None
 
 
 def _data_of(obj):
