@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional, TextIO
 
+from ..problem.records import MAX_DECIMALS
+
 __all__ = ["OK", "FAILED", "USAGE", "MISSING", "INTERRUPTED", "BROKEN_PIPE", "EXTRAS",
            "missing_extra", "did_you_mean", "unknown_name", "id_candidates", "add_output_option",
            "add_wrt_option", "add_round_option", "print_json", "example_record",
@@ -136,8 +138,6 @@ def add_wrt_option(parser: argparse.ArgumentParser, help: str) -> argparse.Actio
     return parser.add_argument("--wrt", "--highlight", dest="wrt", metavar="LABEL", help=help)
 
 
-#: The most decimals ``--round`` takes: a float holds about 15 significant digits.
-MAX_DECIMALS = 15
 
 
 def decimal_places(text: str) -> int:

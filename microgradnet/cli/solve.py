@@ -109,6 +109,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.paths < 0:
         print("microgradnet solve: --paths needs N >= 0", file=err)
         return 2
+    if args.out == "":
+        print("microgradnet solve: -o/--out: the path is empty", file=err)
+        return 2
     try:
         problem = load_problem(args.file)
         wrt = _chosen(problem, args.wrt)

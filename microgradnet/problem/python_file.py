@@ -14,7 +14,7 @@ from typing import Iterator
 
 from ..engine import Value, topological_order
 from ..graph import PARAM_LABEL
-from .records import Problem, ProblemError, labelled
+from .records import Problem, ProblemError, check_decimals, labelled
 from .toml_file import optimiser_from
 
 __all__ = ["load_python", "run_user_file", "file_error"]
@@ -115,10 +115,9 @@ def _problem(path: Path, ns: dict, root) -> Problem:
         if w not in nodes:
             raise ProblemError(f"{path.name}: wrt: no node labelled {w!r}")
     decimals = ns.get("decimals")
-    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                 or decimals < 0):
-        raise ProblemError(f"{path.name}: decimals: must be a whole number >= 0, got "
-                           f"{decimals!r}")
+    wrong = check_decimals(decimals)
+    if wrong:
+        raise ProblemError(f"{path.name}: decimals: {wrong}")
     title = ns.get("title", "") or " ".join((ns.get("__doc__") or "").split("\n\n")[0].split())
     is_loss = ns.get("is_loss")
     return Problem(path, root, list(params), opt.lr if opt else None, opt, nodes, list(wrt),
@@ -136,7 +135,9 @@ def file_error(path: Path, e: BaseException, name: str | None = None) -> Problem
                      if f.filename == str(path)), None)
         try:
             text = str(e)
-        except Exception:  # an exception of the file's own whose __str__ fails
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # an exception of the file's own whose __str__ fails
             text = "(its message cannot be shown)"
     where = f", line {line}" if line else ""
     said = f": {text}" if text else ""

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 from .. import functional as F
 from ..engine import DomainError, Value
-from .records import LOSSES, OPTIMISERS, Optimiser, Problem, ProblemError, labelled
+from .records import LOSSES, OPTIMISERS, Optimiser, Problem, ProblemError, check_decimals, \
+    labelled
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,9 +128,9 @@ class _TomlProblem:
             if w not in self.labels:
                 raise self.fail("show.wrt", f"no node labelled {w!r}")
         decimals = show.get("round")
-        if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                     or decimals < 0):
-            raise self.fail("show.round", f"must be a whole number >= 0, got {decimals!r}")
+        wrong = check_decimals(decimals)
+        if wrong:
+            raise self.fail("show.round", wrong)
         key = "optimiser" if "optimiser" in d else "optimizer"
         opt = optimiser_from(d.get(key), key, self.fail)
         title = d.get("title", "")
