@@ -4,14 +4,20 @@ loop or mislabel is one line on stderr and a non-zero exit status from ``render 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from microgradnet import Value
 from microgradnet.cli import main
 
+ROOT = Path(__file__).resolve().parents[1]
 GRAPH = "from microgradnet import Value\nw = Value(1.5, label='w')\nroot = w * 2\n"
 
 
@@ -207,3 +213,25 @@ def test_check_decimals_has_the_limit_of_round(capsys, tmp_path):
         main(["check", _file(tmp_path, GRAPH), "--answer", "w=1.5", "--decimals", "16"])
     assert e.value.code == 2 and "0 <= K <= 15" in capsys.readouterr().err
     assert main(["check", _file(tmp_path, GRAPH), "--answer", "w=1.5", "--decimals", "15"]) == 0
+
+
+@pytest.mark.parametrize("sig, status, said", [
+    (signal.SIGINT, 130, "microgradnet: interrupted"),     # Ctrl-C: as without --timeout
+    (signal.SIGTERM, 143, ""),                             # `kill`: quiet, as Python is
+])
+def test_stopping_a_bounded_render_stops_the_file_too(tmp_path, sig, status, said):
+    pid_file = tmp_path / "pid"
+    source = (f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+              "while True:\n    pass\n")
+    run = subprocess.Popen([sys.executable, "-m", "microgradnet", "render", "--file",
+                            _file(tmp_path, source), "-o", str(tmp_path / "o.svg"),
+                            "--timeout", "60"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    run.send_signal(sig)
+    _, err = run.communicate(timeout=30)
+    assert run.returncode == status and err.strip() == said
+    with pytest.raises(ProcessLookupError):                # the file's process is gone
+        os.kill(child, 0)

@@ -3,9 +3,10 @@
 Each group of subcommands lives in its own module of this package and adds itself to the parser
 through ``add_commands(subparsers)``: :mod:`.catalogue` (``list``, ``show``, ``verify``),
 :mod:`.solve` (``solve``), :mod:`.check` (``check``), :mod:`.render` (``render``) and
-:mod:`.train` (``train``); :mod:`.common` holds what they share
-(exit statuses, option names, suggestions). This package is the top layer: the only one that
-uses both the catalogue and the pictures. The command modules are imported here as they are,
+:mod:`.train` (``train``); :mod:`.common` holds what they share (exit statuses, option
+names, suggestions, running a command), and :mod:`.bounded` runs ``render --file --timeout``
+in a child process it can kill. This package is the top layer: the only one that uses both the
+catalogue and the pictures. The command modules are imported here as they are,
 so a broken import fails loudly; to keep ``microgradnet list`` quick, they import graphviz and
 the training code only inside the commands that need them.
 """

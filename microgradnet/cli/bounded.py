@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from typing import Callable
 
 __all__ = ["can_bound", "run_bounded", "BoundedOutcome"]
@@ -36,7 +37,7 @@ class BoundedOutcome:
     """How a bounded command ended: ``status`` (its exit status) when it finished; else
     ``timed_out``, or ``ended`` (how the process ended without finishing, for a message)."""
 
-    def __init__(self, status: int | None = None, timed_out: bool = False,
+    def __init__(self, status: int = 1, timed_out: bool = False,
                  ended: str = "") -> None:
         self.status, self.timed_out, self.ended = status, timed_out, ended
 
@@ -52,14 +53,24 @@ def run_bounded(seconds: float, work: Callable[[Callable[[], None]], int]) -> Bo
     pid = os.fork()
     if pid == 0:                                # the child: never returns into the caller
         status = 1
+
+        def say(word: bytes) -> None:
+            try:
+                os.write(write_end, word)
+            except OSError:     # the file closed the pipe: the parent then waits for the exit
+                pass
         try:
             os.close(read_end)
             # Ctrl-C reaches both processes; the parent alone answers it.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            status = work(lambda: os.write(write_end, _USER_DONE))
+            status = work(lambda: say(_USER_DONE))
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
-            os.write(write_end, _FINISHED)
+            say(_FINISHED)
+        except BaseException:   # a bug of ours (a broken import): loud, as in one process
+            traceback.print_exc()
+            sys.stderr.flush()
+            say(_FINISHED)
         finally:
             os._exit(status)
     os.close(write_end)
@@ -82,7 +93,8 @@ class _Child:
     """The child process, reaped exactly once (its pid may be reused after that)."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.status = pid, None
+        self.pid = pid
+        self.status: int | None = None
 
     def poll(self) -> int | None:
         """The wait status if the child has ended (reaping it), else None."""

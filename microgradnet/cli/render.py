@@ -21,6 +21,10 @@ parameter leaves, to colour them) and ``updates`` (for ``--stage update``: a map
 The suffix of ``-o`` picks the format: .svg, .png, .jpg (need no system Graphviz), .pdf (needs the
 Graphviz ``dot`` program), .dot/.gv (the DOT text), .html (the backward pass, frame by frame).
 If the graph has no gradients yet, ``backward()`` is called on it before drawing them.
+
+``--timeout S`` runs the command in a child process and kills it if the file (running it,
+``build()``, the backward pass) is not done within S seconds, whatever the file catches or
+ignores; anything the file raises, and a ``sys.exit`` or ``os._exit`` in it, is one line.
 """
 from __future__ import annotations
 

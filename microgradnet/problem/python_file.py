@@ -10,7 +10,7 @@ import runpy
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 from ..engine import Value, topological_order
 from ..graph import PARAM_LABEL
@@ -31,7 +31,7 @@ def _no_hard_exit() -> Iterator[None]:
     reaching ``posix._exit`` directly still ends the process.)"""
     real, pid = os._exit, os.getpid()
 
-    def refuse(status: int = 0) -> None:
+    def refuse(status: int = 0) -> NoReturn:
         if os.getpid() != pid:       # a process the file forked ends as it asks
             real(status)
         raise _ProcessEnded(f"os._exit({status!r})")

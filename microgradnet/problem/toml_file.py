@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
 
 from .. import functional as F
 from ..engine import DomainError, Value
@@ -332,7 +332,7 @@ def optimiser_from(table: Any, key: str, fail) -> Optional[Optimiser]:
     return Optimiser(kind, float(lr), options)
 
 
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     """Is ``x`` an int or float (not a bool) that a float holds finitely? ``10**400`` is not:
     it has no float, and ``math.isfinite`` would raise OverflowError on it."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
