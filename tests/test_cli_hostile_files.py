@@ -141,6 +141,8 @@ STUBBORN = {
     "spins in a non-daemon thread": (
         "import threading\ndef spin():\n    while True:\n        pass\n"
         "t = threading.Thread(target=spin)\nt.start()\nt.join()\n"),
+    # No signal handler runs inside one C call, so only a kill from outside stops it.
+    "is stuck in one long C call": "total = sum(range(10**15))\n",
 }
 
 
@@ -235,3 +237,11 @@ def test_stopping_a_bounded_render_stops_the_file_too(tmp_path, sig, status, sai
     assert run.returncode == status and err.strip() == said
     with pytest.raises(ProcessLookupError):                # the file's process is gone
         os.kill(child, 0)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_folder_or_a_pipe_is_not_called_missing(capsys, tmp_path, command):
+    folder = tmp_path / "graph.py"
+    folder.mkdir()
+    code, err = _one_line(capsys, _argv(command, str(folder), tmp_path))
+    assert code == 2 and "not a regular file" in err and "no such file" not in err

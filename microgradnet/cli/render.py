@@ -108,7 +108,8 @@ def load_user_graph(path: str | Path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+        raise ValueError(f"{path}: " + ("not a regular file (a folder, a pipe...); give a .py "
+                                        "file" if path.exists() else "no such file"))
     ns, root = run_user_file(path, "__microgradnet_render__", name=str(path))
     if root is None:
         raise ValueError(f"{path} must set a variable `root` (a Value) or define a "
