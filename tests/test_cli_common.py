@@ -13,7 +13,7 @@ import pytest
 
 import microgradnet
 from microgradnet.cli import build_parser, common, main
-from microgradnet.cli import train as train_cli
+from microgradnet.training.experiments import OUTPUT_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,7 +159,7 @@ def test_train_writes_a_new_folder_by_default_with_its_split(tmp_path, monkeypat
     assert main(["train", "classifiers", "--models", "svm", "--epochs", "1", "--subset", "32",
                  "--quiet"]) == 0
     (run,) = (tmp_path / "runs").iterdir()
-    assert sorted(p.name for p in run.iterdir()) == sorted(train_cli.PRODUCES["classifiers"])
+    assert sorted(p.name for p in run.iterdir()) == sorted(OUTPUT_FILES["classifiers"])
     meta = json.loads((run / "s3_q2_5.json").read_text())["meta"]
     assert meta["split"] == "stratified"
     assert f"written: runs/{run.name}/s3_q2_5.csv" in capsys.readouterr().out

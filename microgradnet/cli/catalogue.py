@@ -21,7 +21,6 @@ from ..explain import Explanation, explain
 from ..graph import count_paths
 from .common import (FAILED, USAGE, add_output_option, add_round_option, add_wrt_option,
                      example_record, id_candidates, print_json, unknown_name)
-from .solve import printable_stdout
 
 __all__ = ["add_commands", "render_result", "MAX_FORWARD_LINES", "PATHS_LISTED"]
 
@@ -192,7 +191,6 @@ def _pause(stdin: TextIO, state: dict) -> bool:
 
 def _show(args: argparse.Namespace) -> int:
     err = sys.stderr
-    printable_stdout()
     ids = resolve_ids(args.id)
     if not ids:
         print(unknown_name("show", "worked example", args.id, id_candidates(sort_ids(EXAMPLES)),

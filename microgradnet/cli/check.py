@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from ..engine import StaleGraphError, Value
+from .common import MAX_DECIMALS, decimal_places
 
 __all__ = ["add_commands", "load_problem"]
 
@@ -41,8 +42,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--depth", type=int, choices=(1, 2), default=1,
                    help="1: single slips (default); 2: also pairs of slips when no single "
                         "one explains an answer")
-    p.add_argument("--decimals", type=int, metavar="K",
-                   help="judge every answer at K decimals instead of its own")
+    p.add_argument("--decimals", type=decimal_places, metavar="K",
+                   help=f"judge every answer at K decimals instead of its own (0 to "
+                        f"{MAX_DECIMALS})")
     p.add_argument("--json", action="store_true",
                    help='print {"answers": [{"target", "given", "correct", "expected", '
                         '"slips": [...]}]}')

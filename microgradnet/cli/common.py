@@ -20,16 +20,21 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import math
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Optional, TextIO
+from typing import Callable, Iterable, Optional, TextIO
+
+from ..problem.records import MAX_DECIMALS
 
 __all__ = ["OK", "FAILED", "USAGE", "MISSING", "INTERRUPTED", "BROKEN_PIPE", "EXTRAS",
            "missing_extra", "did_you_mean", "unknown_name", "id_candidates", "add_output_option",
            "add_wrt_option", "add_round_option", "print_json", "example_record",
-           "choose_output_dir", "OutputError", "deepest_parser", "unrecognised"]
+           "choose_output_dir", "OutputError", "deepest_parser", "unrecognised", "run_command",
+           "interrupted", "printable_stdout", "decimal_places", "MAX_DECIMALS", "seconds"]
 
 OK, FAILED, USAGE, MISSING, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 
@@ -133,11 +138,10 @@ def add_wrt_option(parser: argparse.ArgumentParser, help: str) -> argparse.Actio
     return parser.add_argument("--wrt", "--highlight", dest="wrt", metavar="LABEL", help=help)
 
 
-#: The most decimals ``--round`` takes: a float holds about 15 significant digits.
-MAX_DECIMALS = 15
 
 
-def _decimals(text: str) -> int:
+def decimal_places(text: str) -> int:
+    """An argparse type: a number of decimals, 0 to :data:`MAX_DECIMALS`."""
     try:
         k = int(text)
     except ValueError:
@@ -149,10 +153,22 @@ def _decimals(text: str) -> int:
     return k
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds, finite and > 0 (``--timeout``)."""
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") \
+            from None
+    if not math.isfinite(s) or s <= 0:
+        raise argparse.ArgumentTypeError(f"needs a finite number of seconds > 0, got {text!r}")
+    return s
+
+
 def add_round_option(parser: argparse.ArgumentParser, help: str,
                      default: Optional[int] = None) -> argparse.Action:
     """``--round K`` (``--precision`` kept as an alias), K >= 0, stored as ``args.decimals``."""
-    return parser.add_argument("--round", "--precision", dest="decimals", type=_decimals,
+    return parser.add_argument("--round", "--precision", dest="decimals", type=decimal_places,
                                default=default, metavar="K", help=help)
 
 
@@ -215,6 +231,53 @@ def choose_output_dir(out: Optional[str], produces: Iterable[str], force: bool =
     except OSError as e:
         raise OutputError(f"--out {path}: cannot write there ({e.strerror or e})") from None
     return path
+
+
+# ---- running a command ----------------------------------------------------------------------
+
+def interrupted() -> int:
+    """Ctrl-C in `show --step` or `train`: one line, the shell's status for SIGINT."""
+    print("\nmicrogradnet: interrupted", file=sys.stderr)
+    return INTERRUPTED
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """``func(args)``, the command chosen, with what every command shares turned into one line
+    and its exit status: Ctrl-C, a missing optional dependency, a reader that went away."""
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return interrupted()
+    except ImportError as e:
+        line = missing_extra(e)
+        if line is None:
+            raise
+        command = " ".join(w for w in (getattr(args, "command", None),
+                                       getattr(args, "experiment", None)) if w)
+        print(f"microgradnet {command}: {line}", file=sys.stderr)
+        return MISSING
+    except BrokenPipeError:
+        # `microgradnet list | head`: the reader left; quiet exit, as other Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return BROKEN_PIPE
+
+
+def printable_stdout() -> None:
+    """Let stdout print what its encoding cannot hold instead of failing: a console without
+    the partial sign (a Windows code page) prints ``?`` for it (explanations write local
+    derivatives as ``∂o1/∂h3``), and a label holding a lone surrogate (``"x\\ud800"``, which
+    no encoding holds) is printed as the escape ``\\ud800``."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is None:
+        return
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "\u2202".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        reconfigure(errors="replace")
+        return
+    reconfigure(errors="backslashreplace")
 
 
 # ---- parsing ---------------------------------------------------------------------------------

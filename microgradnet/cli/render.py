@@ -21,22 +21,24 @@ parameter leaves, to colour them) and ``updates`` (for ``--stage update``: a map
 The suffix of ``-o`` picks the format: .svg, .png, .jpg (need no system Graphviz), .pdf (needs the
 Graphviz ``dot`` program), .dot/.gv (the DOT text), .html (the backward pass, frame by frame).
 If the graph has no gradients yet, ``backward()`` is called on it before drawing them.
+
+``--timeout S`` runs the command in a child process and kills it if the file (running it,
+``build()``, the backward pass) is not done within S seconds, whatever the file catches or
+ignores; anything the file raises, and a ``sys.exit`` or ``os._exit`` in it, is one line.
 """
 from __future__ import annotations
 
 import argparse
-import runpy
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 from ..engine import Value
-from ..problem.python_file import file_error
+from ..problem.python_file import run_user_file
 from .choices import LazyChoices
-from .common import add_output_option, add_round_option, add_wrt_option, unknown_name
+from .bounded import can_bound, run_bounded
+from .common import USAGE, add_output_option, add_round_option, add_wrt_option, run_command, \
+    seconds, unknown_name
 
 __all__ = ["add_commands", "load_user_graph"]
 
@@ -66,8 +68,9 @@ def add_commands(subparsers) -> None:
                    help="a worked example of the catalogue (see `microgradnet list`)")
     p.add_argument("--file", "-f", metavar="PY",
                    help="a Python file that sets `root` or defines `build()`")
-    p.add_argument("--timeout", type=float, metavar="S",
-                   help="stop the --file if it runs longer than S seconds")
+    p.add_argument("--timeout", type=seconds, metavar="S",
+                   help="stop the --file if running it (and build(), and its backward pass) "
+                        "takes longer than S seconds; it runs in a child process, killed then")
     add_output_option(p, required=True,
                       help="the file to write: .svg .png .pdf .jpg .dot .gv .html")
     # A metavar, so that building the parser does not list (and so import) the choices.
@@ -93,69 +96,30 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=_run)
 
 
-@contextmanager
-def _time_limit(seconds: float | None, path: Path) -> Iterator[None]:
-    """Stop a user's file that runs longer than ``seconds`` (POSIX, main thread; elsewhere
-    the file runs unbounded)."""
-    if seconds is None or not hasattr(signal, "setitimer") \
-            or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise TimeoutError(f"{path} ran longer than {seconds:g} s (--timeout)")
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def load_user_graph(path: str | Path, timeout: float | None = None) -> dict:
+def load_user_graph(path: str | Path) -> dict:
     """Run a user's file and return what it defines: ``root`` (from the variable or from
     ``build()``), and ``params``, ``updates`` and ``lr`` if it sets them.
 
-    ``timeout`` bounds the seconds the file may run (``None``: no bound).
-
     Raises:
         ValueError: the file defines neither ``root`` nor ``build``, or not a Value; it called
-            ``sys.exit``; or running it (or ``build()``) raised or ran out of time, the message
-            naming the exception and the file's line.
+            ``sys.exit`` or ``os._exit``; or running it (or ``build()``) raised, the message
+            naming the exception and the file's line
+            (:func:`microgradnet.problem.python_file.run_user_file`).
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    try:
-        with _time_limit(timeout, path):
-            ns = runpy.run_path(str(path), run_name="__microgradnet_render__")
-    except SystemExit as e:
-        raise ValueError(f"{path} called sys.exit({e.code!r}) instead of leaving `root`") \
-            from None
-    except Exception as e:
-        raise _user_file_error(path, e) from e
-    root = ns.get("root")
+        raise ValueError(f"{path}: " + ("not a regular file (a folder, a pipe...); give a .py "
+                                        "file" if path.exists() else "no such file"))
+    ns, root = run_user_file(path, "__microgradnet_render__", name=str(path))
     if root is None:
-        build = ns.get("build")
-        if not callable(build):
-            raise ValueError(f"{path} must set a variable `root` (a Value) or define a "
-                             "function `build()` that returns one")
-        try:
-            root = build()
-        except Exception as e:
-            raise _user_file_error(path, e) from e
+        raise ValueError(f"{path} must set a variable `root` (a Value) or define a "
+                         "function `build()` that returns one")
     if isinstance(root, tuple) and root and isinstance(root[0], Value):
         root = root[0]
     if not isinstance(root, Value):
         raise ValueError(f"{path}: `root` must be a Value, got {type(root).__name__}")
     return {"root": root, "params": ns.get("params"), "updates": ns.get("updates"),
             "lr": ns.get("lr")}
-
-
-def _user_file_error(path: Path, e: Exception) -> ValueError:
-    """The error of a user's file as one line, named by its path as given."""
-    return file_error(path, e, name=str(path))
 
 
 def _load_example(example_id: str) -> dict:
@@ -213,20 +177,49 @@ def _choose_updates(root: Value, got: dict, target: Value | None, lr: float | No
 
 
 def _run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    if (args.example is None) == (args.file is None):
+        print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
+        return USAGE
+    if not args.out:
+        print("microgradnet render: -o/--out: the path is empty", file=err)
+        return USAGE
+    if args.timeout is None:
+        return _draw(args, lambda: None)
+    if args.file is None:
+        print("microgradnet render: --timeout bounds a --file, not a worked example", file=err)
+        return USAGE
+    if not can_bound():
+        print("microgradnet render: --timeout needs os.fork (a POSIX system, main thread)",
+              file=err)
+        return USAGE
+    outcome = run_bounded(args.timeout, lambda user_done: run_command(
+        lambda a: _draw(a, user_done), args))
+    if outcome.timed_out:
+        print(f"microgradnet render: {args.file} ran longer than {args.timeout:g} s "
+              "(--timeout), stopped", file=err)
+        return USAGE
+    if outcome.ended:
+        print(f"microgradnet render: {args.file} ended the process ({outcome.ended}) before "
+              "the picture was drawn", file=err)
+        return USAGE
+    return outcome.status
+
+
+def _draw(args: argparse.Namespace, user_done: Callable[[], None]) -> int:
+    """Load the graph, run its backward pass (the user's part: then ``user_done()``), draw."""
     from ..viz.backends import GraphvizNotFoundError
     from ..viz.frames import frames_html
     from ..viz.graph import analyse, find_labelled
     from ..viz.picture import render
     err = sys.stderr
-    if (args.example is None) == (args.file is None):
-        print("microgradnet render: give either EXAMPLE_ID or --file PY", file=err)
-        return 2
     try:
         got = (_load_example(args.example) if args.example
-               else load_user_graph(args.file, args.timeout))
+               else load_user_graph(args.file))
         root = got["root"]
         if args.stage != "forward" and root.grad == 0.0:
             root.backward()
+        user_done()
         target = None
         if args.wrt:
             target = find_labelled(analyse(root), args.wrt)

@@ -34,7 +34,7 @@ from ..problem import Problem, ProblemError, load_problem, solve
 from ..problem.solution import PATHS_LISTED
 from .common import add_output_option, add_round_option
 
-__all__ = ["add_commands", "printable_stdout"]
+__all__ = ["add_commands"]
 
 
 def add_commands(subparsers) -> None:
@@ -63,19 +63,6 @@ def add_commands(subparsers) -> None:
     fmt.add_argument("--markdown", action="store_true", help="print it as Markdown")
     fmt.add_argument("--json", action="store_true", help="print the numbers as JSON")
     p.set_defaults(func=_run)
-
-
-def printable_stdout() -> None:
-    """Let a console that cannot write the partial sign (a Windows code page, output piped to
-    a file there) print ``?`` for it instead of failing: explanations write local derivatives
-    as ``∂o1/∂h3``."""
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        "\u2202".encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        reconfigure = getattr(sys.stdout, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
 
 
 def _chosen(problem: Problem, labels: Optional[list]) -> list:
@@ -119,9 +106,11 @@ def _render(problem: Problem, path: str, updates: dict, wrt: list) -> list:
 
 def _run(args: argparse.Namespace) -> int:
     err = sys.stderr
-    printable_stdout()
     if args.paths < 0:
         print("microgradnet solve: --paths needs N >= 0", file=err)
+        return 2
+    if args.out == "":
+        print("microgradnet solve: -o/--out: the path is empty", file=err)
         return 2
     try:
         problem = load_problem(args.file)

@@ -17,13 +17,6 @@ import sys
 from .choices import LazyChoices
 from .common import MISSING, USAGE, OutputError, add_output_option, choose_output_dir
 
-#: The files each experiment writes.
-PRODUCES = {
-    "classifiers": ("s3_q2_5.csv", "s3_q2_5.json", "s3_q2_5.md"),
-    "lr-curves": ("s1_1_4_lr_curves.csv", "s1_1_4_lr_curves.json", "s1_1_4_lr_curves.md",
-                  "s1_1_4_lr_curves.png"),
-}
-
 __all__ = ["add_commands"]
 
 
@@ -48,11 +41,22 @@ def _count(least: int):
 def _out_dir(args: argparse.Namespace) -> str:
     """The checked output folder as a string ("" writes nothing), made only once the data
     set's dependency is known to be there (a missing extra fails in one line, leaving no
-    empty folder behind)."""
+    empty folder behind). Each file to be written is checked too (a broken symbolic link in
+    its place fails now, not after the training)."""
     import sklearn.datasets  # noqa: F401
-    path = choose_output_dir(args.out, PRODUCES[args.experiment], force=args.force,
-                             stem=args.experiment)
-    return "" if path is None else str(path)
+
+    from ..training.experiments import OUTPUT_FILES, check_out_dir
+    names = OUTPUT_FILES[args.experiment]
+    if args.experiment == "lr-curves" and args.no_plot:
+        names = names[:-1]
+    path = choose_output_dir(args.out, names, force=args.force, stem=args.experiment)
+    if path is None:
+        return ""
+    try:
+        check_out_dir(path, names, overwrite=True)   # replacing them was settled above
+    except OSError as e:
+        raise OutputError(f"--out {e}") from None
+    return str(path)
 
 
 def _classifiers(args: argparse.Namespace) -> int:
@@ -60,7 +64,7 @@ def _classifiers(args: argparse.Namespace) -> int:
     args.out = _out_dir(args)
     rows = run_classifiers(out_dir=args.out, kinds=args.models, epochs=args.epochs,
                            train_subset=args.subset, seed=args.seed,
-                           show_progress=not args.quiet, split=args.split)
+                           show_progress=not args.quiet, split=args.split, overwrite=args.force)
     print(f"{'model':16} {'chosen':28} {'val %':>6} {'test %':>7} {'seed MNIST %':>13}")
     for r in rows:
         chosen = ", ".join(f"{k}={v}" for k, v in r["chosen"].items())
@@ -81,7 +85,7 @@ def _lr_curves(args: argparse.Namespace) -> int:
     args.out = _out_dir(args)
     res = run_lr_curves(out_dir=args.out, epochs=args.epochs, train_subset=args.subset,
                         seed=args.seed, show_progress=not args.quiet, plot=not args.no_plot,
-                        split=args.split)
+                        split=args.split, overwrite=args.force)
     for lr in LEARNING_RATES:
         curve, says = SEED_LR_LABELS[lr]
         print(f"lr={lr:<8g} here: {res['labels'][repr(lr)]:13} seed: curve {curve}, {says}")

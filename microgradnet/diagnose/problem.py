@@ -73,11 +73,18 @@ class Answer:
             raise ValueError(f"the answer {given!r} is not a number") from None
         if not d.is_finite():
             raise ValueError(f"the answer {given!r} is not a finite number")
+        value = float(d)
+        if not math.isfinite(value):
+            raise ValueError(f"the answer {given!r} is not a finite number: it is too large "
+                             "for a float")
+        if value == 0.0 and d != 0:
+            raise ValueError(f"the answer {given!r} is too small for a float: it would be "
+                             "read as 0.0")
         if decimals is None:
             decimals = max(1, -int(d.as_tuple().exponent))
         elif isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
             raise ValueError(f"decimals must be a non-negative int, got {decimals!r}")
-        return cls(text, float(d), decimals)
+        return cls(text, value, decimals)
 
 
 def parse_answer(text: str) -> tuple:

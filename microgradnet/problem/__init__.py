@@ -68,7 +68,8 @@ def load_problem(path: str | Path) -> Problem:
     """
     path = Path(path)
     if not path.is_file():
-        raise ProblemError(f"{path}: no such file")
+        raise ProblemError(f"{path}: " + ("not a regular file (a folder, a pipe...)"
+                                          if path.exists() else "no such file"))
     if path.suffix == ".py":
         return load_python(path)
     if path.suffix != ".toml":

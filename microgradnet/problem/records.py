@@ -8,7 +8,11 @@ from typing import Optional
 
 from ..engine import Value, topological_order
 
-__all__ = ["Problem", "Optimiser", "ProblemError", "LOSSES", "OPTIMISERS", "labelled"]
+__all__ = ["Problem", "Optimiser", "ProblemError", "LOSSES", "OPTIMISERS", "MAX_DECIMALS",
+           "labelled", "check_decimals"]
+
+#: The most decimals a solution is rounded to: a float holds about 15 significant digits.
+MAX_DECIMALS = 15
 
 #: The losses a TOML problem can name.
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "hinge", "none")
@@ -18,6 +22,17 @@ OPTIMISERS = {"sgd": ("momentum", "weight_decay"), "adam": ("betas", "eps", "wei
 
 class ProblemError(ValueError):
     """A problem file that cannot be read: the message names the file and the key or line."""
+
+
+def check_decimals(decimals: object) -> Optional[str]:
+    """What is wrong with a problem's number of decimals (None, or an int 0 to
+    :data:`MAX_DECIMALS`), or None if nothing is."""
+    if decimals is None or (not isinstance(decimals, bool) and isinstance(decimals, int)
+                            and 0 <= decimals <= MAX_DECIMALS):
+        return None
+    shown = (f"an int of {len(str(abs(decimals)))} digits"
+             if isinstance(decimals, int) and abs(decimals) > 10**6 else repr(decimals)[:40])
+    return f"must be a whole number from 0 to {MAX_DECIMALS}, got {shown}"
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
 
 from .. import functional as F
 from ..engine import DomainError, Value
-from .records import LOSSES, OPTIMISERS, Optimiser, Problem, ProblemError, labelled
+from .records import LOSSES, OPTIMISERS, Optimiser, Problem, ProblemError, check_decimals, \
+    labelled
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,9 +128,9 @@ class _TomlProblem:
             if w not in self.labels:
                 raise self.fail("show.wrt", f"no node labelled {w!r}")
         decimals = show.get("round")
-        if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                     or decimals < 0):
-            raise self.fail("show.round", f"must be a whole number >= 0, got {decimals!r}")
+        wrong = check_decimals(decimals)
+        if wrong:
+            raise self.fail("show.round", wrong)
         key = "optimiser" if "optimiser" in d else "optimizer"
         opt = optimiser_from(d.get(key), key, self.fail)
         title = d.get("title", "")
@@ -311,26 +312,44 @@ def optimiser_from(table: Any, key: str, fail) -> Optional[Optimiser]:
             raise fail(f"{key}.{k}", f"unknown key for {kind}; the keys are "
                        + ", ".join(allowed))
     lr = table.get("lr")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
-            or lr <= 0:
-        raise fail(f"{key}.lr", f"the learning rate must be a number > 0, got {lr!r}")
+    if not _finite(lr) or lr <= 0:
+        raise fail(f"{key}.lr", f"the learning rate must be a finite number > 0, got "
+                   f"{_shown(lr)}")
     options: dict = {}
     for k in OPTIMISERS[kind]:
         if k not in table:
             continue
         v = table[k]
         if k == "betas":
-            if (not isinstance(v, list) or len(v) != 2
-                    or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
-                               and 0 <= b < 1 for b in v)):
-                raise fail(f"{key}.betas", f"must be two numbers in [0, 1), got {v!r}")
+            if (not isinstance(v, (list, tuple)) or len(v) != 2
+                    or not all(_finite(b) and 0 <= b < 1 for b in v)):
+                raise fail(f"{key}.betas", f"must be two numbers in [0, 1), got {_shown(v)}")
             options[k] = (float(v[0]), float(v[1]))
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or v < 0:
-            raise fail(f"{key}.{k}", f"must be a number >= 0, got {v!r}")
+        elif not _finite(v) or v < 0:
+            raise fail(f"{key}.{k}", f"must be a finite number >= 0, got {_shown(v)}")
         else:
             options[k] = float(v)
     return Optimiser(kind, float(lr), options)
+
+
+def _finite(x: Any) -> TypeGuard[float]:
+    """Is ``x`` an int or float (not a bool) that a float holds finitely? ``10**400`` is not:
+    it has no float, and ``math.isfinite`` would raise OverflowError on it."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _shown(x: Any) -> str:
+    """``x`` for an error message, a huge int cut short (its repr may be hundreds of digits,
+    or more than Python agrees to print)."""
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10**30:
+        return f"an integer of about 10**{x.bit_length() * 30103 // 100000}, too large for a float"
+    text = repr(x)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _kind(x: Any) -> str:

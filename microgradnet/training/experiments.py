@@ -16,13 +16,59 @@ import json
 import os
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from .data import load_digits
 from .models import build_model
 from .trainer import TrainConfig, accuracy, fit
 
 __all__ = ["SEED_MNIST_ACCURACY", "CLASSIFIER_GRID", "run_classifiers", "run_lr_curves",
-           "LEARNING_RATES", "SEED_LR_LABELS", "OTHER_SCALES", "classify_curves"]
+           "LEARNING_RATES", "SEED_LR_LABELS", "OTHER_SCALES", "classify_curves",
+           "OUTPUT_FILES", "check_out_dir"]
+
+#: The files each experiment writes into its ``out_dir`` (the figure only when plotting).
+OUTPUT_FILES = {
+    "classifiers": ("s3_q2_5.csv", "s3_q2_5.json", "s3_q2_5.md"),
+    "lr-curves": ("s1_1_4_lr_curves.csv", "s1_1_4_lr_curves.json", "s1_1_4_lr_curves.md",
+                  "s1_1_4_lr_curves.png"),
+}
+
+
+def check_out_dir(out_dir, names, overwrite: bool = False) -> None:
+    """Refuse, before any training, an ``out_dir`` where writing the files ``names`` would
+    replace results (unless ``overwrite``) or would fail after minutes of training.
+
+    Raises:
+        FileExistsError: one of ``names`` is already there and ``overwrite`` is False (the
+            committed ``results/`` are only replaced on purpose).
+        OSError: ``out_dir`` is a file or cannot be written, or one of ``names`` is a broken
+            symbolic link, a folder or a file that cannot be written.
+    """
+    if not out_dir:
+        return
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: is a file, not a folder")
+    present = [n for n in names if os.path.lexists(folder / n)]
+    bad = []
+    for name in present:
+        f = folder / name
+        if not f.exists():
+            bad.append(f"{name} is a broken symbolic link (to {os.readlink(f)})")
+        elif f.is_dir():
+            bad.append(f"{name} is a folder")
+        elif not os.access(f, os.W_OK):
+            bad.append(f"{name} cannot be written")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        bad.append(f"{existing} cannot be written")
+    if bad:
+        raise OSError(f"{folder}: cannot write the results there: {'; '.join(bad)}")
+    if present and not overwrite:
+        raise FileExistsError(f"{folder}: would replace {', '.join(present)}; pass "
+                              "overwrite=True to replace them, or another out_dir")
 
 #: Test accuracies (%) the seed reports on MNIST (S3-Q2-5, seed 003, Q2.3 to Q5.4).
 SEED_MNIST_ACCURACY = {"logistic": 93.6, "mlp_logistic": 94.0, "svm": 92.8, "mlp_hinge": 94.0,
@@ -67,17 +113,18 @@ def _split_kwargs(cand: dict, base: TrainConfig) -> tuple:
     return model_kw, cfg
 
 
-def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
+def run_classifiers(out_dir: str | None = "results", kinds=None, epochs: int = 10,
                     batch_size: int = 16, train_subset: int | None = None, seed: int = 0,
                     show_progress: bool = True, grid: dict | None = None,
-                    split: str = "stratified") -> list:
+                    split: str = "stratified", overwrite: bool = False) -> list:
     """Train the eight classifiers of S3-Q2-5 and write the table.
 
     For each model every candidate of ``grid`` is trained on the training split and scored on
     the validation split; the best one (ties: the first) is scored once on the test split.
 
     Args:
-        out_dir: where to write ``s3_q2_5.csv``, ``.json`` and ``.md`` (None: write nothing).
+        out_dir: where to write ``s3_q2_5.csv``, ``.json`` and ``.md`` (None or "": write
+            nothing); checked before any training (:func:`check_out_dir`).
         kinds: the models to run (default: all eight).
         epochs, batch_size, seed: training settings shared by all runs.
         train_subset: use only the first n training images (for quick runs).
@@ -85,6 +132,8 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
         split: how the digits are split (:data:`microgradnet.training.data.SPLITS`); the
             recorded results in ``results/`` used ``"shuffled"``, new runs default to
             ``"stratified"``.
+        overwrite: replace those files if ``out_dir`` already holds them (such as the
+            committed ``results/``); without it they are refused.
 
     Returns:
         One dict per model: kind, chosen hyper-parameters, validation and test accuracy (%),
@@ -93,6 +142,7 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
 
     Raises:
         ValueError: a kind that is not one of the eight, or one ``grid`` has no candidates for.
+        FileExistsError, OSError: see :func:`check_out_dir`.
     """
     grid = grid or CLASSIFIER_GRID
     kinds = list(kinds or SEED_MNIST_ACCURACY)
@@ -100,6 +150,7 @@ def run_classifiers(out_dir: str = "results", kinds=None, epochs: int = 10,
     if unknown:
         raise ValueError(f"run_classifiers: no model or no candidates for {unknown}; models: "
                          f"{', '.join(SEED_MNIST_ACCURACY)}")
+    check_out_dir(out_dir, OUTPUT_FILES["classifiers"], overwrite)
     data = load_digits(seed=seed, split=split)
     train = data.train if train_subset is None else data.train.subset(train_subset)
     base = TrainConfig(lr=0.05, epochs=epochs, batch_size=batch_size, momentum=0.9,
@@ -211,16 +262,17 @@ def classify_curves(histories: dict) -> dict:
 OTHER_SCALES = (16.0,)
 
 
-def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 16,
+def run_lr_curves(out_dir: str | None = "results", epochs: int = 4, batch_size: int = 16,
                   weight_decay: float = 1e-3, kind: str = "softmax", scale: float = 1.0,
                   train_subset: int | None = None, seed: int = 0,
                   show_progress: bool = True, plot: bool = True,
-                  other_scales: tuple = OTHER_SCALES, split: str = "stratified") -> dict:
+                  other_scales: tuple = OTHER_SCALES, split: str = "stratified",
+                  overwrite: bool = False) -> dict:
     """Train one model (softmax regression on raw pixel values 0..16 by default) with plain SGD
     + L2 at the four learning rates of S1-1.4, from the same initial weights; then the same on
     each of ``other_scales`` (pixel values divided by it), to show how the ranking of the rates
     depends on the set-up. ``split`` is as in :func:`run_classifiers` (the recorded curves
-    used ``"shuffled"``).
+    used ``"shuffled"``). ``out_dir`` and ``overwrite`` are as in :func:`run_classifiers`.
 
     Returns:
         ``{"curves": {lr: step losses}, "labels": {lr: behaviour}, "seed": {lr: (curve,
@@ -231,9 +283,12 @@ def run_lr_curves(out_dir: str = "results", epochs: int = 4, batch_size: int = 1
 
     Raises:
         ValueError: ``epochs`` < 1 (with no step there is no curve to name).
+        FileExistsError, OSError: see :func:`check_out_dir`.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"run_lr_curves: epochs must be an int >= 1, got {epochs!r}")
+    names = OUTPUT_FILES["lr-curves"]
+    check_out_dir(out_dir, names if plot else names[:-1], overwrite)
 
     def train_rates(pixel_scale: float) -> tuple:
         data = load_digits(seed=seed, scale=pixel_scale, split=split)
