@@ -67,7 +67,8 @@ def _plain(x, where: str):
         raise TypeError(f"load_state_dict: {where} must hold numbers, got "
                         f"{type(x).__name__}: {reprlib.repr(x)}")
     try:  # as Value() takes numbers: Fraction and Decimal too, NaN, inf and huge ints not
-        return check_number(x, f"load_state_dict: {where}")
+        number = check_number(x, f"load_state_dict: {where}")
+        return x if isinstance(x, int) else number  # an int stays one (num_batches_tracked)
     except ValueError:
         raise ValueError(f"load_state_dict: {where} holds {reprlib.repr(x)}, not a finite "
                          "number") from None
