@@ -601,3 +601,13 @@ def test_a_path_value_is_the_product_of_its_local_derivatives_elsewhere():
     # where nothing makes a factor 0, an undefined slope still shows as nan
     z = Value(0.0, label="z")
     assert math.isnan(find_paths(z.sqrt() * 2.0, z)[0][0].value)
+
+
+@pytest.mark.parametrize("name", ["w", "e", "g", "w[1]", "x}\\input{y}"])
+def test_a_parameter_name_in_an_optimiser_line_is_replaced_only_as_a_whole_word(name):
+    from microgradnet.explain.update import optimiser_section
+    sec, _ = optimiser_section("sgd", 0.1, {"weight_decay": 0.01}, [(name, 1.0, 0.5, 0.5)])
+    tex = Explanation([sec]).latex()
+    decayed = next(line for line in tex.splitlines() if line.startswith("g' &= "))
+    assert decayed.startswith(f"g' &= g + \\lambda \\cdot {latex_name(name)} = "), decayed
+    assert "weight_decay" not in decayed and "\\input" not in tex

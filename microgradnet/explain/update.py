@@ -76,8 +76,8 @@ _TEX_NAMES = {"weight_decay": r"\lambda", "lr": r"\eta", "m_hat": r"\hat{m}",
 
 def _tex(text: str, name: str = "") -> str:
     """The plain arithmetic of a step-through line as LaTeX (``name``: the parameter's)."""
-    if name:
-        text = text.replace(name, "\0")
+    if name:   # the name as a whole word: the parameter w is not the w of weight_decay
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "\0", text)
     text = re.sub(r"sqrt\(([^()]*)\)", r"\\sqrt{\1}", text)
     text = re.sub(r"\b(" + "|".join(_TEX_NAMES) + r")\b", lambda m: _TEX_NAMES[m.group(1)], text)
     return text.replace("*", r" \cdot ").replace("\0", latex_name(name) if name else "")
