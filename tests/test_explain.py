@@ -611,3 +611,27 @@ def test_a_parameter_name_in_an_optimiser_line_is_replaced_only_as_a_whole_word(
     decayed = next(line for line in tex.splitlines() if line.startswith("g' &= "))
     assert decayed.startswith(f"g' &= g + \\lambda \\cdot {latex_name(name)} = "), decayed
     assert "weight_decay" not in decayed and "\\input" not in tex
+
+
+def test_a_long_latex_row_never_ends_inside_brackets_or_a_fraction():
+    # sigma(W2[1,1]*h[1] + ... + b2[1]) and a mean of squares over 12: longer than a row,
+    # with no sum outside brackets to cut at; a row cut inside \left( or \frac{ would not compile
+    h = [Value(0.1 * k, label=f"h[{k}]") for k in range(1, 5)]
+    w = [Value(0.2 * k, label=f"W2[1,{k}]") for k in range(1, 5)]
+    z = Value(0.5, label="b2[1]")
+    for wk, hk in zip(w, h):
+        z = z + wk * hk
+    a = z.sigmoid()
+    a.label = "a[1]"
+    ys = [Value(0.3 * k, label=f"yhat[{k}]") for k in range(1, 7)]
+    loss = sum(((a - y) ** 2 for y in ys), Value(0.0)) / 12.0
+    loss.label = "L"
+    tex = explain(loss, wrt=w[0]).latex()
+    rows = tex.splitlines()[1:-1]
+    assert any(len(row) > 160 for row in rows)
+    for row in rows:
+        depth = 0
+        for c in re.sub(r"\\.", "", row):
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            assert depth >= 0, row
+        assert depth == 0 and row.count(r"\left") == row.count(r"\right"), row

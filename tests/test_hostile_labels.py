@@ -197,3 +197,26 @@ def test_an_op_name_is_a_latex_word_or_escaped_text():
     assert latex_word("leaky_relu") == r"leaky\_relu" and latex_word("ev") == "ev"
     assert latex_word(EVIL_OP) == r"\text{" + latex_text(EVIL_OP) + "}"
     assert latex_text("a\nb<|>") == r"a\textbackslash{}nb\textless{}\textbar{}\textgreater{}"
+
+
+def _groups_close_on_their_row(row: str) -> bool:
+    depth = 0
+    for c in re.sub(r"\\.", "", row):     # escaped characters (\{ \}) are text
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and row.count(r"\left") == row.count(r"\right")
+
+
+def test_a_long_latex_row_is_cut_outside_every_group_whatever_the_labels():
+    labels = ["a] - b", "c}*d", "e) + f", "[g - h"]
+    leaves = [Value(float(i + 2), label=name * 3) for i, name in enumerate(labels)]
+    y = leaves[0]
+    for leaf in leaves[1:]:
+        y = (y * leaf).tanh() + leaf * leaf
+    y.label = "y - ] z"
+    tex = explain(y, wrt=leaves, nodes=True).latex()
+    rows = tex.splitlines()[1:-1]
+    assert any(row.startswith(r"&\quad ") for row in rows)      # long rows were cut
+    for row in rows:
+        assert _groups_close_on_their_row(row), row

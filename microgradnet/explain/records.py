@@ -18,68 +18,80 @@ WIDTH = 100
 LATEX_WIDTH = 160
 
 
-def split_sum(text: str, depth: int = 0) -> list:
-    """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
-    ``["a", "+ b*(c - d)", "- e"]``; with ``depth`` the sum inside that many brackets
-    (``(a + b)/2`` at depth 1: ``["(a", "+ b)/2"]``)."""
-    out, level, start, i = [], 0, 0, 0
+def _levels(text: str, latex: bool = False):
+    """``(index, depth)`` of each character a line may be cut at, with the number of brackets
+    around it: not a bracket itself, and in LaTeX source outside every ``{...}`` group (a
+    ``\\text{}`` name, a ``\\frac``'s argument), an escaped character (``\\{``) being text
+    and only ``(`` and ``[`` counting as brackets."""
+    level = group = 0
+    i = 0
     while i < len(text):
         ch = text[i]
-        if ch in "({[":
-            level += 1
-        elif ch in ")}]":
-            level -= 1
-        elif level == depth and text.startswith((" + ", " - "), i):
-            out.append(text[start:i])
-            start = i + 1
-            i += 3
+        if latex and ch == "\\":
+            i += 2
             continue
+        if latex and ch in "{}":
+            group += 1 if ch == "{" else -1
+        elif group == 0:
+            if ch in "([" or (ch == "{" and not latex):
+                level += 1
+            elif ch in ")]" or (ch == "}" and not latex):
+                level -= 1
+            else:
+                yield i, level
         i += 1
+
+
+def split_sum(text: str, depth: int = 0, latex: bool = False) -> list:
+    """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
+    ``["a", "+ b*(c - d)", "- e"]``; with ``depth`` the sum inside that many brackets
+    (``(a + b)/2`` at depth 1: ``["(a", "+ b)/2"]``); with ``latex`` never inside a group."""
+    out, start, resume = [], 0, 0
+    for i, level in _levels(text, latex):
+        if i >= resume and level == depth and text.startswith((" + ", " - "), i):
+            out.append(text[start:i])
+            start, resume = i + 1, i + 3
     out.append(text[start:])
     return out
 
 
-def split_product(text: str) -> list:
+def split_product(text: str, latex: bool = False) -> list:
     """The factors of a product, each after the first with its ``*``: ``a*(b + c)*d`` gives
-    ``["a", "*(b + c)", "*d"]`` (brackets are never split)."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif ch == "*" and depth == 0 and i > start:
+    ``["a", "*(b + c)", "*d"]`` (brackets are never split, nor a LaTeX group)."""
+    out, start = [], 0
+    for i, level in _levels(text, latex):
+        if text[i] == "*" and level == 0 and i > start:
             out.append(text[start:i])
             start = i
     out.append(text[start:])
     return out
 
 
-def _chunks(text: str, width: int) -> list:
+def _chunks(text: str, width: int, latex: bool = False) -> list:
     """``text`` cut into ``(glue, chunk)`` pieces no longer than ``width`` where it can be:
     between the terms of a sum (the shallowest one inside brackets if need be), else between
-    factors."""
+    factors. LaTeX is cut at the top level only: a row cannot end inside ``\\left(``."""
     if len(text) <= width:
         return [(" ", text)]
-    for depth in range(4):
-        terms = split_sum(text, depth)
+    for depth in range(1 if latex else 4):
+        terms = split_sum(text, depth, latex)
         if len(terms) > 1:
-            return [piece for t in terms for piece in _chunks(t, width)]
-    factors = split_product(text)
+            return [piece for t in terms for piece in _chunks(t, width, latex)]
+    factors = split_product(text, latex)
     if len(factors) > 1:
         out = []
         for k, f in enumerate(factors):
-            got = _chunks(f, width)
+            got = _chunks(f, width, latex)
             out += [("" if k and m == 0 else glue, c) for m, (glue, c) in enumerate(got)]
         return out
     return [(" ", text)]
 
 
-def _fill(piece: str, width: int) -> list:
+def _fill(piece: str, width: int, latex: bool = False) -> list:
     """A long expression as rows of at most ``width`` characters where it can be: a row
     after the first starts with the ``+``, ``-`` or ``*`` it was cut before."""
     rows: list = []
-    for glue, chunk in _chunks(piece, width):
+    for glue, chunk in _chunks(piece, width, latex):
         if rows and len(rows[-1]) + len(glue) + len(chunk) <= width:
             rows[-1] += glue + chunk
         else:
@@ -258,7 +270,7 @@ class Explanation:
                     continue
                 # one expression per row, a long sum over several rows
                 for i, piece in enumerate(pieces):
-                    rows = _fill(piece, LATEX_WIDTH)
+                    rows = _fill(piece, LATEX_WIDTH, latex=True)
                     start = f"{lhs} &{rel} " if i == 0 else "&= "
                     out.append(start + rows[0] + (note if i == len(pieces) - 1
                                                   and len(rows) == 1 else "") + r" \\")
