@@ -63,6 +63,7 @@ def test_a_backtick_in_a_label_keeps_markdown_code_spans_whole():
 INJECTION = "x`<img src=x onerror=alert(1)>`"
 EVIL_OP = r"ev}\input{/etc/passwd}\iffalse"
 HOSTILE_LABELS = [INJECTION, "y\n\nz", "``a```", " sp ", "| cell |", "<b>&amp;</b>", "*em*",
+                  "> quote", "[ref]: http://x", "![i](j)",
                   "_u_ [l](u) ~s~ $m$ #h", "- item", "1. one", "    code", "tab\tnul\x00",
                   "nel\x85ls\u2028", "lone\ud800", "a\\", "\\`", "{}%^&#~"]
 
@@ -120,9 +121,9 @@ def test_markdown_text_renders_as_the_label_and_starts_nothing(label):
         assert _unescape_md(text) == visible(label)
         # once escapes and entities are taken out, no character that means markup is left
         bare = re.sub(r"\\[!-/:-@\[-`{-~]|&(lt|gt|amp|#32);", "", text)
-        assert not set(bare) & set("\\`*_[]|~$#<>&\n\r"), text
+        assert not set(bare) & set("\\`*_[|~$#<&\n\r"), text
     line = md_line(label)
-    assert not re.match(r"\s|[-+=]|\d+[.)]", line), line      # no list, code block, heading
+    assert not re.match(r"\s|[-+=>]|\d+[.)]", line), line     # no list, quote, code block
 
 
 def _hostile_explanation(labels=(INJECTION, "w", "y\n\nz"), op_name=EVIL_OP):

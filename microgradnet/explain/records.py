@@ -336,11 +336,12 @@ def md_code(s: str, cell: bool = False) -> str:
     return span.replace("|", "\\|") if cell else span
 
 
-# Characters that mean something inline in CommonMark and GFM (and ``$`` to Jupyter's math):
-# written with a backslash, which CommonMark allows before any ASCII punctuation; ``< > &``
-# as entities, so no tag, autolink or entity can start.
-_MD_ESCAPED = {c: "\\" + c for c in "\\`*_[]|~$#"}
-_MD_ESCAPED.update({"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+# Characters that start something inline in CommonMark and GFM (and ``$`` Jupyter's math):
+# written with a backslash, which CommonMark allows before any ASCII punctuation (``[``
+# escaped, no link or image can open, so ``]`` may stay); ``<`` and ``&`` as entities, so no
+# tag, autolink or entity can start (``>`` means something only at the start of a line).
+_MD_ESCAPED = {c: "\\" + c for c in "\\`*_[|~$#"}
+_MD_ESCAPED.update({"<": "&lt;", "&": "&amp;"})
 
 
 def md_text(s: str) -> str:
@@ -350,9 +351,10 @@ def md_text(s: str) -> str:
 
 def md_line(s: str) -> str:
     """``s`` as a line of Markdown text (a heading's text, a paragraph) that also cannot
-    start a block: no list marker (``-``, ``+``, ``1.``), setext underline or indented code."""
+    start a block: no list marker (``-``, ``+``, ``1.``), quote, setext underline or indented
+    code."""
     t = md_text(s)
-    t = re.sub(r"^(\d*)([-+=.)])", r"\1\\\2", t)
+    t = re.sub(r"^(\d*)([-+=.)>])", r"\1\\\2", t)
     return re.sub(r"^ +", lambda m: "&#32;" * len(m.group(0)), t)
 
 
