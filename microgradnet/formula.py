@@ -338,7 +338,7 @@ def latex_word(name: str) -> str:
 def latex_name(name: str) -> str:
     """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``; any other
     name as text (``\\text{...}``, escaped), so a label cannot inject LaTeX."""
-    m = re.fullmatch(r"([A-Za-z]+)_?(\d+)?", name)
+    m = re.fullmatch(r"([A-Za-z]+)(?:_?(\d+))?", name)   # a trailing _ is text
     if not m:
         return r"\text{" + latex_text(name) + "}"
     base, sub = m.group(1), m.group(2)

@@ -194,6 +194,11 @@ def test_visible_writes_what_does_not_print_as_repr_does():
         assert visible(s) == "".join(repr(c)[1:-1] if not c.isprintable() else c for c in s)
 
 
+def test_a_trailing_underscore_stays_in_a_latex_name():
+    assert latex_name("a_") == r"\text{a\_}" != latex_name("a")
+    assert latex_name("alpha_") == r"\text{alpha\_}" and latex_name("a_1") == "a_{1}"
+
+
 def test_an_op_name_is_a_latex_word_or_escaped_text():
     assert latex_word("leaky_relu") == r"leaky\_relu" and latex_word("ev") == "ev"
     assert latex_word(EVIL_OP) == r"\text{" + latex_text(EVIL_OP) + "}"
