@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Mapping, Optional, Sequence
 
 __all__ = ["Expr", "num", "sym", "bin", "call", "neg", "product", "evaluate", "Printer",
-           "format_number", "round_half_up", "latex_name", "latex_text", "const_text"]
+           "format_number", "round_half_up", "latex_name", "latex_text", "latex_word", "visible",
+           "const_text"]
 
 
 # ---- numbers -----------------------------------------------------------------------------------
@@ -293,20 +294,51 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda"
           "tau", "phi", "omega"}
 
 
+def visible(text: str) -> str:
+    """``text`` with every character that does not print as itself (a newline, a tab, NUL and
+    the other control characters, a lone surrogate, a line separator, a non-ASCII space) written
+    as Python's ``repr`` writes it: ``"y\\n\\nz"`` -> ``y\\n\\nz``, ``"x\\ud800"`` ->
+    ``x\\ud800``. A name printed in an explanation thus stays on its line, in one table cell, in
+    one LaTeX group, and every output can be written as UTF-8. A backslash is kept as it is,
+    so the result is already visible (``visible(visible(s)) == visible(s)``).
+
+    Example:
+        >>> visible("y\\n\\tz\\x00")
+        'y\\\\n\\\\tz\\\\x00'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# Text-mode LaTeX for the characters it reads as commands, and for < > | (which the default
+# OT1 font encoding prints as other glyphs).
 _LATEX_TEXT = {"\\": r"\textbackslash{}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+               "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
                **{c: "\\" + c for c in "_#%&${}"}}
 
 
 def latex_text(text: str) -> str:
     """``text`` as LaTeX text: every character LaTeX reads as a command written as itself
-    (``a_b & 100%`` -> ``a\\_b \\& 100\\%``, a backslash -> ``\\textbackslash{}``)."""
-    return "".join(_LATEX_TEXT.get(c, c) for c in text)
+    (``a_b & 100%`` -> ``a\\_b \\& 100\\%``, a backslash -> ``\\textbackslash{}``), and the
+    characters that do not print as themselves as :func:`visible` writes them (a newline
+    would end a paragraph, which ``\\text{...}`` cannot hold)."""
+    return "".join(_LATEX_TEXT.get(c, c) for c in visible(text))
+
+
+def latex_word(name: str) -> str:
+    """A name written upright in math, as inside ``\\operatorname{...}`` (an op's name, a
+    parameter's): letters, digits and ``_`` as they are (``leaky\\_relu``), any other name as
+    text (``\\text{...}``, escaped), so an op's name cannot inject LaTeX."""
+    if re.fullmatch(r"[A-Za-z0-9_]+", name):
+        return name.replace("_", r"\_")
+    return r"\text{" + latex_text(name) + "}"
 
 
 def latex_name(name: str) -> str:
     """``w21`` -> ``w_{21}``, ``MSE`` -> ``\\mathrm{MSE}``, ``alpha`` -> ``\\alpha``; any other
     name as text (``\\text{...}``, escaped), so a label cannot inject LaTeX."""
-    m = re.fullmatch(r"([A-Za-z]+)_?(\d+)?", name)
+    m = re.fullmatch(r"([A-Za-z]+)(?:_?(\d+))?", name)   # a trailing _ is text
     if not m:
         return r"\text{" + latex_text(name) + "}"
     base, sub = m.group(1), m.group(2)
@@ -333,6 +365,26 @@ class Printer:
     def _number(self, s: str, negative: bool, leftmost: bool) -> str:
         return f"({s})" if negative and not leftmost else s
 
+    def _call(self, e: _E) -> str:
+        """``name(args)``: a function of the table, a user's own op (``e.val`` an op record),
+        or an op at parameters other than its default (with them: ``elu(x; alpha=2)``). A
+        name comes from user code, so it is written escaped (:func:`latex_word`,
+        :func:`visible`)."""
+        inner = ", ".join(self._p(a, 0, True) for a in e.args)
+        name = e.val if isinstance(e.val, str) else e.val.name
+        params = () if isinstance(e.val, str) else e.val.params
+        if not self.latex:
+            shown = "; ".join(f"{visible(str(k))}={const_text(v)}" for k, v in params)
+            return f"{visible(name)}({inner}{'; ' + shown if shown else ''})"
+        if not params and name == "sqrt" and isinstance(e.val, str):
+            return r"\sqrt{" + inner + "}"
+        if not params and name == "abs" and isinstance(e.val, str):
+            return r"\lvert " + inner + r" \rvert"
+        head = (_LATEX_CALLS[name] if isinstance(e.val, str) and name in _LATEX_CALLS
+                else r"\operatorname{" + latex_word(name) + "}")
+        shown = "; ".join(f"{latex_word(str(k))}={const_text(v)}" for k, v in params)
+        return head + r"\left(" + inner + ("; " + shown if shown else "") + r"\right)"
+
     def _p(self, e: _E, minprec: int, leftmost: bool) -> str:
         k = e.kind
         if k in ("num", "slope"):
@@ -342,26 +394,11 @@ class Printer:
                 name = self.names[e.val]
                 if isinstance(name, tuple):   # a name with its own LaTeX: (text, latex)
                     return name[1] if self.latex else name[0]
-                return latex_name(name) if self.latex else name
+                return latex_name(name) if self.latex else visible(name)
             x = self.values[e.val]
             return self._number(format_number(x), x < 0, leftmost)
         if k == "call":
-            inner = ", ".join(self._p(a, 0, True) for a in e.args)
-            if not isinstance(e.val, str) and not e.val.params:   # a user's own op
-                return (r"\operatorname{" + e.val.name + r"}\left(" + inner + r"\right)"
-                        if self.latex else f"{e.val.name}({inner})")
-            if not isinstance(e.val, str):   # an op record with its parameters
-                params = "; ".join(f"{k}={const_text(v)}" for k, v in e.val.params)
-                return (r"\operatorname{" + e.val.name + r"}\left(" + inner + "; " + params
-                        + r"\right)") if self.latex else f"{e.val.name}({inner}; {params})"
-            if self.latex:
-                if e.val == "sqrt":
-                    return r"\sqrt{" + inner + "}"
-                if e.val == "abs":
-                    return r"\lvert " + inner + r" \rvert"
-                return _LATEX_CALLS.get(e.val, r"\operatorname{" + e.val + "}") + \
-                    r"\left(" + inner + r"\right)"
-            return f"{e.val}({inner})"
+            return self._call(e)
         prec = _PREC["neg" if k == "neg" else e.val]
         if self.latex and k == "bin" and e.val == "/":
             a, b = e.args

@@ -557,3 +557,81 @@ def test_a_path_that_nothing_reaches_counts_zero_as_in_backward():
         z.backward()
     with pytest.raises(DomainError, match="derivative of sqrt"):
         explain(z, wrt=x)
+
+
+def _zero_before_undefined_cases():
+    """Graphs at x = 0 where a zero factor above sqrt (undefined slope at 0) stops the
+    gradient, as name -> (root, x); some also have a path that does carry a gradient."""
+    cases = {}
+    x = Value(0.0, label="x")
+    cases["max(sqrt(x), 1)"] = (maximum(x.sqrt(), 1.0), x)
+    x = Value(0.0, label="x")
+    cases["sqrt(x)*0"] = (x.sqrt() * 0.0, x)
+    x = Value(0.0, label="x")
+    cases["sqrt(x)*0 + 3x"] = (x.sqrt() * 0.0 + x * 3.0, x)
+    x = Value(0.0, label="x")
+    cases["relu(-x)*sqrt(x)"] = ((-x).relu() * x.sqrt(), x)     # each factor 0 at x = 0
+    x = Value(0.0, label="x")
+    cases["max(sqrt(x)*2, 1) + x^2 + x"] = (maximum(x.sqrt() * 2.0, 1.0) + x * x + x, x)
+    x = Value(0.0, label="x")
+    cases["sqrt(x)*0 through a chain"] = ((x.sqrt().exp() * 0.0).tanh() * 4.0, x)
+    return cases
+
+
+@pytest.mark.parametrize("case", list(_zero_before_undefined_cases()))
+def test_a_path_value_stops_at_its_first_zero_factor_as_backward_does(case):
+    root, x = _zero_before_undefined_cases()[case]
+    paths, total = find_paths(root, x)
+    root.backward()
+    values = [p.value for p in paths]
+    assert len(paths) == total and not any(math.isnan(v) for v in values), values
+    assert math.fsum(values) == x.grad, (values, x.grad)
+    # the explanation's paths carry the same numbers
+    steps = [s for s in explain(root, wrt=x)["backward"].steps if s.caption]
+    assert [s.exact for s in steps] == values
+
+
+def test_a_path_value_is_the_product_of_its_local_derivatives_elsewhere():
+    x = Value(0.7, label="x")
+    y = (x * x).tanh() * x.sqrt() + x.exp()
+    paths, total = find_paths(y, x)
+    y.backward()
+    assert total == 4 and all(v != 0.0 for v in [p.value for p in paths])
+    assert_close(math.fsum(p.value for p in paths), x.grad, rtol=1e-14)
+    # where nothing makes a factor 0, an undefined slope still shows as nan
+    z = Value(0.0, label="z")
+    assert math.isnan(find_paths(z.sqrt() * 2.0, z)[0][0].value)
+
+
+@pytest.mark.parametrize("name", ["w", "e", "g", "w[1]", "x}\\input{y}"])
+def test_a_parameter_name_in_an_optimiser_line_is_replaced_only_as_a_whole_word(name):
+    from microgradnet.explain.update import optimiser_section
+    sec, _ = optimiser_section("sgd", 0.1, {"weight_decay": 0.01}, [(name, 1.0, 0.5, 0.5)])
+    tex = Explanation([sec]).latex()
+    decayed = next(line for line in tex.splitlines() if line.startswith("g' &= "))
+    assert decayed.startswith(f"g' &= g + \\lambda \\cdot {latex_name(name)} = "), decayed
+    assert "weight_decay" not in decayed and "\\input" not in tex
+
+
+def test_a_long_latex_row_never_ends_inside_brackets_or_a_fraction():
+    # sigma(W2[1,1]*h[1] + ... + b2[1]) and a mean of squares over 12: longer than a row,
+    # with no sum outside brackets to cut at; a row cut inside \left( or \frac{ would not compile
+    h = [Value(0.1 * k, label=f"h[{k}]") for k in range(1, 5)]
+    w = [Value(0.2 * k, label=f"W2[1,{k}]") for k in range(1, 5)]
+    z = Value(0.5, label="b2[1]")
+    for wk, hk in zip(w, h):
+        z = z + wk * hk
+    a = z.sigmoid()
+    a.label = "a[1]"
+    ys = [Value(0.3 * k, label=f"yhat[{k}]") for k in range(1, 7)]
+    loss = sum(((a - y) ** 2 for y in ys), Value(0.0)) / 12.0
+    loss.label = "L"
+    tex = explain(loss, wrt=w[0]).latex()
+    rows = tex.splitlines()[1:-1]
+    assert any(len(row) > 160 for row in rows)
+    for row in rows:
+        depth = 0
+        for c in re.sub(r"\\.", "", row):
+            depth += {"{": 1, "}": -1}.get(c, 0)
+            assert depth >= 0, row
+        assert depth == 0 and row.count(r"\left") == row.count(r"\right"), row

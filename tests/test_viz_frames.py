@@ -286,3 +286,31 @@ def test_hostile_labels_run_no_script_and_the_page_works(browser, tmp_path):
     assert _state(browser)["frame"] == "1"            # the stepper's script runs
     heading = browser.find_element(By.TAG_NAME, "h1").text
     assert heading == HOSTILE[0]                      # shown as the text it is
+
+
+def test_a_lone_surrogate_in_a_label_is_drawn_as_the_replacement_character(tmp_path):
+    x = Value(2.0, label="x\ud800")
+    y = x * 3.0
+    y.label = "y\udfff"
+    path = frames_html(y, tmp_path / "s.html", title="t\ud800")
+    page = path.read_bytes().decode("utf-8")           # the file holds UTF-8, whole
+    assert page.endswith("</html>\n") and "\ud800" not in page
+    assert "x\ufffd" in page and "y\ufffd" in page and "<h1>t\ufffd</h1>" in page
+    # as in the picture, whose labels are drawn the same way
+    assert "x\ufffd" in page.split("<svg", 1)[1]
+
+
+def test_a_page_that_cannot_be_written_leaves_no_file_behind(tmp_path):
+    page = frames_page(neuron())
+    target = tmp_path / "page.html"
+    broken = type(page)(page.html + "\ud800", page.height_px)
+    with pytest.raises(UnicodeEncodeError):
+        broken.save(target)
+    assert list(tmp_path.iterdir()) == []
+    # a page already there stays as it was, and a good save replaces it whole
+    target.write_text("old page", encoding="utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        broken.save(target)
+    assert target.read_text(encoding="utf-8") == "old page"
+    assert page.save(target).read_text(encoding="utf-8") == page.html
+    assert list(tmp_path.iterdir()) == [target]

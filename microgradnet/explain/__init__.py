@@ -40,7 +40,10 @@ forward, as a hand-worked sheet does, printing the unrounded value beside it; ea
 line computes its result from the numbers it prints. An :class:`Explanation` prints as text
 (lines of at most 100 characters, long equations broken after ``=`` and between terms) and
 exports to LaTeX (an ``align*`` block) and Markdown (:mod:`.records`). The notation is a
-sheet's: ``x^2``, ``0.5 + (-2.0)``, ``(1/Z)*v1``.
+sheet's: ``x^2``, ``0.5 + (-2.0)``, ``(1/Z)*v1``. Labels and op names are text in every form,
+whatever they hold: a character that does not print as itself (a newline, a tab, NUL, a lone
+surrogate) is written as Python's ``repr`` writes it (``y\\n``), LaTeX's and Markdown's
+special characters are escaped, and a formula in Markdown is a code span no backtick can close.
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ import re
 
 from ..engine import Value, topological_order
 from ..gradients import grad as _engine_grad
-from ..formula import const_text as _const, format_number, latex_name, round_half_up
+from ..formula import const_text as _const, format_number, latex_name, round_half_up, visible
 from ..graph import count_paths, refuse_stale
 from .forward import (forward_nodes as _forward_nodes, forward_sections as _forward,
                       given_section as _given)
@@ -171,7 +174,7 @@ def explain(root: Value, wrt: Wrt = None, lr: Optional[float] = None, *,
         secs.append(passed.section)
     for w in ws:
         if w not in g.values:   # the root does not depend on it: no path, derivative 0
-            g.name[w] = (names or {}).get(w) or w.label or "x"
+            g.name[w] = visible((names or {}).get(w) or w.label or "x")
         if w in listed or w not in g.values:
             secs.append(_backward(g, w, max_paths, found.get(w)))
         else:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 from ..engine import Value, topological_order
-from ..formula import Expr as _E, Printer as _Printer, evaluate, num as _num, round_half_up
+from ..formula import (Expr as _E, Printer as _Printer, evaluate, num as _num, round_half_up,
+                       visible)
 from ..ops import OPS, Op
 
 __all__ = ["INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr", "FUNCTIONS"]
@@ -63,6 +64,9 @@ class NamedGraph:
             if not isinstance(v, Value):
                 raise TypeError(f"explain: names must map Values to str, got a key "
                                 f"{type(v).__name__}")
+            if not isinstance(names[v], str):
+                raise TypeError(f"explain: names must map Values to str, got "
+                                f"{type(names[v]).__name__} {names[v]!r} for {v!r}")
         uses: dict = {}
         for n in self.order:
             for p in n.parents:
@@ -72,7 +76,10 @@ class NamedGraph:
         self.ref: dict = {}        # node -> formula used by its consumers
         self.expr: dict = {}       # named non-leaf node -> its own formula
         self.made_up: set = set()  # nodes named here (v1, v2...), not by a label or names=
-        taken = {names.get(n) or n.label for n in self.order} - {""}
+        # Names are printed in text, table cells and LaTeX groups: one that does not print as
+        # itself (a newline) is written as Python's repr writes it, once, here.
+        label_of = {n: visible(names.get(n) or n.label) for n in self.order}
+        taken = set(label_of.values()) - {""}
         used_names: set = set()
         counter = 0
 
@@ -88,7 +95,7 @@ class NamedGraph:
 
         size: dict = {}
         for n in self.order:
-            label = names.get(n) or n.label
+            label = label_of[n]
             if n.is_leaf:
                 if label or n in kept:
                     nm = fresh(label)

@@ -28,7 +28,8 @@ _Link = Optional[tuple["_Link", Value, int]]
 class Path:
     """One path from the root to ``wrt``: ``nodes[0]`` is the root, ``nodes[-1]`` is ``wrt``,
     ``args[i]`` is which argument of ``nodes[i]`` the path enters ``nodes[i+1]`` by, and
-    ``value`` is the product of the local derivatives along it."""
+    ``value`` is the product of the local derivatives along it, from the root down (0 from
+    the first zero factor on: what lies below it, even an undefined slope, is not used)."""
     nodes: tuple
     args: tuple
     value: float
@@ -76,21 +77,31 @@ def find_paths(root: Value, wrt: Value, max_paths: int = DEFAULT_MAX_PATHS) -> t
         if node is wrt:
             nodes: list[Value] = [wrt]
             args: list[int] = []
-            value = 1.0
             while link is not None:
                 link, parent, j = link
                 nodes.append(parent)
                 args.append(j)
-                value *= loc(parent)[j]
             nodes.reverse()
             args.reverse()
-            paths.append(Path(tuple(nodes), tuple(args), value))
+            paths.append(Path(tuple(nodes), tuple(args), _path_value(nodes, args, loc)))
             continue
         ps = node.parents
         for j in range(len(ps) - 1, -1, -1):
             if ps[j] in reach:
                 stack.append((ps[j], (link, node, j)))
     return paths, total
+
+
+def _path_value(nodes: Sequence[Value], args: Sequence[int], loc) -> float:
+    """The product of the local derivatives along a path, from the root down. Once it is 0
+    the path carries nothing, as ``backward`` sends nothing from a node whose gradient is 0:
+    a slope below, even one undefined there (``nan``: sqrt' at 0), is never multiplied in."""
+    value = 1.0
+    for node, j in zip(nodes, args):   # the last node, wrt, has no edge below it on the path
+        if value == 0.0:
+            return 0.0
+        value *= loc(node)[j]
+    return value
 
 
 def dname(top: str, bottom: str) -> tuple:

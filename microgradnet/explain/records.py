@@ -6,10 +6,10 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from ..formula import format_number, latex_text
+from ..formula import format_number, latex_text, visible
 
 __all__ = ["Step", "Section", "Explanation", "WIDTH", "wrap_equation", "split_sum",
-           "split_product"]
+           "split_product", "md_code", "md_text", "md_line"]
 
 #: The width of a line of text: longer equations are broken after each ``=`` and, inside a
 #: long sum, before a ``+`` or ``-`` outside brackets.
@@ -18,68 +18,80 @@ WIDTH = 100
 LATEX_WIDTH = 160
 
 
-def split_sum(text: str, depth: int = 0) -> list:
-    """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
-    ``["a", "+ b*(c - d)", "- e"]``; with ``depth`` the sum inside that many brackets
-    (``(a + b)/2`` at depth 1: ``["(a", "+ b)/2"]``)."""
-    out, level, start, i = [], 0, 0, 0
+def _levels(text: str, latex: bool = False):
+    """``(index, depth)`` of each character a line may be cut at, with the number of brackets
+    around it: not a bracket itself, and in LaTeX source outside every ``{...}`` group (a
+    ``\\text{}`` name, a ``\\frac``'s argument), an escaped character (``\\{``) being text
+    and only ``(`` and ``[`` counting as brackets."""
+    level = group = 0
+    i = 0
     while i < len(text):
         ch = text[i]
-        if ch in "({[":
-            level += 1
-        elif ch in ")}]":
-            level -= 1
-        elif level == depth and text.startswith((" + ", " - "), i):
-            out.append(text[start:i])
-            start = i + 1
-            i += 3
+        if latex and ch == "\\":
+            i += 2
             continue
+        if latex and ch in "{}":
+            group += 1 if ch == "{" else -1
+        elif group == 0:
+            if ch in "([" or (ch == "{" and not latex):
+                level += 1
+            elif ch in ")]" or (ch == "}" and not latex):
+                level -= 1
+            else:
+                yield i, level
         i += 1
+
+
+def split_sum(text: str, depth: int = 0, latex: bool = False) -> list:
+    """The terms of a sum written out, each with its sign: ``a + b*(c - d) - e`` gives
+    ``["a", "+ b*(c - d)", "- e"]``; with ``depth`` the sum inside that many brackets
+    (``(a + b)/2`` at depth 1: ``["(a", "+ b)/2"]``); with ``latex`` never inside a group."""
+    out, start, resume = [], 0, 0
+    for i, level in _levels(text, latex):
+        if i >= resume and level == depth and text.startswith((" + ", " - "), i):
+            out.append(text[start:i])
+            start, resume = i + 1, i + 3
     out.append(text[start:])
     return out
 
 
-def split_product(text: str) -> list:
+def split_product(text: str, latex: bool = False) -> list:
     """The factors of a product, each after the first with its ``*``: ``a*(b + c)*d`` gives
-    ``["a", "*(b + c)", "*d"]`` (brackets are never split)."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif ch == "*" and depth == 0 and i > start:
+    ``["a", "*(b + c)", "*d"]`` (brackets are never split, nor a LaTeX group)."""
+    out, start = [], 0
+    for i, level in _levels(text, latex):
+        if text[i] == "*" and level == 0 and i > start:
             out.append(text[start:i])
             start = i
     out.append(text[start:])
     return out
 
 
-def _chunks(text: str, width: int) -> list:
+def _chunks(text: str, width: int, latex: bool = False) -> list:
     """``text`` cut into ``(glue, chunk)`` pieces no longer than ``width`` where it can be:
     between the terms of a sum (the shallowest one inside brackets if need be), else between
-    factors."""
+    factors. LaTeX is cut at the top level only: a row cannot end inside ``\\left(``."""
     if len(text) <= width:
         return [(" ", text)]
-    for depth in range(4):
-        terms = split_sum(text, depth)
+    for depth in range(1 if latex else 4):
+        terms = split_sum(text, depth, latex)
         if len(terms) > 1:
-            return [piece for t in terms for piece in _chunks(t, width)]
-    factors = split_product(text)
+            return [piece for t in terms for piece in _chunks(t, width, latex)]
+    factors = split_product(text, latex)
     if len(factors) > 1:
         out = []
         for k, f in enumerate(factors):
-            got = _chunks(f, width)
+            got = _chunks(f, width, latex)
             out += [("" if k and m == 0 else glue, c) for m, (glue, c) in enumerate(got)]
         return out
     return [(" ", text)]
 
 
-def _fill(piece: str, width: int) -> list:
+def _fill(piece: str, width: int, latex: bool = False) -> list:
     """A long expression as rows of at most ``width`` characters where it can be: a row
     after the first starts with the ``+``, ``-`` or ``*`` it was cut before."""
     rows: list = []
-    for glue, chunk in _chunks(piece, width):
+    for glue, chunk in _chunks(piece, width, latex):
         if rows and len(rows[-1]) + len(glue) + len(chunk) <= width:
             rows[-1] += glue + chunk
         else:
@@ -196,12 +208,12 @@ class Explanation:
 
     # ---- text
     def section_text(self, sec: Section) -> str:
-        lines = [sec.title]
+        lines = [visible(sec.title)]
         for n in sec.notes:
-            lines += textwrap.wrap(n, WIDTH, initial_indent="  ", subsequent_indent="  ",
+            lines += textwrap.wrap(visible(n), WIDTH, initial_indent="  ", subsequent_indent="  ",
                                    break_on_hyphens=False, break_long_words=False)
         if sec.key == "given":
-            items = [f"{s.lhs} = {format_number(s.value)}" for s in sec.steps]
+            items = [f"{visible(s.lhs)} = {format_number(s.value)}" for s in sec.steps]
             row = "  "
             for item in items:
                 if len(row) + len(item) > 90 and row.strip():
@@ -214,11 +226,12 @@ class Explanation:
         for s in sec.steps:
             indent = "  " * (1 + s.level)
             if s.caption:
-                lines.append("  " + s.caption)
+                lines.append("  " + visible(s.caption))
                 indent = "    "
-            head = f"{indent}{s.intro + ' ' if s.intro else ''}{s.lhs} {s.rel} "
-            pieces = [p[0] for p in s.parts] + [_fmt_value(s.value, s.exact, self.decimals)]
-            lines += wrap_equation(head, pieces, f"   [{s.note}]" if s.note else "")
+            head = f"{indent}{s.intro + ' ' if s.intro else ''}{visible(s.lhs)} {s.rel} "
+            pieces = [visible(p[0]) for p in s.parts] + [_fmt_value(s.value, s.exact,
+                                                                   self.decimals)]
+            lines += wrap_equation(head, pieces, f"   [{visible(s.note)}]" if s.note else "")
         return "\n".join(lines)
 
     def text(self) -> str:
@@ -257,7 +270,7 @@ class Explanation:
                     continue
                 # one expression per row, a long sum over several rows
                 for i, piece in enumerate(pieces):
-                    rows = _fill(piece, LATEX_WIDTH)
+                    rows = _fill(piece, LATEX_WIDTH, latex=True)
                     start = f"{lhs} &{rel} " if i == 0 else "&= "
                     out.append(start + rows[0] + (note if i == len(pieces) - 1
                                                   and len(rows) == 1 else "") + r" \\")
@@ -269,23 +282,26 @@ class Explanation:
 
     # ---- Markdown
     def markdown(self) -> str:
-        """The derivation as Markdown: a heading and a table per section."""
+        """The derivation as Markdown: a heading and a table per section. Names and formulas
+        stay text whatever they hold: formulas in code spans (:func:`md_code`), the rest
+        escaped (:func:`md_text`), so a label cannot close a span, split a cell or add HTML."""
         out: list = []
         for sec in self.sections:
-            out.append(f"### {sec.title}")
+            out.append(f"### {md_line(sec.title)}")
             out.append("")
             for n in sec.notes:
-                out.append(n)
+                out.append(md_line(n))
                 out.append("")
             if sec.key == "given":
-                out.append(", ".join(f"`{s.lhs} = {format_number(s.value)}`"
+                out.append(", ".join(md_code(f"{s.lhs} = {format_number(s.value)}")
                                      for s in sec.steps))
                 out.append("")
                 continue
             out.append("| | formula | with numbers | value |")
             out.append("|---|---|---|---|")
             for s in sec.steps:
-                head = f"{s.caption}: `{s.lhs}`" if s.caption else f"`{s.lhs}`"
+                lhs = md_code(s.lhs, cell=True)
+                head = f"{md_text(s.caption)}: {lhs}" if s.caption else lhs
                 parts = [p[0] for p in s.parts]
                 if s.numeric_last:
                     formula, numbers = " = ".join(parts[:-1]), parts[-1] if parts else ""
@@ -293,11 +309,11 @@ class Explanation:
                     formula, numbers = " = ".join(parts), ""
                 val = _fmt_value(s.value, s.exact, self.decimals)
                 if s.rel == "<-":
-                    head = f"`{s.lhs}` &larr;"
+                    head = f"{lhs} &larr;"
                 elif s.intro:
-                    head = f"{s.intro} `{s.lhs}`"
-                cells = [head.replace("|", "\\|"), _md(formula), _md(numbers),
-                         val + (f" ({s.note})" if s.note else "")]
+                    head = f"{md_text(s.intro)} {lhs}"
+                cells = [head, md_code(formula, cell=True), md_code(numbers, cell=True),
+                         val + (f" ({md_text(s.note)})" if s.note else "")]
                 out.append("| " + " | ".join(cells) + " |")
             out.append("")
         return "\n".join(out)
@@ -306,15 +322,40 @@ class Explanation:
         return self.markdown()
 
 
-def _md(s: str) -> str:
-    """``s`` as a Markdown code span inside a table cell: fenced with one more backtick than
-    the longest run of backticks in it (padded where it starts or ends with one), and ``|``
-    escaped so the cell does not split."""
+def md_code(s: str, cell: bool = False) -> str:
+    """``s`` as a Markdown code span (CommonMark): fenced with one more backtick than the
+    longest run of backticks in it, padded with a space where it starts or ends with a
+    backtick (or with a space at both ends, which a span would strip); in a table ``cell``,
+    ``|`` escaped so the cell does not split (GFM reads ``\\|`` as ``|`` inside a span too)."""
+    s = visible(s)
     if not s:
         return ""
     fence = "`" * (max((len(r) for r in re.findall(r"`+", s)), default=0) + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") else ""
-    return f"{fence}{pad}{s}{pad}{fence}".replace("|", "\\|")
+    pad = " " if s[0] == "`" or s[-1] == "`" or (s[0] == s[-1] == " " and s.strip()) else ""
+    span = f"{fence}{pad}{s}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span
+
+
+# Characters that start something inline in CommonMark and GFM (and ``$`` Jupyter's math):
+# written with a backslash, which CommonMark allows before any ASCII punctuation (``[``
+# escaped, no link or image can open, so ``]`` may stay); ``<`` and ``&`` as entities, so no
+# tag, autolink or entity can start (``>`` means something only at the start of a line).
+_MD_ESCAPED = {c: "\\" + c for c in "\\`*_[|~$#"}
+_MD_ESCAPED.update({"<": "&lt;", "&": "&amp;"})
+
+
+def md_text(s: str) -> str:
+    """``s`` as Markdown text that renders as itself: see :data:`_MD_ESCAPED`."""
+    return "".join(_MD_ESCAPED.get(c, c) for c in visible(s))
+
+
+def md_line(s: str) -> str:
+    """``s`` as a line of Markdown text (a heading's text, a paragraph) that also cannot
+    start a block: no list marker (``-``, ``+``, ``1.``), quote, setext underline or indented
+    code."""
+    t = md_text(s)
+    t = re.sub(r"^(\d*)([-+=.)>])", r"\1\\\2", t)
+    return re.sub(r"^ +", lambda m: "&#32;" * len(m.group(0)), t)
 
 
 def _latex_text(s: str) -> str:

@@ -6,7 +6,7 @@ import re
 from typing import Optional
 
 from ..engine import Value
-from ..formula import const_text as _const, format_number, latex_name, round_half_up
+from ..formula import const_text as _const, format_number, latex_name, round_half_up, visible
 from .records import Explanation, Section, Step
 
 __all__ = ["explain_update", "update_step", "check_lr", "optimiser_section"]
@@ -54,7 +54,7 @@ def explain_update(param: Value, lr: float, grad: Optional[float] = None, *,
     lr = check_lr(lr)
     g = param.grad if grad is None else float(grad)
     shown = round_half_up(g, decimals) if decimals is not None else g
-    nm = name or param.label or "w"
+    nm = visible(name or param.label or "w")
     sec = Section("update", f"Update (gradient descent, learning rate {_const(lr)})",
                   [update_step(nm, param.data, shown, g, lr, decimals)])
     return Explanation([sec], decimals)
@@ -76,8 +76,8 @@ _TEX_NAMES = {"weight_decay": r"\lambda", "lr": r"\eta", "m_hat": r"\hat{m}",
 
 def _tex(text: str, name: str = "") -> str:
     """The plain arithmetic of a step-through line as LaTeX (``name``: the parameter's)."""
-    if name:
-        text = text.replace(name, "\0")
+    if name:   # the name as a whole word: the parameter w is not the w of weight_decay
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "\0", text)
     text = re.sub(r"sqrt\(([^()]*)\)", r"\\sqrt{\1}", text)
     text = re.sub(r"\b(" + "|".join(_TEX_NAMES) + r")\b", lambda m: _TEX_NAMES[m.group(1)], text)
     return text.replace("*", r" \cdot ").replace("\0", latex_name(name) if name else "")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import os
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -20,7 +21,7 @@ from ..engine import Value
 from .dot import to_dot
 from .graph import Graph, analyse, replay_backward
 from .picture import Picture
-from .style import FONT_SIZE, LIVE, fmt_number
+from .style import FONT_SIZE, LIVE, drawable, fmt_number
 
 __all__ = ["Frame", "frames", "frames_html", "frames_page", "FramesPage"]
 
@@ -118,10 +119,21 @@ class FramesPage:
         return f"FramesPage({len(self.html)} characters)"
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the page to ``path``."""
+        """Write the page to ``path``: whole, or not at all (it is written beside it under
+        another name, then renamed over it, so a failure leaves no partial page)."""
         path = Path(path)
+        data = self.html.encode("utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.html, encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        # created as open() creates a file (mode 0o666 less the umask), never over another one
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def _repr_html_(self) -> str:
@@ -152,10 +164,13 @@ def frames_page(root: Value, precision: int = 4, title: str | None = None,
     dot = to_dot(root, stage="backward", precision=precision, clusters=clusters,
                  params=graph.params, grads=final, ids=True)
     svg = Picture(dot, backend).svg()
-    title = title or f"Backward pass of {graph.name(root)}"
+    # The page's text is drawn as the picture's is: a character no page can hold (a lone
+    # surrogate) as U+FFFD.
+    title = drawable(title or f"Backward pass of {graph.name(root)}")
     data = {
-        "frames": [{"id": f.node_id, "name": f.name, "grad": fmt_number(f.grad, precision),
-                    "exact": repr(f.grad), "formula": f.formula, "line": f.line,
+        "frames": [{"id": f.node_id, "name": drawable(f.name),
+                    "grad": fmt_number(f.grad, precision), "exact": repr(f.grad),
+                    "formula": drawable(f.formula), "line": drawable(f.line),
                     "sources": list(f.sources)} for f in fr],
         "interval": interval_ms,
         # The zoom below which the picture's text would be smaller than 10 px.
