@@ -94,9 +94,11 @@ def test_a_lone_surrogate_in_a_label_is_printed_escaped(capsys, tmp_path, mode):
     argv = ["solve", _file(tmp_path, SURROGATE)] + ([mode] if mode != "text" else [])
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "w\\ud800" in out and "\ud800" not in out
+    # LaTeX writes the backslash of the escape as \textbackslash{}, as any backslash in a label
+    shown = "w\\textbackslash{}ud800" if mode == "--latex" else "w\\ud800"
+    assert shown in out and "\ud800" not in out
     line = next(ln for ln in out.splitlines()
-                if "w\\ud800" in ln and ("∂" in ln or "\\partial" in ln))
+                if shown in ln and ("∂" in ln or "\\partial" in ln))
     assert float(re.findall(r"-?\d+\.\d+", line)[-1]) == w.grad
 
 

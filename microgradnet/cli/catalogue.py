@@ -18,6 +18,8 @@ from ..catalogue.base import EXAMPLES, Example, Result
 from ..catalogue.run import explain_result, find_param, resolve_ids, run_all, sort_ids
 from ..engine import Value
 from ..explain import Explanation, explain
+from ..explain.records import md_line, md_text
+from ..formula import visible
 from ..graph import count_paths
 from .common import (FAILED, USAGE, add_output_option, add_round_option, add_wrt_option,
                      example_record, id_candidates, print_json, unknown_name)
@@ -169,9 +171,11 @@ def _header(ex: Example, r: Result, style: str) -> str:
     rows += [("note", r.note)] if r.note else []
     title = f"{ex.id}: {ex.title} (seed {ex.seed}, section {ex.section})"
     if style == "markdown":
-        return f"## {title}\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in rows) + "\n"
-    if style == "latex":
-        return "% " + title + "\n" + "\n".join(f"% {k}: {v}" for k, v in rows) + "\n"
+        return f"## {md_line(title)}\n\n" + "\n".join(f"- **{k}**: {md_text(str(v))}"
+                                                     for k, v in rows) + "\n"
+    if style == "latex":  # comment lines: nothing in them may start a new line
+        return "% " + visible(title) + "\n" + "\n".join(f"% {k}: {visible(str(v))}"
+                                                        for k, v in rows) + "\n"
     return textwrap.fill(title, 100, subsequent_indent="  ") + "\n" + "\n".join(
         textwrap.fill(str(v), 96, initial_indent=f"  {k + ':':<13}", subsequent_indent=" " * 15)
         for k, v in rows) + "\n"

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Optional
 
 from ..engine import DomainError, StaleGraphError
-from ..explain.records import WIDTH
+from ..explain.records import WIDTH, md_line
+from ..formula import visible
 from ..problem import Problem, ProblemError, load_problem, solve
 from ..problem.solution import PATHS_LISTED
 from .common import add_output_option, add_round_option
@@ -123,14 +124,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(solution.json(), indent=2))
     elif args.latex:
-        print(f"% {problem.title}" if problem.title else f"% {problem.path}")
+        print(f"% {visible(problem.title or str(problem.path))}")
         print(expl.latex(), end="")
     elif args.markdown:
-        print(f"## {problem.title or problem.path}\n")
+        print(f"## {md_line(problem.title or str(problem.path))}\n")
         print(expl.markdown())
     else:
         if problem.title:
-            print(textwrap.fill(problem.title, WIDTH) + "\n")
+            print(textwrap.fill(visible(problem.title), WIDTH) + "\n")
         print(expl.text(), end="")
     if args.out:
         from ..viz.backends import GraphvizNotFoundError

@@ -11,7 +11,10 @@ from ..formula import (Expr as _E, Printer as _Printer, evaluate, num as _num, r
                        visible)
 from ..ops import OPS, Op
 
-__all__ = ["INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr", "FUNCTIONS"]
+__all__ = ["MAX_DECIMALS", "INLINE_LIMIT", "NamedGraph", "op_expr", "edge_expr", "FUNCTIONS"]
+
+#: The most decimals an explanation rounds to: a float holds about 15 significant digits.
+MAX_DECIMALS = 15
 
 #: The float function of each call a formula can hold (``exp``, ``max``...): the op table's.
 FUNCTIONS = {name: op.fn for name, op in OPS.items() if name.isidentifier()}
@@ -53,9 +56,9 @@ class NamedGraph:
         if not isinstance(root, Value):
             raise TypeError(f"explain: the root must be a Value, got {type(root).__name__}")
         if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                     or not 0 <= decimals <= 15):
-            raise ValueError(f"explain: decimals must be an int from 0 to 15 (a float holds "
-                             f"about 15 significant digits), got {decimals!r}")
+                                     or not 0 <= decimals <= MAX_DECIMALS):
+            raise ValueError(f"explain: decimals must be an int from 0 to {MAX_DECIMALS} (a "
+                             f"float holds about 15 significant digits), got {decimals!r}")
         self.root = root
         self.decimals = decimals
         self.order = topological_order(root)

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 from ..engine import Value, topological_order
+from ..explain.naming import MAX_DECIMALS
 
 __all__ = ["Problem", "Optimiser", "ProblemError", "LOSSES", "OPTIMISERS", "MAX_DECIMALS",
            "labelled", "check_decimals"]
 
-#: The most decimals a solution is rounded to: a float holds about 15 significant digits.
-MAX_DECIMALS = 15
 
 #: The losses a TOML problem can name.
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy", "hinge", "none")
