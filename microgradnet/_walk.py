@@ -75,10 +75,10 @@ def backward_order(root) -> tuple:
     """``(order, saved, stale, stamp)``: the op nodes reachable from ``root`` in topological
     order (with the leaves too on the fallback path, which backward's loop passes over), each
     op node's grad reset to 0.0 on the way (backward's first step, done here to save a second
-    pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for
-    every node whose grad was not 0.0 before, so that a pass that fails can put every grad back
-    (a grad that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is
-    harmless); :func:`first_stale`'s answer, found on the way (one comparison per edge into a
+    pass); ``node, grad, node, grad, ...`` (a flat list: no tuple per entry) for every node
+    whose grad was not 0.0 before, so that a pass that fails can put every grad back (a grad
+    that is the object ``ZERO`` counts as zero; another 0.0 is saved, which is harmless);
+    :func:`first_stale`'s answer, found on the way (one comparison per edge into a
     leaf); and the float 0.0 the op nodes' grads were reset to.
 
     The reset is also the visited mark: an op node's grad is set to ``busy``, a float 0.0 made

@@ -30,8 +30,7 @@ from typing import Iterator, Union
 from . import ops
 from ._checks import (StaleGraphError, check_assigned, check_number, derivative_error, describe,
                       error_class, forward_error, not_finite, operand_error, stale_error)
-from ._walk import (PAUSE, ZERO, CollectorPause, backward_order, flatten,
-                    rebuild, walk)
+from ._walk import PAUSE, ZERO, CollectorPause, backward_order, flatten, rebuild, walk
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["Value", "apply", "maximum", "minimum", "topological_order", "scope", "no_grad",
