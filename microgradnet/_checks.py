@@ -12,7 +12,8 @@ from typing import Sequence
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
 __all__ = ["describe", "check_number", "check_assigned", "forward_error", "derivative_error",
-           "operand_error", "not_finite", "error_class", "StaleGraphError", "stale_error"]
+           "operand_error", "not_finite", "error_class", "StaleGraphError", "stale_error",
+           "gradient_error"]
 
 
 class StaleGraphError(RuntimeError):
@@ -110,3 +111,8 @@ def stale_error(node, leaf, shown: bool = False) -> StaleGraphError:
     return StaleGraphError(
         why + "Run the forward pass again after changing .data (an optimiser step between "
         "backward and the next forward pass is fine)")
+
+
+def gradient_error(node, g: float) -> DomainError:
+    """The gradient ``g`` reaching ``node`` is infinite or NaN (Overflow for an infinity)."""
+    return error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")

@@ -29,7 +29,8 @@ from typing import Iterator, Union
 
 from . import ops
 from ._checks import (StaleGraphError, check_assigned, check_number, derivative_error, describe,
-                      error_class, forward_error, not_finite, operand_error, stale_error)
+                      forward_error, gradient_error, not_finite, operand_error,
+                      stale_error)
 from ._walk import PAUSE, ZERO, CollectorPause, backward_order, flatten, rebuild, walk
 from .ops import DivisionByZero, DomainError, Op, Overflow
 
@@ -195,7 +196,7 @@ class Value:
                 for node in reversed(order):
                     g = node._grad
                     if g - g != 0.0:
-                        raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
+                        raise gradient_error(node, g)
                     op = node._op
                     if op is None or g == 0.0:
                         continue
@@ -237,13 +238,11 @@ class Value:
                     if a._op is None:
                         ga = a._grad
                         if ga - ga != 0.0:
-                            raise error_class(x=ga)(
-                                f"the gradient reaching {describe(a)} is {ga!r}")
+                            raise gradient_error(a, ga)
                     if b is not None and b._op is None:
                         ga = b._grad
                         if ga - ga != 0.0:
-                            raise error_class(x=ga)(
-                                f"the gradient reaching {describe(b)} is {ga!r}")
+                            raise gradient_error(b, ga)
             except BaseException as e:
                 # A failed pass changes no .grad: every node gets back what it had (the
                 # leaves are found again: they are not in the order).

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Iterator, Literal, Sequence, Union, overload
 
-from ._checks import check_number, derivative_error, describe, error_class, stale_error
+from ._checks import (check_number, derivative_error, describe, error_class, gradient_error,
+                      stale_error)
 from ._walk import PAUSE, first_stale
 from .engine import Number, Value, topological_order
 
@@ -99,7 +100,7 @@ def sweep(root: Value, seed: float = 1.0, create_graph: bool = False,
         op = node._op
         if not create_graph:
             if g - g != 0.0:
-                raise error_class(x=g)(f"the gradient reaching {describe(node)} is {g!r}")
+                raise gradient_error(node, g)
             if op is None or g == 0.0:
                 yield Visit(node, g, ())
                 continue

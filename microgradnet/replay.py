@@ -59,7 +59,7 @@ from functools import lru_cache
 from operator import itemgetter
 
 from . import ops
-from ._checks import check_number, describe, error_class
+from ._checks import check_number, describe, gradient_error
 from .engine import Value, apply, topological_order
 
 __all__ = ["compile_graph", "compile_forward", "CompiledGraph", "CompiledForward"]
@@ -656,8 +656,7 @@ class CompiledGraph:
         sums = [leaf.grad + g if accumulate else g for leaf, g in zip(self.leaves, grads)]
         for leaf, total in zip(self.leaves, sums):
             if total - total != 0.0:
-                raise error_class(x=total)(f"the gradient reaching {describe(leaf)} is "
-                                           f"{total!r}")
+                raise gradient_error(leaf, total)
         for leaf, total in zip(self.leaves, sums):
             leaf.grad = total
         return out
